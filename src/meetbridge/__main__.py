@@ -1,0 +1,3 @@
+from meetbridge.cli.main import main
+
+main()

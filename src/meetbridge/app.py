@@ -1,0 +1,114 @@
+"""The ASGI application: pages, the REST API, health and metrics, over one Container."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from meetbridge import __version__
+from meetbridge.api.routes import router as api_router
+from meetbridge.container import Container, build_container
+from meetbridge.core.errors import DomainError, Throttled
+from meetbridge.core.logging import configure_logging, get_logger
+from meetbridge.core.metrics import Metrics
+from meetbridge.core.settings import Settings
+from meetbridge.web.http import RequestMiddleware
+from meetbridge.web.pages import (
+    STATIC_DIR,
+    SignInRequired,
+    error_page,
+    install_page_handlers,
+)
+from meetbridge.web.pages import router as page_router
+
+log = get_logger("meetbridge.app")
+
+
+def _error(status: int, code: str, message: str, fields: list[dict[str, str]]) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "fields": fields}}, status_code=status
+    )
+
+
+def _loc_to_field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or str(loc[0] if loc else "body")
+
+
+def create_app(container: Container) -> FastAPI:
+    metrics = Metrics()
+    app = FastAPI(
+        title="meetbridge",
+        version=__version__,
+        description="A self-hostable Zoom integration. Authenticate with a personal API token: "
+        "`Authorization: Bearer mbp_…` (create one under API tokens).",
+    )
+    app.state.container = container
+    app.add_middleware(
+        RequestMiddleware, metrics=metrics, max_body=container.settings.max_body_bytes
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(request: Request, exc: DomainError) -> Response:
+        if not request.url.path.startswith("/api/"):
+            return error_page(request, exc.status, exc.message)
+        fields = [{"field": e.field, "reason": e.reason} for e in exc.errors]
+        resp = _error(exc.status, exc.code, exc.message, fields)
+        if isinstance(exc, Throttled):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        fields = []
+        for err in exc.errors():
+            field = _loc_to_field(tuple(err.get("loc", ())))
+            reason = str(err.get("msg", "is invalid"))
+            if err.get("type") == "json_invalid":
+                field, reason = "body", f"is not valid JSON ({err.get('ctx', {}).get('error')})"
+            fields.append({"field": field, "reason": reason})
+        first = fields[0] if fields else {"field": "body", "reason": "is invalid"}
+        return _error(422, "validation_failed", f"{first['field']}: {first['reason']}", fields)
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        return Response(status_code=303, headers={"location": "/signin"})
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> Response:
+        checks: dict[str, str] = {}
+        for name, probe in (("database", container.db.ping), ("queue", container.jobs.ping)):
+            try:
+                probe()
+                checks[name] = "ok"
+            except Exception as exc:
+                checks[name] = f"error: {type(exc).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", **checks},
+                            status_code=200 if ok else 503)  # fmt: skip
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_endpoint() -> Response:
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    app.include_router(api_router)
+    app.include_router(page_router)
+    install_page_handlers(app)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory`: settings from the environment, one container per
+    process (so any number of worker processes can serve side by side)."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return create_app(build_container(settings))

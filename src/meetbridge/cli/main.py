@@ -1,0 +1,203 @@
+"""The `meetbridge` command: run the product, serve, work, migrate, and manage accounts."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from meetbridge.container import Container, build_container
+from meetbridge.core.audit import Origin
+from meetbridge.core.errors import DomainError
+from meetbridge.core.logging import configure_logging
+from meetbridge.core.migrate import upgrade
+from meetbridge.core.settings import Settings
+from meetbridge.services.demo import DEMO_ADMIN_EMAIL, ensure_demo
+
+app = typer.Typer(help="meetbridge: a self-hostable Zoom integration.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage user logins.", no_args_is_help=True)
+orgs_app = typer.Typer(help="Manage organisations.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(orgs_app, name="orgs")
+console = Console()
+err = Console(stderr=True)
+CLI = Origin(via="cli")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as exc:
+        err.print(f"[red]Configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _container(settings: Settings) -> Container:
+    configure_logging(settings.log_level, settings.log_json)
+    upgrade(settings.effective_database_url)
+    return build_container(settings)
+
+
+def _fail(exc: DomainError) -> typer.Exit:
+    detail = "; ".join(f"{e.field}: {e.reason}" for e in exc.errors) or exc.message
+    err.print(f"[red]Error:[/red] {detail}")
+    return typer.Exit(1)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (also done on every start)."""
+    settings = _settings()
+    upgrade(settings.effective_database_url)
+    console.print("Database is up to date.")
+
+
+@app.command()
+def serve(
+    port: Annotated[int | None, typer.Option(help="Port (default MEETBRIDGE_PORT)")] = None,
+    workers: Annotated[int | None, typer.Option(help="Web processes")] = None,
+) -> None:
+    """Serve the web UI and the REST API."""
+    import uvicorn
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_json)
+    upgrade(settings.effective_database_url)
+    uvicorn.run(
+        "meetbridge.app:app_from_env", factory=True, host=settings.host,
+        port=port or settings.port, workers=workers or settings.web_workers,
+        log_level="warning", access_log=False, proxy_headers=False,
+    )  # fmt: skip
+
+
+@app.command()
+def worker() -> None:
+    """Run background jobs (e-mail, reconcilers)."""
+    settings = _settings()
+    c = _container(settings)
+    consumer = c.jobs.huey.create_consumer(
+        workers=settings.worker_threads, worker_type="thread", periodic=True,
+        check_worker_health=True,
+    )  # fmt: skip
+    consumer.run()
+
+
+@app.command()
+def run() -> None:
+    """The embedded default: migrate, seed the demo organisation, run web + worker. Ctrl-C stops
+    everything."""
+    settings = _settings()
+    c = _container(settings)
+    password = _demo_password(settings)
+    created = ensure_demo(c, password)
+    c.close()
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "meetbridge", "serve"]),
+        subprocess.Popen([sys.executable, "-m", "meetbridge", "worker"]),
+    ]
+    url = settings.effective_base_url
+    console.rule("[bold]meetbridge is running")
+    console.print(f"  Open      [bold cyan]{url}[/]")
+    console.print(f"  Sign in   [bold]{DEMO_ADMIN_EMAIL}[/] / [bold]{password}[/]")
+    console.print(f"  E-mail    written to {settings.effective_outbox_dir}/ as .eml files")
+    console.print(f"  API docs  {url}/docs")
+    if created:
+        console.print("  (demo organisation created)")
+    console.print("  Press Ctrl-C to stop.")
+    stopping = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    code = 0
+    while not stopping:
+        for p in procs:
+            if p.poll() is not None:
+                err.print(f"[red]A child process exited ({p.args}); stopping.[/red]")
+                stopping, code = True, 1
+        time.sleep(0.3)
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 10
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+    console.print("Stopped.")
+    raise typer.Exit(code)
+
+
+def _demo_password(settings: Settings) -> str:
+    """MEETBRIDGE_DEMO_PASSWORD, or one generated on first run and kept in the data folder."""
+    if settings.demo_password:
+        return settings.demo_password.get_secret_value()
+    path: Path = settings.data_dir / "demo-password.txt"
+    if path.exists():
+        return path.read_text().strip()
+    password = "demo-" + secrets.token_urlsafe(9)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(password + "\n")
+    return password
+
+
+@orgs_app.command("create")
+def orgs_create(
+    name: Annotated[str, typer.Argument(help="Organisation name")],
+    owner_email: Annotated[str, typer.Option(help="E-mail of its first owner")],
+    owner_name: Annotated[str, typer.Option(help="Name of its first owner")],
+    owner_password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    slug: Annotated[str | None, typer.Option(help="URL name (default: from the name)")] = None,
+    timezone: Annotated[str, typer.Option(help="IANA time zone")] = "UTC",
+) -> None:
+    """Create an organisation and its first owner."""
+    c = _container(_settings())
+    try:
+        org, owner = c.accounts.create_organization(
+            name=name, owner_email=owner_email, owner_name=owner_name,
+            owner_password=owner_password, origin=CLI, slug=slug, timezone=timezone,
+        )  # fmt: skip
+    except DomainError as exc:
+        raise _fail(exc) from None
+    console.print(f"Created organisation {org.name} ({org.slug}, id {org.id}); owner {owner.email}")
+
+
+@users_app.command("create")
+def users_create(
+    org: Annotated[str, typer.Option(help="Organisation slug")],
+    email: Annotated[str, typer.Option()],
+    name: Annotated[str, typer.Option()],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    role: Annotated[str, typer.Option(help="owner, admin or member")] = "member",
+) -> None:
+    """Create a login in an organisation (acting as its first owner)."""
+    c = _container(_settings())
+    owner = c.accounts.first_owner(org)
+    if owner is None:
+        err.print(f"[red]Error:[/red] org: no organisation with slug {org!r}")
+        raise typer.Exit(1)
+    try:
+        user = c.accounts.create_member(
+            owner, email=email, name=name, role=role, password=password, origin=CLI
+        )
+    except DomainError as exc:
+        raise _fail(exc) from None
+    console.print(f"Created {user.role} {user.email} (id {user.id}); a welcome e-mail is queued.")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,92 @@
+"""Settings, built once from MEETBRIDGE_* environment variables and `.env`, then passed in.
+
+Nothing reads the environment after start-up: every component takes the `Settings` it is given,
+so tests and several processes can each build their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Documented demo defaults. They make `make run` work with no setup, and are refused outside
+# demo mode so that a production deployment can never run on a secret published in git.
+DEMO_SECRET_KEY = "demo-secret-key-change-me-0123456789abcdef"  # noqa: S105
+DEMO_ENCRYPTION_KEY = "ZGVtby1lbmNyeXB0aW9uLWtleS1jaGFuZ2UtbWUhIT0="  # noqa: S105
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MEETBRIDGE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    mode: Literal["demo", "production"] = "demo"
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    redis_url: str | None = None
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    base_url: str | None = None
+    web_workers: int = Field(1, ge=1, le=64)
+    worker_threads: int = Field(4, ge=1, le=64)
+
+    secret_key: SecretStr = SecretStr(DEMO_SECRET_KEY)
+    # Comma-separated Fernet keys, newest first (MultiFernet): rotate by prepending a new key.
+    encryption_keys: SecretStr = SecretStr(DEMO_ENCRYPTION_KEY)
+    demo_password: SecretStr | None = None
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout: float = 10.0
+    mail_from: str = "meetbridge <no-reply@meetbridge.local>"
+    outbox_dir: Path | None = None
+
+    session_hours: int = Field(12, ge=1, le=24 * 30)
+    login_max_failures: int = Field(5, ge=1)
+    login_window_minutes: int = Field(15, ge=1)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    zoom_api_base: str = "https://api.zoom.us/v2"
+    zoom_oauth_base: str = "https://zoom.us"
+
+    @model_validator(mode="after")
+    def _refuse_demo_secrets_in_production(self) -> Settings:
+        if self.mode != "demo":
+            if self.secret_key.get_secret_value() == DEMO_SECRET_KEY:
+                raise ValueError("MEETBRIDGE_SECRET_KEY is the published demo key; set your own")
+            if DEMO_ENCRYPTION_KEY in self.encryption_keys.get_secret_value():
+                raise ValueError(
+                    "MEETBRIDGE_ENCRYPTION_KEYS holds the published demo key; set your own"
+                )
+            if len(self.secret_key.get_secret_value()) < 32:
+                raise ValueError("MEETBRIDGE_SECRET_KEY must be at least 32 characters")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'meetbridge.db'}"
+
+    @property
+    def effective_outbox_dir(self) -> Path:
+        return self.outbox_dir or self.data_dir / "outbox"
+
+    @property
+    def effective_base_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def huey_file(self) -> Path:
+        return self.data_dir / "jobs.db"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.effective_base_url.startswith("https://")
