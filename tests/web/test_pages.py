@@ -1,0 +1,150 @@
+"""The pages over HTTP: sign-in, CSRF, throttling, the Team pages, tenancy."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from meetbridge.container import Container
+from meetbridge.core.models import User, WebSession
+from tests.conftest import PASSWORD, Org
+
+
+def csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
+    assert match, html[:400]
+    return match.group(1)
+
+
+def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> None:
+    token = csrf(client.get("/signin").text)
+    r = client.post("/signin", data={"email": email, "password": password, "csrf_token": token},
+                    follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == "/team"
+
+
+def test_pages_need_sign_in(client: TestClient) -> None:
+    for path in ("/team", "/team/new", "/settings/tokens", "/audit", "/m/meetings"):
+        r = client.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/signin", path
+
+
+def test_sign_in_team_and_sign_out(client: TestClient, container: Container, acme: Org) -> None:
+    sign_in(client, "OWNER@acme.test")
+    page = client.get("/team")
+    assert page.status_code == 200
+    assert "Owner of Acme" in page.text and "Add member" in page.text
+    cookie = client.cookies.get("mb_session")
+    assert cookie
+    with container.db.read() as s:
+        stored = s.scalars(select(WebSession.id)).all()
+    assert cookie not in stored  # only the digest is kept
+    r = client.post("/signout", data={"csrf_token": csrf(page.text)}, follow_redirects=False)
+    assert r.status_code == 303
+    with container.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(WebSession)) == 0
+    client.cookies.set("mb_session", cookie)  # replaying the old cookie does not work
+    assert client.get("/team", follow_redirects=False).status_code == 303
+
+
+def test_wrong_password_does_not_say_which_part_was_wrong(client: TestClient, acme: Org) -> None:
+    token = csrf(client.get("/signin").text)
+    a = client.post("/signin", data={"email": "owner@acme.test", "password": "wrong-one-x",
+                                     "csrf_token": token})  # fmt: skip
+    b = client.post("/signin", data={"email": "nobody@acme.test", "password": "wrong-one-x",
+                                     "csrf_token": token})  # fmt: skip
+    assert a.status_code == b.status_code == 401
+    assert "wrong e-mail or password" in a.text and "wrong e-mail or password" in b.text
+
+
+def test_sign_in_is_throttled_after_repeated_failures(client: TestClient, acme: Org) -> None:
+    token = csrf(client.get("/signin").text)
+    for _ in range(5):
+        r = client.post("/signin", data={"email": "owner@acme.test", "password": "nope-nope-1",
+                                         "csrf_token": token})  # fmt: skip
+        assert r.status_code == 401
+    r = client.post("/signin", data={"email": "owner@acme.test", "password": PASSWORD,
+                                     "csrf_token": token})  # fmt: skip
+    assert r.status_code == 429
+    assert "too many failed sign-ins" in r.text
+
+
+def test_forms_without_a_valid_csrf_token_are_refused(
+    client: TestClient, container: Container, acme: Org
+) -> None:
+    r = client.post("/signin", data={"email": "owner@acme.test", "password": PASSWORD})
+    assert r.status_code == 403
+    sign_in(client, "owner@acme.test")
+    with container.db.read() as s:
+        before = s.scalar(select(func.count()).select_from(User))
+    for token in (None, "0" * 64):
+        data = {"email": "eve@acme.test", "name": "Eve", "role": "admin", "password": PASSWORD}
+        if token:
+            data["csrf_token"] = token
+        r = client.post("/team/new", data=data)
+        assert r.status_code == 403
+        assert "did not come from meetbridge" in r.text
+    with container.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(User)) == before
+
+
+def test_admin_creates_a_member_who_signs_in(client: TestClient, acme: Org) -> None:
+    sign_in(client, "owner@acme.test")
+    token = csrf(client.get("/team/new").text)
+    bad = client.post("/team/new", data={"email": "kim@acme.test", "name": "Kim", "role": "member",
+                                         "password": "123", "csrf_token": token})  # fmt: skip
+    assert bad.status_code == 422
+    assert "must be at least 10 characters" in bad.text
+    assert 'value="kim@acme.test"' in bad.text  # the form keeps what was typed
+    r = client.post("/team/new", data={"email": "kim@acme.test", "name": "Kim", "role": "member",
+                                       "password": PASSWORD, "csrf_token": token})  # fmt: skip
+    assert r.status_code == 200 and "Kim can now sign in" in r.text
+    other = TestClient(client.app)
+    sign_in(other, "kim@acme.test")
+    page = other.get("/team").text
+    assert "Kim" in page and "(you)" in page
+    assert "Add member" not in page  # members do not manage the team
+    assert other.get("/audit").status_code == 403
+
+
+def test_other_organisations_member_pages_are_not_found(
+    client: TestClient, acme: Org, globex: Org
+) -> None:
+    sign_in(client, "owner@acme.test")
+    r = client.get(f"/team/{globex.owner.id}")
+    assert r.status_code == 404
+    assert "Owner of Globex" not in r.text
+    token = csrf(client.get("/team").text)
+    r = client.post(f"/team/{globex.owner.id}", data={"name": "x", "csrf_token": token})
+    assert r.status_code == 404
+    assert "Owner of Globex" not in client.get("/team").text
+
+
+def test_token_secret_is_shown_once(client: TestClient, acme: Org) -> None:
+    sign_in(client, "owner@acme.test")
+    token = csrf(client.get("/settings/tokens").text)
+    r = client.post("/settings/tokens", data={"name": "laptop", "csrf_token": token})
+    secret = re.search(r'id="new-token">([^<]+)<', r.text)
+    assert secret
+    again = client.get("/settings/tokens").text
+    assert secret.group(1) not in again and "laptop" in again
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret.group(1)}"}
+                      ).status_code == 200  # fmt: skip
+
+
+def test_health_ready_metrics(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready == {"status": "ok", "database": "ok", "queue": "ok"}
+    metrics = client.get("/metrics").text
+    assert 'meetbridge_http_requests_total{method="GET",route="/readyz",status="200"}' in metrics
+
+
+def test_coming_modules_say_so_honestly(client: TestClient, acme: Org) -> None:
+    sign_in(client, "owner@acme.test")
+    page = client.get("/m/booking")
+    assert page.status_code == 200 and "Not yet available" in page.text
+    assert client.get("/m/nonsense").status_code == 404
