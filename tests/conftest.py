@@ -36,6 +36,11 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def _empty_inbox(smtp: SmtpServer) -> None:
+    smtp.inbox.clear()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
@@ -61,9 +66,7 @@ def pg_database() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
-) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
     if request.param == "sqlite":
         path = tmp_path / "meetbridge.db"
         shutil.copy(sqlite_template, path)
@@ -96,8 +99,7 @@ def settings(tmp_path: Path, database_url: str, smtp: SmtpServer) -> Settings:
 
 
 @pytest.fixture
-def container(settings: Settings, smtp: SmtpServer) -> Iterator[Container]:
-    smtp.inbox.clear()
+def container(settings: Settings) -> Iterator[Container]:
     c = build_container(settings, immediate_jobs=True)
     yield c
     c.close()
@@ -121,7 +123,10 @@ class Org:
 
 def make_org(c: Container, name: str, email: str) -> Org:
     _org, owner = c.accounts.create_organization(
-        name=name, owner_email=email, owner_name=f"Owner of {name}", owner_password=PASSWORD,
+        name=name,
+        owner_email=email,
+        owner_name=f"Owner of {name}",
+        owner_password=PASSWORD,
         origin=ORIGIN,
     )
     token = c.accounts.create_api_token(owner, name="tests", origin=ORIGIN).secret

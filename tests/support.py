@@ -26,7 +26,7 @@ class Inbox:
         self.messages: list[EmailMessage] = []
         self._cond = threading.Condition()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._cond:
             self.messages.append(msg)  # type: ignore[arg-type]

@@ -35,9 +35,13 @@ def build_container(
     mail = MailDelivery(db, mailer, jobs)
     register_tasks(jobs, mail)
     return Container(
-        settings=settings, db=db, jobs=jobs, mailer=mailer, mail=mail,
+        settings=settings,
+        db=db,
+        jobs=jobs,
+        mailer=mailer,
+        mail=mail,
         accounts=Accounts(db, settings, mail),
-    )  # fmt: skip
+    )
 
 
 def register_tasks(jobs: JobQueue, mail: MailDelivery) -> None:

@@ -15,8 +15,10 @@ NEW = {"email": "Ann@Acme.test", "name": "Ann Lee", "role": "member", "password"
 
 def _counts(c: Container) -> tuple[int, int]:
     with c.db.read() as s:
-        return (s.scalar(select(func.count()).select_from(User)) or 0,
-                s.scalar(select(func.count()).select_from(EmailMessage)) or 0)  # fmt: skip
+        return (
+            s.scalar(select(func.count()).select_from(User)) or 0,
+            s.scalar(select(func.count()).select_from(EmailMessage)) or 0,
+        )
 
 
 def test_me_shows_the_token_owner_and_organisation(client: TestClient, acme: Org) -> None:
@@ -54,9 +56,7 @@ def test_duplicate_email_is_409_and_writes_nothing(
 ) -> None:
     assert client.post("/api/v1/members", json=NEW, headers=acme.headers).status_code == 201
     before = _counts(container)
-    r = client.post(
-        "/api/v1/members", json={**NEW, "email": "ann@ACME.test"}, headers=acme.headers
-    )
+    r = client.post("/api/v1/members", json={**NEW, "email": "ann@ACME.test"}, headers=acme.headers)
     assert r.status_code == 409
     assert r.json()["error"]["fields"] == [
         {"field": "email", "reason": "is already used by an active login"}
@@ -89,9 +89,10 @@ def test_bad_input_gets_a_precise_4xx_naming_the_field(
 
 def test_malformed_json_and_oversized_bodies(client: TestClient, acme: Org) -> None:
     r = client.post(
-        "/api/v1/members", content=b'{"email": ', headers={**acme.headers,
-                                                          "content-type": "application/json"},
-    )  # fmt: skip
+        "/api/v1/members",
+        content=b'{"email": ',
+        headers={**acme.headers, "content-type": "application/json"},
+    )
     assert r.status_code == 422
     assert r.json()["error"]["fields"][0]["field"] == "body"
     big = {**NEW, "name": "x" * 2_000_000}
@@ -114,9 +115,10 @@ def test_another_organisations_ids_are_not_found(
         assert r.status_code == 404, (method, path, r.text)
     listed = client.get("/api/v1/members", headers=acme.headers).json()
     assert theirs["id"] not in {m["id"] for m in listed}
-    assert client.get(f"/api/v1/members/{theirs['id']}", headers=globex.headers).json()[
-        "name"
-    ] == "Ann Lee"
+    assert (
+        client.get(f"/api/v1/members/{theirs['id']}", headers=globex.headers).json()["name"]
+        == "Ann Lee"
+    )
     token_id = client.get("/api/v1/tokens", headers=globex.headers).json()[0]["id"]
     assert client.delete(f"/api/v1/tokens/{token_id}", headers=acme.headers).status_code == 404
     audit = client.get("/api/v1/audit", headers=acme.headers).json()
@@ -126,17 +128,27 @@ def test_another_organisations_ids_are_not_found(
 def test_members_cannot_manage_members(client: TestClient, acme: Org) -> None:
     client.post("/api/v1/members", json=NEW, headers=acme.headers)
     token = _token_for(client, "ann@acme.test")
-    r = client.post("/api/v1/members", json={**NEW, "email": "bob@acme.test"},
-                    headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    r = client.post(
+        "/api/v1/members",
+        json={**NEW, "email": "bob@acme.test"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert r.status_code == 403
-    assert client.get("/api/v1/audit", headers={"Authorization": f"Bearer {token}"}
-                      ).status_code == 403  # fmt: skip
+    assert (
+        client.get("/api/v1/audit", headers={"Authorization": f"Bearer {token}"}).status_code == 403
+    )
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
-    r = client.patch(f"/api/v1/members/{me['id']}", json={"role": "admin"},
-                     headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    r = client.patch(
+        f"/api/v1/members/{me['id']}",
+        json={"role": "admin"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert r.status_code == 403
-    r = client.patch(f"/api/v1/members/{me['id']}", json={"name": "Ann L."},
-                     headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    r = client.patch(
+        f"/api/v1/members/{me['id']}",
+        json={"name": "Ann L."},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert r.status_code == 200
     assert r.json()["name"] == "Ann L."
 
@@ -145,8 +157,11 @@ def _token_for(client: TestClient, email: str) -> str:
     """Signs in through the pages and creates a token, as the person would."""
     page = TestClient(client.app)
     csrf = _csrf(page.get("/signin").text)
-    r = page.post("/signin", data={"email": email, "password": PASSWORD, "csrf_token": csrf},
-                  follow_redirects=False)  # fmt: skip
+    r = page.post(
+        "/signin",
+        data={"email": email, "password": PASSWORD, "csrf_token": csrf},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     csrf = _csrf(page.get("/settings/tokens").text)
     r = page.post("/settings/tokens", data={"name": "mine", "csrf_token": csrf})
@@ -182,38 +197,44 @@ def test_deactivate_ends_access_and_restore_makes_a_new_id(
     assert again.status_code == 409
 
     # The e-mail is free again for a new login while the old row stays on record.
-    r = client.post(f"/api/v1/members/{member['id']}/restore", json={"password": "short"},
-                    headers=acme.headers)  # fmt: skip
+    r = client.post(
+        f"/api/v1/members/{member['id']}/restore", json={"password": "short"}, headers=acme.headers
+    )
     assert r.status_code == 422
-    r = client.post(f"/api/v1/members/{member['id']}/restore", json={"password": PASSWORD},
-                    headers=acme.headers)  # fmt: skip
+    r = client.post(
+        f"/api/v1/members/{member['id']}/restore", json={"password": PASSWORD}, headers=acme.headers
+    )
     assert r.status_code == 201, r.text
     restored = r.json()
     assert restored["id"] != member["id"]
     assert restored["restored_from_id"] == member["id"]
     assert restored["email"] == member["email"]
     assert len(smtp.inbox.wait_for("ann@acme.test", count=2)) == 2
-    second = client.post(f"/api/v1/members/{member['id']}/restore", json={"password": PASSWORD},
-                         headers=acme.headers)  # fmt: skip
+    second = client.post(
+        f"/api/v1/members/{member['id']}/restore", json={"password": PASSWORD}, headers=acme.headers
+    )
     assert second.status_code == 409
     everyone = client.get("/api/v1/members?include_inactive=true", headers=acme.headers).json()
     assert {m["id"] for m in everyone} >= {member["id"], restored["id"]}
 
 
 def test_owner_rules(client: TestClient, container: Container, acme: Org) -> None:
-    admin = client.post("/api/v1/members", json={**NEW, "role": "admin"},
-                        headers=acme.headers).json()  # fmt: skip
+    admin = client.post(
+        "/api/v1/members", json={**NEW, "role": "admin"}, headers=acme.headers
+    ).json()
     token = _token_for(client, "ann@acme.test")
     as_admin = {"Authorization": f"Bearer {token}"}
-    r = client.post("/api/v1/members", json={**NEW, "email": "o2@acme.test", "role": "owner"},
-                    headers=as_admin)  # fmt: skip
+    r = client.post(
+        "/api/v1/members", json={**NEW, "email": "o2@acme.test", "role": "owner"}, headers=as_admin
+    )
     assert r.status_code == 403
     r = client.post(f"/api/v1/members/{acme.owner.id}/deactivate", headers=as_admin)
     assert r.status_code == 403
     r = client.post(f"/api/v1/members/{acme.owner.id}/deactivate", headers=acme.headers)
     assert r.status_code == 409  # yourself
-    r = client.patch(f"/api/v1/members/{acme.owner.id}", json={"role": "admin"},
-                     headers=acme.headers)  # fmt: skip
+    r = client.patch(
+        f"/api/v1/members/{acme.owner.id}", json={"role": "admin"}, headers=acme.headers
+    )
     assert r.status_code == 409  # the last owner stays
     assert r.json()["error"]["fields"][0]["field"] == "role"
     assert admin["role"] == "admin"
@@ -241,10 +262,14 @@ def test_api_tokens_create_list_revoke(client: TestClient, acme: Org) -> None:
 def test_audit_log_records_who_what_when_where(
     client: TestClient, container: Container, acme: Org
 ) -> None:
-    member = client.post("/api/v1/members", json=NEW, headers=acme.headers,
-                         ).json()  # fmt: skip
-    client.patch(f"/api/v1/members/{member['id']}", json={"name": "Ann Smith"},
-                 headers=acme.headers)  # fmt: skip
+    member = client.post(
+        "/api/v1/members",
+        json=NEW,
+        headers=acme.headers,
+    ).json()
+    client.patch(
+        f"/api/v1/members/{member['id']}", json={"name": "Ann Smith"}, headers=acme.headers
+    )
     events = client.get("/api/v1/audit", headers=acme.headers).json()
     actions = [e["action"] for e in events]
     assert actions[:2] == ["member.updated", "member.created"]
@@ -259,8 +284,12 @@ def test_audit_log_records_who_what_when_where(
 
 
 def test_subaccounts(client: TestClient, acme: Org) -> None:
-    body = {"name": "Acme West", "owner_email": "west@acme.test", "owner_name": "Wes",
-            "owner_password": PASSWORD}  # fmt: skip
+    body = {
+        "name": "Acme West",
+        "owner_email": "west@acme.test",
+        "owner_name": "Wes",
+        "owner_password": PASSWORD,
+    }
     r = client.post("/api/v1/subaccounts", json=body, headers=acme.headers)
     assert r.status_code == 201, r.text
     assert r.json()["parent_id"] == acme.owner.org_id
@@ -273,10 +302,16 @@ def test_subaccounts(client: TestClient, acme: Org) -> None:
 
 
 def test_change_password(client: TestClient, acme: Org) -> None:
-    r = client.post("/api/v1/me/password", headers=acme.headers,
-                    json={"current_password": "wrong-password!", "new_password": "another-pass-1"})  # fmt: skip
+    r = client.post(
+        "/api/v1/me/password",
+        headers=acme.headers,
+        json={"current_password": "wrong-password!", "new_password": "another-pass-1"},
+    )
     assert r.status_code == 422
     assert r.json()["error"]["fields"][0]["field"] == "current_password"
-    r = client.post("/api/v1/me/password", headers=acme.headers,
-                    json={"current_password": PASSWORD, "new_password": "another-pass-1"})  # fmt: skip
+    r = client.post(
+        "/api/v1/me/password",
+        headers=acme.headers,
+        json={"current_password": PASSWORD, "new_password": "another-pass-1"},
+    )
     assert r.status_code == 204

@@ -20,8 +20,11 @@ def csrf(html: str) -> str:
 
 def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> None:
     token = csrf(client.get("/signin").text)
-    r = client.post("/signin", data={"email": email, "password": password, "csrf_token": token},
-                    follow_redirects=False)  # fmt: skip
+    r = client.post(
+        "/signin",
+        data={"email": email, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     assert r.headers["location"] == "/team"
 
@@ -52,10 +55,13 @@ def test_sign_in_team_and_sign_out(client: TestClient, container: Container, acm
 
 def test_wrong_password_does_not_say_which_part_was_wrong(client: TestClient, acme: Org) -> None:
     token = csrf(client.get("/signin").text)
-    a = client.post("/signin", data={"email": "owner@acme.test", "password": "wrong-one-x",
-                                     "csrf_token": token})  # fmt: skip
-    b = client.post("/signin", data={"email": "nobody@acme.test", "password": "wrong-one-x",
-                                     "csrf_token": token})  # fmt: skip
+    a = client.post(
+        "/signin", data={"email": "owner@acme.test", "password": "wrong-one-x", "csrf_token": token}
+    )
+    b = client.post(
+        "/signin",
+        data={"email": "nobody@acme.test", "password": "wrong-one-x", "csrf_token": token},
+    )
     assert a.status_code == b.status_code == 401
     assert "wrong e-mail or password" in a.text and "wrong e-mail or password" in b.text
 
@@ -63,11 +69,14 @@ def test_wrong_password_does_not_say_which_part_was_wrong(client: TestClient, ac
 def test_sign_in_is_throttled_after_repeated_failures(client: TestClient, acme: Org) -> None:
     token = csrf(client.get("/signin").text)
     for _ in range(5):
-        r = client.post("/signin", data={"email": "owner@acme.test", "password": "nope-nope-1",
-                                         "csrf_token": token})  # fmt: skip
+        r = client.post(
+            "/signin",
+            data={"email": "owner@acme.test", "password": "nope-nope-1", "csrf_token": token},
+        )
         assert r.status_code == 401
-    r = client.post("/signin", data={"email": "owner@acme.test", "password": PASSWORD,
-                                     "csrf_token": token})  # fmt: skip
+    r = client.post(
+        "/signin", data={"email": "owner@acme.test", "password": PASSWORD, "csrf_token": token}
+    )
     assert r.status_code == 429
     assert "too many failed sign-ins" in r.text
 
@@ -94,13 +103,29 @@ def test_forms_without_a_valid_csrf_token_are_refused(
 def test_admin_creates_a_member_who_signs_in(client: TestClient, acme: Org) -> None:
     sign_in(client, "owner@acme.test")
     token = csrf(client.get("/team/new").text)
-    bad = client.post("/team/new", data={"email": "kim@acme.test", "name": "Kim", "role": "member",
-                                         "password": "123", "csrf_token": token})  # fmt: skip
+    bad = client.post(
+        "/team/new",
+        data={
+            "email": "kim@acme.test",
+            "name": "Kim",
+            "role": "member",
+            "password": "123",
+            "csrf_token": token,
+        },
+    )
     assert bad.status_code == 422
     assert "must be at least 10 characters" in bad.text
     assert 'value="kim@acme.test"' in bad.text  # the form keeps what was typed
-    r = client.post("/team/new", data={"email": "kim@acme.test", "name": "Kim", "role": "member",
-                                       "password": PASSWORD, "csrf_token": token})  # fmt: skip
+    r = client.post(
+        "/team/new",
+        data={
+            "email": "kim@acme.test",
+            "name": "Kim",
+            "role": "member",
+            "password": PASSWORD,
+            "csrf_token": token,
+        },
+    )
     assert r.status_code == 200 and "Kim can now sign in" in r.text
     other = TestClient(client.app)
     sign_in(other, "kim@acme.test")
@@ -131,8 +156,10 @@ def test_token_secret_is_shown_once(client: TestClient, acme: Org) -> None:
     assert secret
     again = client.get("/settings/tokens").text
     assert secret.group(1) not in again and "laptop" in again
-    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret.group(1)}"}
-                      ).status_code == 200  # fmt: skip
+    assert (
+        client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret.group(1)}"}).status_code
+        == 200
+    )
 
 
 def test_health_ready_metrics(client: TestClient) -> None:

@@ -56,7 +56,7 @@ C = Annotated[Container, Depends(container)]
 Actor = Annotated[User, Depends(api_user)]
 From = Annotated[Origin, Depends(api_origin)]
 
-router = APIRouter(prefix="/api/v1", responses=_errors)  # type: ignore[arg-type]
+router = APIRouter(prefix="/api/v1", responses=_errors)
 
 
 @router.get("/me", response_model=MeOut, tags=["account"])
@@ -80,9 +80,14 @@ def list_members(c: C, actor: Actor, include_inactive: bool = False) -> list[Use
 @router.post("/members", response_model=UserOut, status_code=201, tags=["members"])
 def create_member(body: MemberCreate, c: C, actor: Actor, origin: From) -> User:
     return c.accounts.create_member(
-        actor, email=body.email, name=body.name, role=body.role, password=body.password,
-        timezone=body.timezone, origin=origin,
-    )  # fmt: skip
+        actor,
+        email=body.email,
+        name=body.name,
+        role=body.role,
+        password=body.password,
+        timezone=body.timezone,
+        origin=origin,
+    )
 
 
 @router.get("/members/{user_id}", response_model=UserOut, tags=["members"])
@@ -93,9 +98,14 @@ def get_member(user_id: str, c: C, actor: Actor) -> User:
 @router.patch("/members/{user_id}", response_model=UserOut, tags=["members"])
 def update_member(user_id: str, body: MemberUpdate, c: C, actor: Actor, origin: From) -> User:
     return c.accounts.update_member(
-        actor, user_id, origin=origin, name=body.name, email=body.email, role=body.role,
+        actor,
+        user_id,
+        origin=origin,
+        name=body.name,
+        email=body.email,
+        role=body.role,
         timezone=body.timezone,
-    )  # fmt: skip
+    )
 
 
 @router.post("/members/{user_id}/deactivate", response_model=UserOut, tags=["members"])
@@ -118,9 +128,7 @@ def list_tokens(c: C, actor: Actor) -> list[object]:
 @router.post("/tokens", response_model=TokenCreated, status_code=201, tags=["tokens"])
 def create_token(body: TokenCreate, c: C, actor: Actor, origin: From) -> TokenCreated:
     created = c.accounts.create_api_token(actor, name=body.name, origin=origin)
-    return TokenCreated(
-        **TokenOut.model_validate(created.token).model_dump(), token=created.secret
-    )
+    return TokenCreated(**TokenOut.model_validate(created.token).model_dump(), token=created.secret)
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut, tags=["tokens"])
@@ -146,7 +154,11 @@ def list_subaccounts(c: C, actor: Actor) -> list[object]:
 @router.post("/subaccounts", response_model=OrgOut, status_code=201, tags=["organisations"])
 def create_subaccount(body: SubaccountCreate, c: C, actor: Actor, origin: From) -> object:
     org, _owner = c.accounts.create_subaccount(
-        actor, name=body.name, owner_email=body.owner_email, owner_name=body.owner_name,
-        owner_password=body.owner_password, origin=origin,
-    )  # fmt: skip
+        actor,
+        name=body.name,
+        owner_email=body.owner_email,
+        owner_name=body.owner_name,
+        owner_password=body.owner_password,
+        origin=origin,
+    )
     return org

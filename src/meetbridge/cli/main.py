@@ -72,10 +72,15 @@ def serve(
     configure_logging(settings.log_level, settings.log_json)
     upgrade(settings.effective_database_url)
     uvicorn.run(
-        "meetbridge.app:app_from_env", factory=True, host=settings.host,
-        port=port or settings.port, workers=workers or settings.web_workers,
-        log_level="warning", access_log=False, proxy_headers=False,
-    )  # fmt: skip
+        "meetbridge.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=port or settings.port,
+        workers=workers or settings.web_workers,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+    )
 
 
 @app.command()
@@ -84,9 +89,11 @@ def worker() -> None:
     settings = _settings()
     c = _container(settings)
     consumer = c.jobs.huey.create_consumer(
-        workers=settings.worker_threads, worker_type="thread", periodic=True,
+        workers=settings.worker_threads,
+        worker_type="thread",
+        periodic=True,
         check_worker_health=True,
-    )  # fmt: skip
+    )
     consumer.run()
 
 
@@ -97,7 +104,7 @@ def run() -> None:
     settings = _settings()
     c = _container(settings)
     password = _demo_password(settings)
-    created = ensure_demo(c, password)
+    created = ensure_demo(c.accounts, password)
     c.close()
     procs = [
         subprocess.Popen([sys.executable, "-m", "meetbridge", "serve"]),
@@ -124,7 +131,7 @@ def run() -> None:
     while not stopping:
         for p in procs:
             if p.poll() is not None:
-                err.print(f"[red]A child process exited ({p.args}); stopping.[/red]")
+                err.print(f"[red]A child process exited ({p.args!r}); stopping.[/red]")
                 stopping, code = True, 1
         time.sleep(0.3)
     for p in procs:
@@ -168,9 +175,14 @@ def orgs_create(
     c = _container(_settings())
     try:
         org, owner = c.accounts.create_organization(
-            name=name, owner_email=owner_email, owner_name=owner_name,
-            owner_password=owner_password, origin=CLI, slug=slug, timezone=timezone,
-        )  # fmt: skip
+            name=name,
+            owner_email=owner_email,
+            owner_name=owner_name,
+            owner_password=owner_password,
+            origin=CLI,
+            slug=slug,
+            timezone=timezone,
+        )
     except DomainError as exc:
         raise _fail(exc) from None
     console.print(f"Created organisation {org.name} ({org.slug}, id {org.id}); owner {owner.email}")

@@ -1,4 +1,4 @@
-"""Background jobs on huey: SqliteHuey in its own file by default, RedisHuey when a Redis URL is set.
+"""Background jobs on huey: SqliteHuey in its own file by default, RedisHuey with Redis.
 
 huey delivers a task at most once. So every task is idempotent and keyed by a domain id: the
 domain row's state is the truth, a task that finds its work done does nothing, and a periodic

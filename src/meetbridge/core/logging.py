@@ -38,6 +38,20 @@ def redact(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, An
     }
 
 
+class _Stderr:
+    """Writes each line to whatever `sys.stderr` is now (not the stream seen at start-up)."""
+
+    def msg(self, message: str) -> None:
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+
+    log = debug = info = warning = warn = error = critical = exception = fatal = msg
+
+
+def _stderr_factory(*_: Any) -> _Stderr:
+    return _Stderr()
+
+
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -50,7 +64,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=_stderr_factory,
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(message)s")

@@ -15,9 +15,17 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
 
 MIN_PASSWORD_LENGTH = 10
 _COMMON = {
-    "password", "password1", "password123", "1234567890", "qwertyuiop", "letmein123",
-    "welcome123", "iloveyou12", "administrator", "passw0rd12",
-}  # fmt: skip
+    "password",
+    "password1",
+    "password123",
+    "1234567890",
+    "qwertyuiop",
+    "letmein123",
+    "welcome123",
+    "iloveyou12",
+    "administrator",
+    "passw0rd12",
+}
 
 
 def hash_password(password: str) -> str:

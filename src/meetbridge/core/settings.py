@@ -15,7 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Documented demo defaults. They make `make run` work with no setup, and are refused outside
 # demo mode so that a production deployment can never run on a secret published in git.
 DEMO_SECRET_KEY = "demo-secret-key-change-me-0123456789abcdef"  # noqa: S105
-DEMO_ENCRYPTION_KEY = "ZGVtby1lbmNyeXB0aW9uLWtleS1jaGFuZ2UtbWUhIT0="  # noqa: S105
+DEMO_ENCRYPTION_KEY = "ZGVtby1lbmNyeXB0aW9uLWtleS1jaGFuZ2UtbWUhIT0="
 
 
 class Settings(BaseSettings):

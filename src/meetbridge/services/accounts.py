@@ -50,7 +50,7 @@ from meetbridge.core.security import (
 from meetbridge.core.settings import Settings
 from meetbridge.services.mail import MailDelivery, queue_email
 
-API_TOKEN_PREFIX = "mbp_"
+API_TOKEN_PREFIX = "mbp_"  # noqa: S105  (a prefix, not a secret)
 TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=5)
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -148,16 +148,27 @@ class Accounts:
             s.add(org)
             s.flush()
             owner = User(
-                org_id=org.id, email=email, name=owner_name, role="owner",
-                password_hash=hash_password(owner_password), timezone=timezone, org=org,
-            )  # fmt: skip
+                org_id=org.id,
+                email=email,
+                name=owner_name,
+                role="owner",
+                password_hash=hash_password(owner_password),
+                timezone=timezone,
+                org=org,
+            )
             s.add(owner)
             s.flush()
             audit.record(
-                s, org_id=org.id, actor_id=None, actor_label="system", action="org.created",
-                origin=origin, target_type="organization", target_id=org.id,
+                s,
+                org_id=org.id,
+                actor_id=None,
+                actor_label="system",
+                action="org.created",
+                origin=origin,
+                target_type="organization",
+                target_id=org.id,
                 details={"name": name, "parent_id": parent_id, "owner": email},
-            )  # fmt: skip
+            )
         return org, owner
 
     def _free_slug(self, s: Session, wanted: str | None, name: str) -> str:
@@ -179,22 +190,39 @@ class Accounts:
         return f"{base}-{n}"
 
     def create_subaccount(
-        self, actor: User, *, name: str, owner_email: str, owner_name: str,
-        owner_password: str, origin: Origin,
-    ) -> tuple[Organization, User]:  # fmt: skip
+        self,
+        actor: User,
+        *,
+        name: str,
+        owner_email: str,
+        owner_name: str,
+        owner_password: str,
+        origin: Origin,
+    ) -> tuple[Organization, User]:
         """An agency's sub-account (the CRM): only an owner of a top-level organisation."""
         if actor.role != "owner":
             raise PermissionDenied("only an owner can create sub-accounts")
         if actor.org.parent_id is not None:
             raise PermissionDenied("a sub-account cannot have sub-accounts")
         org, owner = self.create_organization(
-            name=name, owner_email=owner_email, owner_name=owner_name,
-            owner_password=owner_password, origin=origin, parent_id=actor.org_id,
+            name=name,
+            owner_email=owner_email,
+            owner_name=owner_name,
+            owner_password=owner_password,
+            origin=origin,
+            parent_id=actor.org_id,
             timezone=actor.org.timezone,
-        )  # fmt: skip
+        )
         with self.db.write() as s:
-            self._audit(s, actor, "org.subaccount_created", origin, "organization", org.id,
-                        {"name": org.name})  # fmt: skip
+            self._audit(
+                s,
+                actor,
+                "org.subaccount_created",
+                origin,
+                "organization",
+                org.id,
+                {"name": org.name},
+            )
         return org, owner
 
     def list_subaccounts(self, actor: User) -> Sequence[Organization]:
@@ -226,10 +254,15 @@ class Accounts:
             _password(password, user.email)
             user.password_hash = hash_password(password)
             audit.record(
-                s, org_id=user.org_id, actor_id=None, actor_label="system",
-                action="member.password_reset", origin=Origin(via="cli"), target_type="user",
+                s,
+                org_id=user.org_id,
+                actor_id=None,
+                actor_label="system",
+                action="member.password_reset",
+                origin=Origin(via="cli"),
+                target_type="user",
                 target_id=user.id,
-            )  # fmt: skip
+            )
 
     # ---- members ---------------------------------------------------------------------------
 
@@ -245,9 +278,16 @@ class Accounts:
             return self._member(s, actor, user_id)
 
     def create_member(
-        self, actor: User, *, email: str, name: str, role: str, password: str, origin: Origin,
+        self,
+        actor: User,
+        *,
+        email: str,
+        name: str,
+        role: str,
+        password: str,
+        origin: Origin,
         timezone: str | None = None,
-    ) -> User:  # fmt: skip
+    ) -> User:
         self._require_admin(actor)
         email = normalize_email(email)
         name = _name(name)
@@ -258,23 +298,35 @@ class Accounts:
         with _email_race_is_conflict(), self.db.write() as s:
             self._email_free(s, email)
             user = User(
-                org_id=actor.org_id, email=email, name=name, role=role,
-                password_hash=hash_password(password), timezone=timezone,
+                org_id=actor.org_id,
+                email=email,
+                name=name,
+                role=role,
+                password_hash=hash_password(password),
+                timezone=timezone,
                 org=s.get(Organization, actor.org_id),
-            )  # fmt: skip
+            )
             s.add(user)
             s.flush()
-            self._audit(s, actor, "member.created", origin, "user", user.id,
-                        {"email": email, "role": role})  # fmt: skip
+            self._audit(
+                s, actor, "member.created", origin, "user", user.id, {"email": email, "role": role}
+            )
             welcome = self._queue_welcome(s, actor, user)
         if welcome:
             self.mail.enqueue(welcome)
         return user
 
     def update_member(
-        self, actor: User, user_id: str, *, origin: Origin, name: str | None = None,
-        email: str | None = None, role: str | None = None, timezone: str | None = None,
-    ) -> User:  # fmt: skip
+        self,
+        actor: User,
+        user_id: str,
+        *,
+        origin: Origin,
+        name: str | None = None,
+        email: str | None = None,
+        role: str | None = None,
+        timezone: str | None = None,
+    ) -> User:
         changes: dict[str, object] = {}
         if name is not None:
             changes["name"] = _name(name)
@@ -304,8 +356,15 @@ class Accounts:
                 for k, v in changed.items():
                     setattr(user, k, v)
                 user.updated_at = utcnow()
-                self._audit(s, actor, "member.updated", origin, "user", user.id,
-                            {k: {"from": before[k], "to": v} for k, v in changed.items()})  # fmt: skip
+                self._audit(
+                    s,
+                    actor,
+                    "member.updated",
+                    origin,
+                    "user",
+                    user.id,
+                    {k: {"from": before[k], "to": v} for k, v in changed.items()},
+                )
         return user
 
     def change_password(self, actor: User, *, current: str, new: str, origin: Origin) -> None:
@@ -342,13 +401,12 @@ class Accounts:
                 .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
-            self._audit(s, actor, "member.deactivated", origin, "user", user.id,
-                        {"email": user.email})  # fmt: skip
+            self._audit(
+                s, actor, "member.deactivated", origin, "user", user.id, {"email": user.email}
+            )
         return user
 
-    def restore_member(
-        self, actor: User, user_id: str, *, password: str, origin: Origin
-    ) -> User:
+    def restore_member(self, actor: User, user_id: str, *, password: str, origin: Origin) -> User:
         """Restores a deactivated login as a NEW user with a new ID (the ID is the identity:
         anything bound to the old ID, such as a Zoom connection, stays with the old one)."""
         self._require_admin(actor)
@@ -362,14 +420,26 @@ class Accounts:
             _password(password, old.email)
             self._email_free(s, old.email)
             user = User(
-                org_id=old.org_id, email=old.email, name=old.name, role=old.role,
-                password_hash=hash_password(password), timezone=old.timezone,
-                restored_from_id=old.id, org=old.org,
-            )  # fmt: skip
+                org_id=old.org_id,
+                email=old.email,
+                name=old.name,
+                role=old.role,
+                password_hash=hash_password(password),
+                timezone=old.timezone,
+                restored_from_id=old.id,
+                org=old.org,
+            )
             s.add(user)
             s.flush()
-            self._audit(s, actor, "member.restored", origin, "user", user.id,
-                        {"email": user.email, "previous_id": old.id})  # fmt: skip
+            self._audit(
+                s,
+                actor,
+                "member.restored",
+                origin,
+                "user",
+                user.id,
+                {"email": user.email, "previous_id": old.id},
+            )
             welcome = self._queue_welcome(s, actor, user)
         if welcome:
             self.mail.enqueue(welcome)
@@ -391,15 +461,17 @@ class Accounts:
         with self.db.read() as s:
             by_email = s.scalar(
                 select(func.count()).where(
-                    LoginAttempt.email == email, LoginAttempt.success.is_(False),
+                    LoginAttempt.email == email,
+                    LoginAttempt.success.is_(False),
                     LoginAttempt.created_at >= since,
-                )  # fmt: skip
+                )
             )
             by_ip = s.scalar(
                 select(func.count()).where(
-                    LoginAttempt.ip == ip, LoginAttempt.success.is_(False),
+                    LoginAttempt.ip == ip,
+                    LoginAttempt.success.is_(False),
                     LoginAttempt.created_at >= since,
-                )  # fmt: skip
+                )
             )
             if (by_email or 0) >= limit or (by_ip or 0) >= limit * 4:
                 raise Throttled(
@@ -414,9 +486,13 @@ class Accounts:
                 self._audit(s, user, "auth.signed_in", origin, "user", user.id)
             else:
                 audit.record(
-                    s, org_id=user.org_id if user else None, actor_id=None, actor_label=email,
-                    action="auth.sign_in_failed", origin=origin,
-                )  # fmt: skip
+                    s,
+                    org_id=user.org_id if user else None,
+                    actor_id=None,
+                    actor_label=email,
+                    action="auth.sign_in_failed",
+                    origin=origin,
+                )
         if not ok or user is None:
             raise NotAuthenticated("wrong e-mail or password")
         return user
@@ -427,10 +503,12 @@ class Accounts:
         with self.db.write() as s:
             s.add(
                 WebSession(
-                    id=digest(raw), user_id=user.id, ip=origin.ip,
+                    id=digest(raw),
+                    user_id=user.id,
+                    ip=origin.ip,
                     user_agent=(origin.user_agent or "")[:300] or None,
                     expires_at=utcnow() + dt.timedelta(hours=self.settings.session_hours),
-                )  # fmt: skip
+                )
             )
         return raw
 
@@ -463,9 +541,10 @@ class Accounts:
         with self.db.write() as s:
             if s.scalar(
                 select(ApiToken.id).where(
-                    ApiToken.user_id == actor.id, ApiToken.name == name,
+                    ApiToken.user_id == actor.id,
+                    ApiToken.name == name,
                     ApiToken.revoked_at.is_(None),
-                )  # fmt: skip
+                )
             ):
                 raise Conflict("name", "you already have an active token with this name")
             token = ApiToken(
@@ -473,8 +552,9 @@ class Accounts:
             )
             s.add(token)
             s.flush()
-            self._audit(s, actor, "api_token.created", origin, "api_token", token.id,
-                        {"name": name})  # fmt: skip
+            self._audit(
+                s, actor, "api_token.created", origin, "api_token", token.id, {"name": name}
+            )
         return CreatedToken(token, secret)
 
     def list_api_tokens(self, actor: User) -> Sequence[ApiToken]:
@@ -494,8 +574,15 @@ class Accounts:
                 raise NotFound("no such API token")
             if token.revoked_at is None:
                 token.revoked_at = utcnow()
-                self._audit(s, actor, "api_token.revoked", origin, "api_token", token.id,
-                            {"name": token.name})  # fmt: skip
+                self._audit(
+                    s,
+                    actor,
+                    "api_token.revoked",
+                    origin,
+                    "api_token",
+                    token.id,
+                    {"name": token.name},
+                )
         return token
 
     def api_token_user(self, secret: str) -> User | None:
@@ -508,9 +595,10 @@ class Accounts:
                 select(User, ApiToken.id, ApiToken.last_used_at)
                 .join(ApiToken, ApiToken.user_id == User.id)
                 .where(
-                    ApiToken.token_hash == digest(secret), ApiToken.revoked_at.is_(None),
+                    ApiToken.token_hash == digest(secret),
+                    ApiToken.revoked_at.is_(None),
                     User.status == "active",
-                )  # fmt: skip
+                )
             ).first()
         if row is None:
             return None
@@ -519,7 +607,7 @@ class Accounts:
         if last_used is None or now - last_used > TOKEN_TOUCH_INTERVAL:
             with self.db.write() as s:
                 s.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
-        return user  # type: ignore[no-any-return]
+        return user
 
     # ---- audit -----------------------------------------------------------------------------
 
@@ -574,21 +662,39 @@ class Accounts:
     def _queue_welcome(self, s: Session, actor: User, user: User) -> str | None:
         org = s.get(Organization, user.org_id)
         msg = queue_email(
-            s, org_id=user.org_id, dedupe_key=f"welcome:{user.id}", to=user.email,
+            s,
+            org_id=user.org_id,
+            dedupe_key=f"welcome:{user.id}",
+            to=user.email,
             template="welcome",
             context={
-                "name": user.name, "email": user.email, "inviter": actor.name,
-                "org_name": org.name if org else "", "sign_in_url":
-                f"{self.settings.effective_base_url}/signin",
+                "name": user.name,
+                "email": user.email,
+                "inviter": actor.name,
+                "org_name": org.name if org else "",
+                "sign_in_url": f"{self.settings.effective_base_url}/signin",
             },
-        )  # fmt: skip
+        )
         return msg.id if msg else None
 
     def _audit(
-        self, s: Session, actor: User, action: str, origin: Origin,
-        target_type: str | None, target_id: str | None, details: dict[str, object] | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        s: Session,
+        actor: User,
+        action: str,
+        origin: Origin,
+        target_type: str | None,
+        target_id: str | None,
+        details: dict[str, object] | None = None,
+    ) -> None:
         audit.record(
-            s, org_id=actor.org_id, actor_id=actor.id, actor_label=actor.email, action=action,
-            origin=origin, target_type=target_type, target_id=target_id, details=details,
-        )  # fmt: skip
+            s,
+            org_id=actor.org_id,
+            actor_id=actor.id,
+            actor_label=actor.email,
+            action=action,
+            origin=origin,
+            target_type=target_type,
+            target_id=target_id,
+            details=details,
+        )

@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from meetbridge.core.audit import Origin
+from meetbridge.services.accounts import Accounts
 
 DEMO_SLUG = "demo"
 DEMO_ADMIN_EMAIL = "admin@demo.test"
 
-if TYPE_CHECKING:
-    from meetbridge.container import Container
 
-
-def ensure_demo(c: Container, password: str) -> bool:
+def ensure_demo(accounts: Accounts, password: str) -> bool:
     """Creates the demo organisation with its admin (owner) and two members, once.
     On later runs the admin's password is set to `password` so the printed sign-in works."""
     origin = Origin(via="demo")
-    owner = c.accounts.first_owner(DEMO_SLUG)
+    owner = accounts.first_owner(DEMO_SLUG)
     if owner is not None:
-        c.accounts.reset_password(owner.id, password)
+        accounts.reset_password(owner.id, password)
         return False
-    _org, owner = c.accounts.create_organization(
-        name="Demo Company", slug=DEMO_SLUG, owner_email=DEMO_ADMIN_EMAIL,
-        owner_name="Dana Admin", owner_password=password, origin=origin,
+    _org, owner = accounts.create_organization(
+        name="Demo Company",
+        slug=DEMO_SLUG,
+        owner_email=DEMO_ADMIN_EMAIL,
+        owner_name="Dana Admin",
+        owner_password=password,
+        origin=origin,
         timezone="Europe/London",
-    )  # fmt: skip
+    )
     for email, name in (("maria@demo.test", "Maria Lopez"), ("sam@demo.test", "Sam Okafor")):
-        c.accounts.create_member(
+        accounts.create_member(
             owner, email=email, name=name, role="member", password=password, origin=origin
         )
     return True

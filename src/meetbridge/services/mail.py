@@ -45,9 +45,13 @@ def queue_email(
         return None
     subject, text, html = render_email(template, **context)
     msg = EmailMessage(
-        org_id=org_id, dedupe_key=dedupe_key, to_addr=to, subject=subject,
-        body_text=text, body_html=html,
-    )  # fmt: skip
+        org_id=org_id,
+        dedupe_key=dedupe_key,
+        to_addr=to,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+    )
     try:
         with session.begin_nested():
             session.add(msg)
@@ -86,9 +90,12 @@ class MailDelivery:
             if msg is None or claimed.rowcount == 0:  # type: ignore[attr-defined]
                 return msg.status if msg else "missing"
             out = Outgoing(
-                to=msg.to_addr, subject=msg.subject, text=msg.body_text, html=msg.body_html,
+                to=msg.to_addr,
+                subject=msg.subject,
+                text=msg.body_text,
+                html=msg.body_html,
                 message_id=f"<{msg.id}@meetbridge.local>",
-            )  # fmt: skip
+            )
             attempts = msg.attempts
         try:
             self.mailer.send(out)

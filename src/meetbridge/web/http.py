@@ -30,9 +30,14 @@ def origin_of(request: Request, via: str = "web") -> Origin:
 
 def _json_error(status: int, code: str, message: str, field: str) -> bytes:
     return json.dumps(
-        {"error": {"code": code, "message": message,
-                   "fields": [{"field": field, "reason": message}]}}
-    ).encode()  # fmt: skip
+        {
+            "error": {
+                "code": code,
+                "message": message,
+                "fields": [{"field": field, "reason": message}],
+            }
+        }
+    ).encode()
 
 
 class RequestMiddleware:
@@ -95,9 +100,13 @@ class RequestMiddleware:
         self.metrics.requests.labels(method, route_path, str(status_holder["status"])).inc()
         self.metrics.latency.labels(method, route_path).observe(elapsed)
         log.info(
-            "http.request", request_id=request_id, method=method, path=scope["path"],
-            status=status_holder["status"], ms=round(elapsed * 1000, 2),
-        )  # fmt: skip
+            "http.request",
+            request_id=request_id,
+            method=method,
+            path=scope["path"],
+            status=status_holder["status"],
+            ms=round(elapsed * 1000, 2),
+        )
 
     async def _reject(self, send: Any, status: int, message: str) -> None:
         body = _json_error(status, "body_too_large", message, "body")
@@ -105,9 +114,11 @@ class RequestMiddleware:
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())],
-            }  # fmt: skip
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
         )
         await send({"type": "http.response.body", "body": body})
 

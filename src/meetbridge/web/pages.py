@@ -91,9 +91,13 @@ def _render(
         request,
         name,
         {
-            "user": user, "csrf": csrf_token(secret, binding), "roles": ROLES,
-            "flash": unquote(flash) if flash else None, "coming": COMING, **ctx,
-        },  # fmt: skip
+            "user": user,
+            "csrf": csrf_token(secret, binding),
+            "roles": ROLES,
+            "flash": unquote(flash) if flash else None,
+            "coming": COMING,
+            **ctx,
+        },
         status_code=status,
     )
     if anon_nonce:
@@ -105,9 +109,13 @@ def _render(
 
 def _cookie(request: Request, resp: Response, name: str, value: str, **kw: Any) -> None:
     resp.set_cookie(
-        name, value, httponly=True, samesite="lax",
-        secure=_c(request).settings.secure_cookies, **kw,
-    )  # fmt: skip
+        name,
+        value,
+        httponly=True,
+        samesite="lax",
+        secure=_c(request).settings.secure_cookies,
+        **kw,
+    )
 
 
 def _redirect(request: Request, to: str, flash: str | None = None) -> RedirectResponse:
@@ -145,11 +153,15 @@ async def signin(request: Request) -> Response:
         user = c.accounts.authenticate(email, form.get("password", "")[:256], origin_of(request))
     except (NotAuthenticated, Throttled) as exc:
         status = 429 if isinstance(exc, Throttled) else 401
-        return _render(request, "signin.html", None, status, email=email,
-                       errors={"_": exc.message})  # fmt: skip
+        return _render(request, "signin.html", None, status, email=email, errors={"_": exc.message})
     resp = _redirect(request, "/team")
-    _cookie(request, resp, SESSION_COOKIE, c.accounts.start_session(user, origin_of(request)),
-            max_age=c.settings.session_hours * 3600)  # fmt: skip
+    _cookie(
+        request,
+        resp,
+        SESSION_COOKIE,
+        c.accounts.start_session(user, origin_of(request)),
+        max_age=c.settings.session_hours * 3600,
+    )
     resp.delete_cookie(ANON_COOKIE)
     return resp
 
@@ -179,8 +191,16 @@ def team(request: Request) -> Response:
 @router.get("/team/new")
 def member_new_page(request: Request) -> Response:
     user = _user(request)
-    return _render(request, "member_form.html", user, member=None, values={}, errors={},
-                   timezones=TIMEZONES, nav="team")  # fmt: skip
+    return _render(
+        request,
+        "member_form.html",
+        user,
+        member=None,
+        values={},
+        errors={},
+        timezones=TIMEZONES,
+        nav="team",
+    )
 
 
 @router.post("/team/new")
@@ -189,15 +209,27 @@ async def member_create(request: Request) -> Response:
     form = await _form(request)
     try:
         member = _c(request).accounts.create_member(
-            user, email=form.get("email", ""), name=form.get("name", ""),
-            role=form.get("role", "member"), password=form.get("password", ""),
-            timezone=form.get("timezone") or None, origin=origin_of(request),
-        )  # fmt: skip
+            user,
+            email=form.get("email", ""),
+            name=form.get("name", ""),
+            role=form.get("role", "member"),
+            password=form.get("password", ""),
+            timezone=form.get("timezone") or None,
+            origin=origin_of(request),
+        )
     except DomainError as exc:
         values = {k: v for k, v in form.items() if k != "password"}
-        return _render(request, "member_form.html", user, exc.status, member=None,
-                       values=values, errors=_errors(exc), timezones=TIMEZONES,
-                       nav="team")  # fmt: skip
+        return _render(
+            request,
+            "member_form.html",
+            user,
+            exc.status,
+            member=None,
+            values=values,
+            errors=_errors(exc),
+            timezones=TIMEZONES,
+            nav="team",
+        )
     return _redirect(request, "/team", f"{member.name} can now sign in as {member.email}.")
 
 
@@ -205,10 +237,22 @@ async def member_create(request: Request) -> Response:
 def member_edit_page(request: Request, user_id: str) -> Response:
     user = _user(request)
     member = _c(request).accounts.get_member(user, user_id)
-    values = {"name": member.name, "email": member.email, "role": member.role,
-              "timezone": member.timezone}  # fmt: skip
-    return _render(request, "member_form.html", user, member=member, values=values,
-                   errors={}, timezones=TIMEZONES, nav="team")  # fmt: skip
+    values = {
+        "name": member.name,
+        "email": member.email,
+        "role": member.role,
+        "timezone": member.timezone,
+    }
+    return _render(
+        request,
+        "member_form.html",
+        user,
+        member=member,
+        values=values,
+        errors={},
+        timezones=TIMEZONES,
+        nav="team",
+    )
 
 
 @router.post("/team/{user_id}")
@@ -218,15 +262,27 @@ async def member_update(request: Request, user_id: str) -> Response:
     c = _c(request)
     try:
         member = c.accounts.update_member(
-            user, user_id, origin=origin_of(request), name=form.get("name"),
-            email=form.get("email"), role=form.get("role") if user.is_admin else None,
+            user,
+            user_id,
+            origin=origin_of(request),
+            name=form.get("name"),
+            email=form.get("email"),
+            role=form.get("role") if user.is_admin else None,
             timezone=form.get("timezone"),
-        )  # fmt: skip
+        )
     except DomainError as exc:
         member = c.accounts.get_member(user, user_id)
-        return _render(request, "member_form.html", user, exc.status, member=member,
-                       values=form, errors=_errors(exc), timezones=TIMEZONES,
-                       nav="team")  # fmt: skip
+        return _render(
+            request,
+            "member_form.html",
+            user,
+            exc.status,
+            member=member,
+            values=form,
+            errors=_errors(exc),
+            timezones=TIMEZONES,
+            nav="team",
+        )
     return _redirect(request, "/team", f"Saved {member.name}.")
 
 
@@ -261,8 +317,9 @@ async def member_restore(request: Request, user_id: str) -> Response:
 def tokens_page(request: Request) -> Response:
     user = _user(request)
     tokens = _c(request).accounts.list_api_tokens(user)
-    return _render(request, "tokens.html", user, tokens=tokens, created=None, errors={},
-                   nav="settings")  # fmt: skip
+    return _render(
+        request, "tokens.html", user, tokens=tokens, created=None, errors={}, nav="settings"
+    )
 
 
 @router.post("/settings/tokens")
@@ -272,14 +329,23 @@ async def token_create(request: Request) -> Response:
     c = _c(request)
     created, errors, status = None, {}, 201
     try:
-        created = c.accounts.create_api_token(user, name=form.get("name", ""),
-                                              origin=origin_of(request))  # fmt: skip
+        created = c.accounts.create_api_token(
+            user, name=form.get("name", ""), origin=origin_of(request)
+        )
     except DomainError as exc:
         errors, status = _errors(exc), exc.status
     tokens = c.accounts.list_api_tokens(user)
     # The secret is shown on this response only; it is never stored or shown again.
-    return _render(request, "tokens.html", user, status, tokens=tokens, created=created,
-                   errors=errors, nav="settings")  # fmt: skip
+    return _render(
+        request,
+        "tokens.html",
+        user,
+        status,
+        tokens=tokens,
+        created=created,
+        errors=errors,
+        nav="settings",
+    )
 
 
 @router.post("/settings/tokens/{token_id}/revoke")
@@ -301,12 +367,15 @@ async def password_change(request: Request) -> Response:
     form = await _form(request)
     try:
         _c(request).accounts.change_password(
-            user, current=form.get("current_password", ""), new=form.get("new_password", ""),
+            user,
+            current=form.get("current_password", ""),
+            new=form.get("new_password", ""),
             origin=origin_of(request),
-        )  # fmt: skip
+        )
     except DomainError as exc:
-        return _render(request, "password.html", user, exc.status, errors=_errors(exc),
-                       nav="settings")  # fmt: skip
+        return _render(
+            request, "password.html", user, exc.status, errors=_errors(exc), nav="settings"
+        )
     return _redirect(request, "/team", "Your password is changed.")
 
 
@@ -337,5 +406,9 @@ def error_page(request: Request, status: int, message: str) -> Response:
 def install_page_handlers(app: FastAPI) -> None:
     @app.exception_handler(CsrfFailed)
     async def _csrf(request: Request, exc: CsrfFailed) -> Response:
-        return error_page(request, 403, "This form has expired or did not come from "
-                          "meetbridge. Go back, reload the page and try again.")  # fmt: skip
+        return error_page(
+            request,
+            403,
+            "This form has expired or did not come from "
+            "meetbridge. Go back, reload the page and try again.",
+        )

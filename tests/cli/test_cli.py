@@ -1,0 +1,181 @@
+"""The `meetbridge` command, run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import structlog
+from typer.testing import CliRunner
+
+from meetbridge.cli.main import app
+from tests.conftest import PASSWORD
+from tests.support import SmtpServer, free_port
+
+
+@pytest.fixture
+def env(tmp_path: Path, database_url: str, smtp: SmtpServer) -> Iterator[dict[str, str]]:
+    values = {
+        "MEETBRIDGE_DATA_DIR": str(tmp_path / "var"),
+        "MEETBRIDGE_DATABASE_URL": database_url,
+        "MEETBRIDGE_SMTP_HOST": "127.0.0.1",
+        "MEETBRIDGE_SMTP_PORT": str(smtp.port),
+        "MEETBRIDGE_LOG_LEVEL": "WARNING",
+    }
+    yield values
+    structlog.reset_defaults()
+
+
+def test_orgs_and_users_create(env: dict[str, str], smtp: SmtpServer) -> None:
+    runner = CliRunner()
+    r = runner.invoke(
+        app,
+        [
+            "orgs",
+            "create",
+            "Initech",
+            "--owner-email",
+            "bill@initech.test",
+            "--owner-name",
+            "Bill",
+            "--owner-password",
+            PASSWORD,
+        ],
+        env=env,
+    )
+    assert r.exit_code == 0, r.output
+    assert "Created organisation Initech (initech" in r.output
+    r = runner.invoke(
+        app,
+        [
+            "users",
+            "create",
+            "--org",
+            "initech",
+            "--email",
+            "pete@initech.test",
+            "--name",
+            "Peter",
+            "--password",
+            PASSWORD,
+        ],
+        env=env,
+    )
+    assert r.exit_code == 0, r.output
+    assert "Created member pete@initech.test" in r.output
+    r = runner.invoke(
+        app,
+        [
+            "users",
+            "create",
+            "--org",
+            "initech",
+            "--email",
+            "pete@initech.test",
+            "--name",
+            "Peter",
+            "--password",
+            PASSWORD,
+        ],
+        env=env,
+    )
+    assert r.exit_code == 1
+    assert "email: is already used by an active login" in r.output
+    r = runner.invoke(
+        app,
+        [
+            "users",
+            "create",
+            "--org",
+            "nope",
+            "--email",
+            "x@initech.test",
+            "--name",
+            "X",
+            "--password",
+            PASSWORD,
+        ],
+        env=env,
+    )
+    assert r.exit_code == 1 and "no organisation with slug 'nope'" in r.output
+    r = runner.invoke(
+        app,
+        [
+            "users",
+            "create",
+            "--org",
+            "initech",
+            "--email",
+            "y@initech.test",
+            "--name",
+            "Y",
+            "--password",
+            PASSWORD,
+            "--role",
+            "boss",
+        ],
+        env=env,
+    )
+    assert r.exit_code == 1 and "role: must be one of owner, admin, member" in r.output
+
+
+def test_production_mode_refuses_demo_secrets(env: dict[str, str]) -> None:
+    r = CliRunner().invoke(app, ["migrate"], env={**env, "MEETBRIDGE_MODE": "production"})
+    assert r.exit_code == 2
+    assert "published demo key" in r.output
+
+
+@pytest.mark.slow
+def test_run_serves_the_demo_and_stops_cleanly_on_ctrl_c(env: dict[str, str]) -> None:
+    port = free_port()
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("MEETBRIDGE_")}
+    child_env.update(env, MEETBRIDGE_PORT=str(port), MEETBRIDGE_DEMO_PASSWORD=PASSWORD)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "meetbridge", "run"],
+        env=child_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "meetbridge run did not become ready"
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            time.sleep(0.3)
+        with httpx.Client(base_url=base) as web:
+            page = web.get("/signin")
+            token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
+            assert token
+            r = web.post(
+                "/signin",
+                data={
+                    "email": "admin@demo.test",
+                    "password": PASSWORD,
+                    "csrf_token": token.group(1),
+                },
+            )
+            assert r.status_code == 303
+            team = web.get("/team").text
+            assert "Maria Lopez" in team and "Sam Okafor" in team
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert f"http://127.0.0.1:{port}" in out
+    assert "admin@demo.test" in out and PASSWORD in out
+    assert "Stopped." in out

@@ -1,0 +1,153 @@
+"""The e-mail outbox: idempotent delivery, back-off when SMTP is down, the reconciler."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import select, update
+
+from meetbridge.container import Container, build_container
+from meetbridge.core.db import utcnow
+from meetbridge.core.models import EmailMessage
+from meetbridge.core.settings import Settings
+from meetbridge.services.mail import queue_email
+from tests.conftest import ORIGIN, PASSWORD, make_org, make_settings
+from tests.support import SmtpServer, free_port
+
+
+def _queue(c: Container, key: str = "k1") -> str:
+    with c.db.write() as s:
+        msg = queue_email(
+            s,
+            org_id=None,
+            dedupe_key=key,
+            to="x@example.test",
+            template="welcome",
+            context={
+                "name": "X",
+                "email": "x@example.test",
+                "inviter": "Y",
+                "org_name": "Z",
+                "sign_in_url": "http://s/signin",
+            },
+        )
+        assert msg is not None
+        return msg.id
+
+
+def test_same_dedupe_key_queues_once(container: Container) -> None:
+    _queue(container, "same")
+    with container.db.write() as s:
+        assert (
+            queue_email(
+                s,
+                org_id=None,
+                dedupe_key="same",
+                to="x@example.test",
+                template="welcome",
+                context={},
+            )
+            is None
+        )
+
+
+def test_delivery_is_idempotent(container: Container, smtp: SmtpServer) -> None:
+    email_id = _queue(container)
+    assert container.mail.deliver(email_id) == "sent"
+    assert container.mail.deliver(email_id) == "sent"  # a second job finds it done
+    assert len(smtp.inbox.to("x@example.test")) == 1
+
+
+def test_smtp_down_backs_off_then_the_reconciler_delivers(
+    tmp_path: Path, database_url: str, smtp: SmtpServer
+) -> None:
+    down = make_settings(tmp_path, database_url, smtp, smtp_port=free_port())
+    c = build_container(down, immediate_jobs=True)
+    email_id = _queue(c, "retry-me")
+    assert c.mail.deliver(email_id) == "pending"
+    with c.db.read() as s:
+        row = s.get(EmailMessage, email_id)
+        assert row and row.attempts == 1 and row.last_error and "Connection" in row.last_error
+        assert row.next_attempt_at > utcnow()
+    assert c.mail.deliver(email_id) == "pending"  # not due yet: nothing is attempted
+    with c.db.read() as s:
+        assert (s.get(EmailMessage, email_id) or EmailMessage()).attempts == 1
+    c.close()
+
+    up = build_container(make_settings(tmp_path, database_url, smtp), immediate_jobs=True)
+    with up.db.write() as s:  # the back-off has run out
+        s.execute(update(EmailMessage).values(next_attempt_at=utcnow() - dt.timedelta(minutes=1)))
+    smtp.inbox.clear()
+    assert up.mail.reconcile() == 1
+    assert len(smtp.inbox.to("x@example.test")) == 1
+    with up.db.read() as s:
+        row = s.get(EmailMessage, email_id)
+        assert row and row.status == "sent" and row.last_error is None
+    assert up.mail.reconcile() == 0
+    up.close()
+
+
+def test_a_send_lost_with_its_worker_is_taken_back(container: Container, smtp: SmtpServer) -> None:
+    email_id = _queue(container)
+    with container.db.write() as s:  # a worker claimed it, then died
+        s.execute(
+            update(EmailMessage).values(
+                status="sending", attempts=1, next_attempt_at=utcnow() + dt.timedelta(minutes=5)
+            )
+        )
+    assert container.mail.reconcile() == 0  # its lease is still running
+    with container.db.write() as s:
+        s.execute(update(EmailMessage).values(next_attempt_at=utcnow() - dt.timedelta(seconds=1)))
+    assert container.mail.reconcile() == 1
+    assert len(smtp.inbox.to("x@example.test")) == 1
+    with container.db.read() as s:
+        row = s.get(EmailMessage, email_id)
+        assert row and row.status == "sent" and row.attempts == 2
+
+
+def test_a_member_created_while_the_queue_is_down_still_gets_mail(
+    tmp_path: Path, database_url: str, smtp: SmtpServer
+) -> None:
+    dead_queue = make_settings(
+        tmp_path, database_url, smtp, redis_url=f"redis://127.0.0.1:{free_port()}/0"
+    )
+    web = build_container(dead_queue)
+    org = make_org(web, "Acme", "owner@acme.test")
+    member = web.accounts.create_member(
+        org.owner,
+        email="late@acme.test",
+        name="Late",
+        role="member",
+        password=PASSWORD,
+        origin=ORIGIN,
+    )  # the member is created; the failed enqueue is logged, not raised
+    assert member.id
+    web.close()
+    assert smtp.inbox.to("late@acme.test") == []
+
+    worker = build_container(make_settings(tmp_path, database_url, smtp), immediate_jobs=True)
+    with worker.db.write() as s:  # the reconciler's grace period has passed
+        s.execute(update(EmailMessage).values(next_attempt_at=utcnow() - dt.timedelta(minutes=1)))
+    assert worker.mail.reconcile() == 1  # the member's welcome (an org's owner gets none)
+    assert smtp.inbox.wait_for("late@acme.test")
+    with worker.db.read() as s:
+        status = s.scalar(
+            select(EmailMessage.status).where(EmailMessage.to_addr == "late@acme.test")
+        )
+    assert status == "sent"
+    worker.close()
+
+
+def test_outbox_mailer_writes_eml_files(tmp_path: Path, database_url: str) -> None:
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp_path / "var",  # type: ignore[call-arg]
+        database_url=database_url,
+    )
+    c = build_container(settings, immediate_jobs=True)
+    assert c.mail.deliver(_queue(c)) == "sent"
+    [eml] = list((tmp_path / "var" / "outbox").glob("*.eml"))
+    text = eml.read_text()
+    assert "To: x@example.test" in text and "Welcome to Z" in text
+    c.close()
