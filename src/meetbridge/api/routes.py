@@ -32,12 +32,14 @@ _errors: dict[int | str, dict[str, object]] = {
 }
 
 
-def container(request: Request) -> Container:
+async def container(request: Request) -> Container:
     c: Container = request.app.state.container
     return c
 
 
-def api_user(request: Request, c: Annotated[Container, Depends(container)]) -> User:
+# Reads that take one short indexed query run on the event loop (`async def`): a thread-pool hop
+# costs more than the query itself. Anything slow (argon2, Zoom calls) stays in plain `def`.
+async def api_user(request: Request, c: Annotated[Container, Depends(container)]) -> User:
     auth = request.headers.get("authorization", "")
     scheme, _, secret = auth.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
@@ -48,7 +50,7 @@ def api_user(request: Request, c: Annotated[Container, Depends(container)]) -> U
     return user
 
 
-def api_origin(request: Request) -> Origin:
+async def api_origin(request: Request) -> Origin:
     return origin_of(request, via="api")
 
 
@@ -60,7 +62,7 @@ router = APIRouter(prefix="/api/v1", responses=_errors)
 
 
 @router.get("/me", response_model=MeOut, tags=["account"])
-def me(actor: Actor) -> User:
+async def me(actor: Actor) -> User:
     return actor
 
 
@@ -73,7 +75,7 @@ def change_password(body: PasswordChange, c: C, actor: Actor, origin: From) -> R
 
 
 @router.get("/members", response_model=list[UserOut], tags=["members"])
-def list_members(c: C, actor: Actor, include_inactive: bool = False) -> list[User]:
+async def list_members(c: C, actor: Actor, include_inactive: bool = False) -> list[User]:
     return list(c.accounts.list_members(actor, include_inactive=include_inactive))
 
 
@@ -91,7 +93,7 @@ def create_member(body: MemberCreate, c: C, actor: Actor, origin: From) -> User:
 
 
 @router.get("/members/{user_id}", response_model=UserOut, tags=["members"])
-def get_member(user_id: str, c: C, actor: Actor) -> User:
+async def get_member(user_id: str, c: C, actor: Actor) -> User:
     return c.accounts.get_member(actor, user_id)
 
 
@@ -121,7 +123,7 @@ def restore_member(user_id: str, body: MemberRestore, c: C, actor: Actor, origin
 
 
 @router.get("/tokens", response_model=list[TokenOut], tags=["tokens"])
-def list_tokens(c: C, actor: Actor) -> list[object]:
+async def list_tokens(c: C, actor: Actor) -> list[object]:
     return list(c.accounts.list_api_tokens(actor))
 
 
@@ -137,7 +139,7 @@ def revoke_token(token_id: str, c: C, actor: Actor, origin: From) -> object:
 
 
 @router.get("/audit", response_model=list[AuditOut], tags=["audit"])
-def list_audit(
+async def list_audit(
     c: C,
     actor: Actor,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -147,7 +149,7 @@ def list_audit(
 
 
 @router.get("/subaccounts", response_model=list[OrgOut], tags=["organisations"])
-def list_subaccounts(c: C, actor: Actor) -> list[object]:
+async def list_subaccounts(c: C, actor: Actor) -> list[object]:
     return list(c.accounts.list_subaccounts(actor))
 
 

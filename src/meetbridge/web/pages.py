@@ -4,13 +4,15 @@ without JavaScript. Thin: parse the form, call a service, render or redirect."""
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from meetbridge.container import Container
 from meetbridge.core.errors import DomainError, NotAuthenticated, Throttled
@@ -18,6 +20,7 @@ from meetbridge.core.models import ROLES, User
 from meetbridge.core.security import csrf_token, csrf_valid, digest, new_token
 from meetbridge.web.http import origin_of
 
+T = TypeVar("T")
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 SESSION_COOKIE = "mb_session"
@@ -46,7 +49,14 @@ class CsrfFailed(Exception):
     pass
 
 
+# GET pages do one or two short indexed reads: they run on the event loop (`async def`), where a
+# thread-pool hop would cost more than the query. POST handlers call services through `_slow`
+# (the thread pool): they hash passwords (argon2, tens of ms) and write.
 router = APIRouter(include_in_schema=False)
+
+
+async def _slow(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return await run_in_threadpool(fn, *args, **kwargs)
 
 
 def _c(request: Request) -> Container:
@@ -133,14 +143,14 @@ def _errors(exc: DomainError) -> dict[str, str]:
 
 
 @router.get("/")
-def home(request: Request) -> Response:
+async def home(request: Request) -> Response:
     raw = request.cookies.get(SESSION_COOKIE)
     signed_in = raw and _c(request).accounts.session_user(raw)
     return RedirectResponse("/team" if signed_in else "/signin", status_code=303)
 
 
 @router.get("/signin")
-def signin_page(request: Request) -> Response:
+async def signin_page(request: Request) -> Response:
     return _render(request, "signin.html", None, email="", errors={})
 
 
@@ -150,7 +160,9 @@ async def signin(request: Request) -> Response:
     email = form.get("email", "")[:254]
     c = _c(request)
     try:
-        user = c.accounts.authenticate(email, form.get("password", "")[:256], origin_of(request))
+        user = await _slow(
+            c.accounts.authenticate, email, form.get("password", "")[:256], origin_of(request)
+        )
     except (NotAuthenticated, Throttled) as exc:
         status = 429 if isinstance(exc, Throttled) else 401
         return _render(request, "signin.html", None, status, email=email, errors={"_": exc.message})
@@ -159,7 +171,7 @@ async def signin(request: Request) -> Response:
         request,
         resp,
         SESSION_COOKIE,
-        c.accounts.start_session(user, origin_of(request)),
+        await _slow(c.accounts.start_session, user, origin_of(request)),
         max_age=c.settings.session_hours * 3600,
     )
     resp.delete_cookie(ANON_COOKIE)
@@ -171,7 +183,7 @@ async def signout(request: Request) -> Response:
     await _form(request)
     raw = request.cookies.get(SESSION_COOKIE)
     if raw:
-        _c(request).accounts.end_session(raw, origin_of(request))
+        await _slow(_c(request).accounts.end_session, raw, origin_of(request))
     resp = _redirect(request, "/signin", "You are signed out.")
     resp.delete_cookie(SESSION_COOKIE)
     return resp
@@ -181,7 +193,7 @@ async def signout(request: Request) -> Response:
 
 
 @router.get("/team")
-def team(request: Request) -> Response:
+async def team(request: Request) -> Response:
     user = _user(request)
     show_all = user.is_admin and request.query_params.get("show") == "all"
     members = _c(request).accounts.list_members(user, include_inactive=show_all)
@@ -189,7 +201,7 @@ def team(request: Request) -> Response:
 
 
 @router.get("/team/new")
-def member_new_page(request: Request) -> Response:
+async def member_new_page(request: Request) -> Response:
     user = _user(request)
     return _render(
         request,
@@ -208,7 +220,8 @@ async def member_create(request: Request) -> Response:
     user = _user(request)
     form = await _form(request)
     try:
-        member = _c(request).accounts.create_member(
+        member = await _slow(
+            _c(request).accounts.create_member,
             user,
             email=form.get("email", ""),
             name=form.get("name", ""),
@@ -234,7 +247,7 @@ async def member_create(request: Request) -> Response:
 
 
 @router.get("/team/{user_id}")
-def member_edit_page(request: Request, user_id: str) -> Response:
+async def member_edit_page(request: Request, user_id: str) -> Response:
     user = _user(request)
     member = _c(request).accounts.get_member(user, user_id)
     values = {
@@ -261,7 +274,8 @@ async def member_update(request: Request, user_id: str) -> Response:
     form = await _form(request)
     c = _c(request)
     try:
-        member = c.accounts.update_member(
+        member = await _slow(
+            c.accounts.update_member,
             user,
             user_id,
             origin=origin_of(request),
@@ -291,7 +305,9 @@ async def member_deactivate(request: Request, user_id: str) -> Response:
     user = _user(request)
     await _form(request)
     try:
-        member = _c(request).accounts.deactivate_member(user, user_id, origin=origin_of(request))
+        member = await _slow(
+            _c(request).accounts.deactivate_member, user, user_id, origin=origin_of(request)
+        )
     except DomainError as exc:
         return _redirect(request, f"/team/{quote(user_id)}", exc.message)
     return _redirect(request, "/team", f"{member.name} is deactivated and signed out.")
@@ -302,8 +318,12 @@ async def member_restore(request: Request, user_id: str) -> Response:
     user = _user(request)
     form = await _form(request)
     try:
-        member = _c(request).accounts.restore_member(
-            user, user_id, password=form.get("password", ""), origin=origin_of(request)
+        member = await _slow(
+            _c(request).accounts.restore_member,
+            user,
+            user_id,
+            password=form.get("password", ""),
+            origin=origin_of(request),
         )
     except DomainError as exc:
         return _redirect(request, f"/team/{quote(user_id)}", exc.message)
@@ -314,7 +334,7 @@ async def member_restore(request: Request, user_id: str) -> Response:
 
 
 @router.get("/settings/tokens")
-def tokens_page(request: Request) -> Response:
+async def tokens_page(request: Request) -> Response:
     user = _user(request)
     tokens = _c(request).accounts.list_api_tokens(user)
     return _render(
@@ -329,8 +349,8 @@ async def token_create(request: Request) -> Response:
     c = _c(request)
     created, errors, status = None, {}, 201
     try:
-        created = c.accounts.create_api_token(
-            user, name=form.get("name", ""), origin=origin_of(request)
+        created = await _slow(
+            c.accounts.create_api_token, user, name=form.get("name", ""), origin=origin_of(request)
         )
     except DomainError as exc:
         errors, status = _errors(exc), exc.status
@@ -352,12 +372,14 @@ async def token_create(request: Request) -> Response:
 async def token_revoke(request: Request, token_id: str) -> Response:
     user = _user(request)
     await _form(request)
-    token = _c(request).accounts.revoke_api_token(user, token_id, origin=origin_of(request))
+    token = await _slow(
+        _c(request).accounts.revoke_api_token, user, token_id, origin=origin_of(request)
+    )
     return _redirect(request, "/settings/tokens", f"Token “{token.name}” is revoked.")
 
 
 @router.get("/settings/password")
-def password_page(request: Request) -> Response:
+async def password_page(request: Request) -> Response:
     return _render(request, "password.html", _user(request), errors={}, nav="settings")
 
 
@@ -366,7 +388,8 @@ async def password_change(request: Request) -> Response:
     user = _user(request)
     form = await _form(request)
     try:
-        _c(request).accounts.change_password(
+        await _slow(
+            _c(request).accounts.change_password,
             user,
             current=form.get("current_password", ""),
             new=form.get("new_password", ""),
@@ -380,7 +403,7 @@ async def password_change(request: Request) -> Response:
 
 
 @router.get("/audit")
-def audit_page(request: Request) -> Response:
+async def audit_page(request: Request) -> Response:
     user = _user(request)
     before = request.query_params.get("before")
     before_id = int(before) if before and before.isdigit() and len(before) < 18 else None
@@ -389,7 +412,7 @@ def audit_page(request: Request) -> Response:
 
 
 @router.get("/m/{module}")
-def coming_page(request: Request, module: str) -> Response:
+async def coming_page(request: Request, module: str) -> Response:
     user = _user(request)
     if module not in COMING:
         return _render(request, "error.html", user, 404, message="There is no such page.")

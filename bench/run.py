@@ -1,0 +1,149 @@
+"""Benchmarks: prints figures for each capability. Run with `make bench`.
+
+Foundation: authenticated `GET /api/v1/me` (personal API token) and the Team page (signed-in
+session), at 1, 16 and 64 concurrent connections, on SQLite and on PostgreSQL, against
+`meetbridge serve` with its default production shape for this machine (2 web processes).
+Load comes from wrk on the same machine (2 cores shared by server and load generator).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from meetbridge.container import build_container
+from meetbridge.core.audit import Origin
+from meetbridge.core.db import normalize_url
+from meetbridge.core.migrate import upgrade
+from meetbridge.core.settings import Settings
+
+PASSWORD = "bench-password-123"  # noqa: S105  (a throwaway benchmark login)
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wrk(url: str, conns: int, seconds: int, header: str) -> tuple[float, float, float]:
+    out = subprocess.run(
+        ["wrk", f"-t{min(conns, 2)}", f"-c{conns}", f"-d{seconds}s", "--latency", "-H", header,
+         url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+    def pct(p: str) -> float:
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        assert m, out
+        return float(m.group(1)) * UNITS[m.group(2)]
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    assert rps, out
+    assert not errors, f"errors during the run: {out}"
+    return float(rps.group(1)), pct("50"), pct("99")
+
+
+def prepare(database_url: str, data_dir: Path) -> tuple[str, str]:
+    """A migrated database with an organisation of 25 members; returns (API token, owner)."""
+    upgrade(database_url)
+    settings = Settings(_env_file=None, data_dir=data_dir, database_url=database_url)  # type: ignore[call-arg]
+    c = build_container(settings, immediate_jobs=True)
+    origin = Origin(via="bench")
+    _org, owner = c.accounts.create_organization(
+        name="Bench Co", owner_email="owner@bench.test", owner_name="Owner", slug=None,
+        owner_password=PASSWORD, origin=origin,
+    )  # fmt: skip
+    for i in range(24):
+        c.accounts.create_member(owner, email=f"m{i}@bench.test", name=f"Member {i}",
+                                 role="member", password=PASSWORD, origin=origin)  # fmt: skip
+    token = c.accounts.create_api_token(owner, name="bench", origin=origin).secret
+    c.close()
+    return token, owner.email
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--postgres", default=os.environ.get(
+        "MEETBRIDGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))  # fmt: skip
+    args = parser.parse_args()
+    print(f"# meetbridge benchmarks — {time.strftime('%Y-%m-%d')} on {platform.node()}: "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{args.workers} web processes, wrk {args.seconds}s per row\n")  # fmt: skip
+    print("| backend | endpoint | clients | requests/s | p50 ms | p99 ms |")
+    print("|---|---|---|---|---|---|")
+    for backend in ("sqlite", "postgres"):
+        with tempfile.TemporaryDirectory() as tmp:
+            data = Path(tmp)
+            admin = None
+            if backend == "sqlite":
+                url = f"sqlite:///{data / 'bench.db'}"
+            else:
+                name = f"mb_bench_{uuid.uuid4().hex[:8]}"
+                admin = create_engine(normalize_url(args.postgres), isolation_level="AUTOCOMMIT")
+                with admin.connect() as conn:
+                    conn.execute(text(f'CREATE DATABASE "{name}"'))
+                url = normalize_url(args.postgres).rsplit("/", 1)[0] + f"/{name}"
+            token, email = prepare(url, data)
+            port = free_port()
+            env = {**os.environ, "MEETBRIDGE_DATABASE_URL": url, "MEETBRIDGE_DATA_DIR": str(data),
+                   "MEETBRIDGE_PORT": str(port)}  # fmt: skip
+            log = open(data / "server.log", "w")  # noqa: SIM115
+            server = subprocess.Popen(
+                [sys.executable, "-m", "meetbridge", "serve", "--workers", str(args.workers)],
+                env=env, stdout=log, stderr=log,
+            )  # fmt: skip
+            base = f"http://127.0.0.1:{port}"
+            try:
+                for _ in range(100):
+                    try:
+                        if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        time.sleep(0.2)
+                with httpx.Client(base_url=base) as web:
+                    page = web.get("/signin").text
+                    csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page)
+                    assert csrf
+                    r = web.post("/signin", data={"email": email, "password": PASSWORD,
+                                                  "csrf_token": csrf.group(1)})  # fmt: skip
+                    assert r.status_code == 303, r.text
+                    cookie = web.cookies.get("mb_session")
+                for label, path, header in (
+                    ("GET /api/v1/me", "/api/v1/me", f"Authorization: Bearer {token}"),
+                    ("Team page", "/team", f"Cookie: mb_session={cookie}"),
+                ):
+                    wrk(base + path, 16, 2, header)  # warm-up
+                    for conns in (1, 16, 64):
+                        rps, p50, p99 = wrk(base + path, conns, args.seconds, header)
+                        print(f"| {backend} | {label} | {conns} | {rps:,.0f} | {p50:.2f} | "
+                              f"{p99:.2f} |", flush=True)  # fmt: skip
+            finally:
+                server.terminate()
+                server.wait(timeout=20)
+                log.close()
+                if admin is not None:
+                    with admin.connect() as conn:
+                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                    admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
