@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, text
 from meetbridge.container import build_container
 from meetbridge.core.audit import Origin
 from meetbridge.core.db import normalize_url
+from meetbridge.core.logging import configure_logging
 from meetbridge.core.migrate import upgrade
 from meetbridge.core.settings import Settings
 
@@ -84,6 +85,7 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get(
         "MEETBRIDGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))  # fmt: skip
     args = parser.parse_args()
+    configure_logging("WARNING")
     print(f"# meetbridge benchmarks — {time.strftime('%Y-%m-%d')} on {platform.node()}: "
           f"{os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{args.workers} web processes, wrk {args.seconds}s per row\n")  # fmt: skip

@@ -175,3 +175,12 @@ def test_coming_modules_say_so_honestly(client: TestClient, acme: Org) -> None:
     page = client.get("/m/booking")
     assert page.status_code == 200 and "Not yet available" in page.text
     assert client.get("/m/nonsense").status_code == 404
+
+
+def test_audit_paging_survives_any_number(client: TestClient, acme: Org) -> None:
+    sign_in(client, "owner@acme.test")
+    for before in ("1", "2147483648", "99999999999999999999", "-3", "x"):
+        assert client.get(f"/audit?before={before}").status_code == 200, before
+    r = client.get("/api/v1/audit?before_id=2147483648", headers=acme.headers)
+    assert r.status_code == 422
+    assert r.json()["error"]["fields"][0]["field"] == "before_id"

@@ -143,7 +143,7 @@ async def list_audit(
     c: C,
     actor: Actor,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    before_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> list[object]:
     return list(c.accounts.list_audit(actor, limit=limit, before_id=before_id))
 

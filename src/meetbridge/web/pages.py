@@ -406,7 +406,7 @@ async def password_change(request: Request) -> Response:
 async def audit_page(request: Request) -> Response:
     user = _user(request)
     before = request.query_params.get("before")
-    before_id = int(before) if before and before.isdigit() and len(before) < 18 else None
+    before_id = int(before) if before and before.isdigit() and int(before) < 2**31 else None
     events = _c(request).accounts.list_audit(user, limit=50, before_id=before_id)
     return _render(request, "audit.html", user, events=events, nav="audit")
 
