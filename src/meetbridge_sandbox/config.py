@@ -1,0 +1,79 @@
+"""The sandbox's settings. It reads the same variables the product uses to reach Zoom, so the
+demo works with no setup: the user-level app's credentials and redirect URI, and the
+Server-to-Server app's account id and credentials, each with a documented demo default."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+DEMO_CLIENT_ID = "mbDemoUserApp"
+DEMO_CLIENT_SECRET = "mb-demo-user-app-secret-0123456789"  # noqa: S105
+DEMO_REDIRECT_URI = "http://127.0.0.1:8000/integrations/zoom/callback"
+DEMO_WEBHOOK_SECRET = "mb-demo-webhook-secret-token"  # noqa: S105
+DEMO_S2S_ACCOUNT_ID = "mbDemoAccount01"
+DEMO_S2S_CLIENT_ID = "mbDemoS2SApp"
+DEMO_S2S_CLIENT_SECRET = "mb-demo-s2s-app-secret-0123456789"  # noqa: S105
+DEMO_USER_PASSWORD = "sandbox-password"  # noqa: S105  (sign-in of the seeded Zoom users)
+DEFAULT_USER_SCOPES = ("meeting:write", "meeting:read", "user:read")
+DEFAULT_S2S_SCOPES = (
+    "meeting:write:admin",
+    "meeting:read:admin",
+    "user:read:admin",
+    "user:write:admin",
+    "recording:read:admin",
+)
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    host: str = "127.0.0.1"
+    port: int = 8100
+    public_url: str = ""
+    state_file: str | None = None
+    seed: bool = True
+    user_client_id: str = DEMO_CLIENT_ID
+    user_client_secret: str = DEMO_CLIENT_SECRET
+    redirect_uris: tuple[str, ...] = (DEMO_REDIRECT_URI,)
+    user_scopes: tuple[str, ...] = DEFAULT_USER_SCOPES
+    webhook_url: str | None = None
+    deauth_url: str | None = None
+    webhook_secret: str = DEMO_WEBHOOK_SECRET
+    s2s_account_id: str = DEMO_S2S_ACCOUNT_ID
+    s2s_client_id: str = DEMO_S2S_CLIENT_ID
+    s2s_client_secret: str = DEMO_S2S_CLIENT_SECRET
+    s2s_scopes: tuple[str, ...] = field(default=DEFAULT_S2S_SCOPES)
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @classmethod
+    def from_env(cls, **over: object) -> SandboxConfig:
+        """MEETBRIDGE_ZOOM_CLIENT_ID / _CLIENT_SECRET / _REDIRECT_URI / _WEBHOOK_SECRET and
+        MEETBRIDGE_SANDBOX_S2S_ACCOUNT_ID / _CLIENT_ID / _CLIENT_SECRET, plus
+        MEETBRIDGE_SANDBOX_WEBHOOK_URL and _DEAUTH_URL (where the sandbox sends events)."""
+        redirect = _env("MEETBRIDGE_ZOOM_REDIRECT_URI", DEMO_REDIRECT_URI)
+        scopes = os.environ.get("MEETBRIDGE_ZOOM_SCOPES")
+        values: dict[str, object] = {
+            "user_client_id": _env("MEETBRIDGE_ZOOM_CLIENT_ID", DEMO_CLIENT_ID),
+            "user_client_secret": _env("MEETBRIDGE_ZOOM_CLIENT_SECRET", DEMO_CLIENT_SECRET),
+            "redirect_uris": tuple(u.strip() for u in redirect.split(",") if u.strip()),
+            "user_scopes": tuple(scopes.replace(",", " ").split())
+            if scopes
+            else DEFAULT_USER_SCOPES,
+            "webhook_secret": _env("MEETBRIDGE_ZOOM_WEBHOOK_SECRET", DEMO_WEBHOOK_SECRET),
+            "webhook_url": os.environ.get("MEETBRIDGE_SANDBOX_WEBHOOK_URL") or None,
+            "deauth_url": os.environ.get("MEETBRIDGE_SANDBOX_DEAUTH_URL") or None,
+            "s2s_account_id": _env("MEETBRIDGE_SANDBOX_S2S_ACCOUNT_ID", DEMO_S2S_ACCOUNT_ID),
+            "s2s_client_id": _env("MEETBRIDGE_SANDBOX_S2S_CLIENT_ID", DEMO_S2S_CLIENT_ID),
+            "s2s_client_secret": _env(
+                "MEETBRIDGE_SANDBOX_S2S_CLIENT_SECRET", DEMO_S2S_CLIENT_SECRET
+            ),
+        }
+        values.update(over)
+        return cls(**values)  # type: ignore[arg-type]
