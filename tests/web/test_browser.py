@@ -4,20 +4,17 @@ member, the member signs in. Saves a screenshot of each page under docs/screensh
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from meetbridge.app import create_app
 from meetbridge.container import Container
 from meetbridge.services.demo import ensure_demo
 from tests.conftest import PASSWORD
-from tests.support import SmtpServer, free_port
+from tests.support import LiveServer, SmtpServer
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -45,19 +42,8 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def live_url(container: Container) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with LiveServer(create_app(container)) as server:
+        yield server.url
 
 
 def _shot(page: Page, name: str, database_url: str) -> None:
