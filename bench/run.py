@@ -1,4 +1,8 @@
-"""Benchmarks: prints figures for each capability. Run with `make bench`.
+"""Benchmarks: prints figures for each capability. Run with `make bench`
+(or `python bench/run.py --only foundation|sandbox`).
+
+Sandbox: `GET /v2/meetings/{id}` against `meetbridge sandbox` (one process), with the account's
+rate limits lifted, at 1, 16 and 64 connections.
 
 Foundation: authenticated `GET /api/v1/me` (personal API token) and the Team page (signed-in
 session), at 1, 16 and 64 concurrent connections, on SQLite and on PostgreSQL, against
@@ -43,10 +47,20 @@ def free_port() -> int:
 
 def wrk(url: str, conns: int, seconds: int, header: str) -> tuple[float, float, float]:
     out = subprocess.run(
-        ["wrk", f"-t{min(conns, 2)}", f"-c{conns}", f"-d{seconds}s", "--latency", "-H", header,
-         url],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            "wrk",
+            f"-t{min(conns, 2)}",
+            f"-c{conns}",
+            f"-d{seconds}s",
+            "--latency",
+            "-H",
+            header,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
     def pct(p: str) -> float:
         m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -67,29 +81,101 @@ def prepare(database_url: str, data_dir: Path) -> tuple[str, str]:
     c = build_container(settings, immediate_jobs=True)
     origin = Origin(via="bench")
     _org, owner = c.accounts.create_organization(
-        name="Bench Co", owner_email="owner@bench.test", owner_name="Owner", slug=None,
-        owner_password=PASSWORD, origin=origin,
-    )  # fmt: skip
+        name="Bench Co",
+        owner_email="owner@bench.test",
+        owner_name="Owner",
+        slug=None,
+        owner_password=PASSWORD,
+        origin=origin,
+    )
     for i in range(24):
-        c.accounts.create_member(owner, email=f"m{i}@bench.test", name=f"Member {i}",
-                                 role="member", password=PASSWORD, origin=origin)  # fmt: skip
+        c.accounts.create_member(
+            owner,
+            email=f"m{i}@bench.test",
+            name=f"Member {i}",
+            role="member",
+            password=PASSWORD,
+            origin=origin,
+        )
     token = c.accounts.create_api_token(owner, name="bench", origin=origin).secret
     c.close()
     return token, owner.email
+
+
+def wait_ready(url: str) -> None:
+    for _ in range(100):
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def bench_sandbox(args: argparse.Namespace) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "meetbridge_sandbox", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(f"{base}/_sandbox/clock")
+        httpx.patch(f"{base}/_sandbox/accounts/mbDemoAccount01", json={"rate_limit_multiplier": 0})
+        token = httpx.post(
+            f"{base}/oauth/token",
+            auth=("mbDemoS2SApp", "mb-demo-s2s-app-secret-0123456789"),
+            params={"grant_type": "account_credentials", "account_id": "mbDemoAccount01"},
+        ).json()["access_token"]
+        header = f"Authorization: Bearer {token}"
+        meeting = httpx.post(
+            f"{base}/v2/users/dana@zoom-sandbox.test/meetings",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"topic": "bench"},
+        ).json()
+        url = f"{base}/v2/meetings/{meeting['id']}"
+        print("\n| sandbox endpoint | clients | requests/s | p50 ms | p99 ms |")
+        print("|---|---|---|---|---|")
+        wrk(url, 16, 2, header)
+        for conns in (1, 16, 64):
+            rps, p50, p99 = wrk(url, conns, args.seconds, header)
+            print(
+                f"| GET /v2/meetings/{{id}} | {conns} | {rps:,.0f} | {p50:.2f} | {p99:.2f} |",
+                flush=True,
+            )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--postgres", default=os.environ.get(
-        "MEETBRIDGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))  # fmt: skip
+    parser.add_argument("--only", choices=["foundation", "sandbox"])
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "MEETBRIDGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+        ),
+    )
     args = parser.parse_args()
     configure_logging("WARNING")
-    print(f"# meetbridge benchmarks — {time.strftime('%Y-%m-%d')} on {platform.node()}: "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{args.workers} web processes, wrk {args.seconds}s per row\n")  # fmt: skip
-    print("| backend | endpoint | clients | requests/s | p50 ms | p99 ms |")
+    print(
+        f"# meetbridge benchmarks — {time.strftime('%Y-%m-%d')} on {platform.node()}: "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{args.workers} web processes, wrk {args.seconds}s per row"
+    )
+    if args.only in (None, "sandbox"):
+        bench_sandbox(args)
+    if args.only in (None, "foundation"):
+        bench_foundation(args)
+
+
+def bench_foundation(args: argparse.Namespace) -> None:
+    print("\n| backend | endpoint | clients | requests/s | p50 ms | p99 ms |")
     print("|---|---|---|---|---|---|")
     for backend in ("sqlite", "postgres"):
         with tempfile.TemporaryDirectory() as tmp:
@@ -105,27 +191,30 @@ def main() -> None:
                 url = normalize_url(args.postgres).rsplit("/", 1)[0] + f"/{name}"
             token, email = prepare(url, data)
             port = free_port()
-            env = {**os.environ, "MEETBRIDGE_DATABASE_URL": url, "MEETBRIDGE_DATA_DIR": str(data),
-                   "MEETBRIDGE_PORT": str(port)}  # fmt: skip
+            env = {
+                **os.environ,
+                "MEETBRIDGE_DATABASE_URL": url,
+                "MEETBRIDGE_DATA_DIR": str(data),
+                "MEETBRIDGE_PORT": str(port),
+            }
             log = open(data / "server.log", "w")  # noqa: SIM115
             server = subprocess.Popen(
                 [sys.executable, "-m", "meetbridge", "serve", "--workers", str(args.workers)],
-                env=env, stdout=log, stderr=log,
-            )  # fmt: skip
+                env=env,
+                stdout=log,
+                stderr=log,
+            )
             base = f"http://127.0.0.1:{port}"
             try:
-                for _ in range(100):
-                    try:
-                        if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        time.sleep(0.2)
+                wait_ready(f"{base}/readyz")
                 with httpx.Client(base_url=base) as web:
                     page = web.get("/signin").text
                     csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page)
                     assert csrf
-                    r = web.post("/signin", data={"email": email, "password": PASSWORD,
-                                                  "csrf_token": csrf.group(1)})  # fmt: skip
+                    r = web.post(
+                        "/signin",
+                        data={"email": email, "password": PASSWORD, "csrf_token": csrf.group(1)},
+                    )
                     assert r.status_code == 303, r.text
                     cookie = web.cookies.get("mb_session")
                 for label, path, header in (
@@ -135,8 +224,11 @@ def main() -> None:
                     wrk(base + path, 16, 2, header)  # warm-up
                     for conns in (1, 16, 64):
                         rps, p50, p99 = wrk(base + path, conns, args.seconds, header)
-                        print(f"| {backend} | {label} | {conns} | {rps:,.0f} | {p50:.2f} | "
-                              f"{p99:.2f} |", flush=True)  # fmt: skip
+                        print(
+                            f"| {backend} | {label} | {conns} | {rps:,.0f} | {p50:.2f} | "
+                            f"{p99:.2f} |",
+                            flush=True,
+                        )
             finally:
                 server.terminate()
                 server.wait(timeout=20)

@@ -135,9 +135,14 @@ def test_production_mode_refuses_demo_secrets(env: dict[str, str]) -> None:
 
 @pytest.mark.slow
 def test_run_serves_the_demo_and_stops_cleanly_on_ctrl_c(env: dict[str, str]) -> None:
-    port = free_port()
+    port, sandbox_port = free_port(), free_port()
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("MEETBRIDGE_")}
-    child_env.update(env, MEETBRIDGE_PORT=str(port), MEETBRIDGE_DEMO_PASSWORD=PASSWORD)
+    child_env.update(
+        env,
+        MEETBRIDGE_PORT=str(port),
+        MEETBRIDGE_DEMO_PASSWORD=PASSWORD,
+        MEETBRIDGE_SANDBOX_PORT=str(sandbox_port),
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "meetbridge", "run"],
         env=child_env,
@@ -172,6 +177,8 @@ def test_run_serves_the_demo_and_stops_cleanly_on_ctrl_c(env: dict[str, str]) ->
             assert r.status_code == 303
             team = web.get("/team").text
             assert "Maria Lopez" in team and "Sam Okafor" in team
+        zoom = httpx.get(f"http://127.0.0.1:{sandbox_port}/_sandbox", timeout=5).json()
+        assert len(zoom["users"]) == 6  # the Zoom sandbox runs beside it, seeded
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
@@ -179,3 +186,6 @@ def test_run_serves_the_demo_and_stops_cleanly_on_ctrl_c(env: dict[str, str]) ->
     assert f"http://127.0.0.1:{port}" in out
     assert "admin@demo.test" in out and PASSWORD in out
     assert "Stopped." in out
+    assert f"sandbox at http://127.0.0.1:{sandbox_port}" in out
+    with pytest.raises(httpx.ConnectError):  # Ctrl-C stopped the sandbox too
+        httpx.get(f"http://127.0.0.1:{sandbox_port}/_sandbox", timeout=2)

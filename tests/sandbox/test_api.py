@@ -34,6 +34,21 @@ COVERED = [
 ]
 
 
+COVERED_OPERATIONS = {
+    ("GET", "/users"),
+    ("POST", "/users"),
+    ("GET", "/users/{userId}"),
+    ("POST", "/users/{userId}/meetings"),
+    ("GET", "/users/{userId}/meetings"),
+    ("GET", "/meetings/{meetingId}"),
+    ("PATCH", "/meetings/{meetingId}"),
+    ("DELETE", "/meetings/{meetingId}"),
+    ("POST", "/meetings/{meetingId}/registrants"),
+    ("GET", "/meetings/{meetingId}/registrants"),
+    ("GET", "/meetings/{meetingId}/recordings"),
+}
+
+
 def _normalise(node: Any, parent: str = "") -> Any:
     """Makes the downloaded spec valid OpenAPI 3.0 without changing what it says: `in` and
     `style` in lower case, and its non-standard `extensions` objects (vendor `x-` keys)

@@ -98,24 +98,74 @@ def worker() -> None:
 
 
 @app.command()
-def run() -> None:
-    """The embedded default: migrate, seed the demo organisation, run web + worker. Ctrl-C stops
-    everything."""
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port")] = 8100,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    state_file: Annotated[str | None, typer.Option(help="Keep state in this SQLite file")] = None,
+) -> None:
+    """Run the Zoom-compatible sandbox (Zoom's OAuth and REST API, for demos and tests)."""
+    # A separate program: the product never imports the sandbox, it only talks to it over HTTP.
+    cmd = [sys.executable, "-m", "meetbridge_sandbox", "--port", str(port), "--host", host]
+    if state_file:
+        cmd += ["--state-file", state_file]
+    raise typer.Exit(subprocess.call(cmd))
+
+
+@app.command()
+def run(
+    use_sandbox: Annotated[
+        bool, typer.Option("--sandbox/--no-sandbox", help="Start the Zoom sandbox and use it")
+    ] = True,
+) -> None:
+    """The embedded default: migrate, seed the demo organisation, run web + worker and the Zoom
+    sandbox. Ctrl-C stops everything."""
     settings = _settings()
     c = _container(settings)
     password = _demo_password(settings)
     created = ensure_demo(c.accounts, password)
     c.close()
-    procs = [
-        subprocess.Popen([sys.executable, "-m", "meetbridge", "serve"]),
-        subprocess.Popen([sys.executable, "-m", "meetbridge", "worker"]),
-    ]
     url = settings.effective_base_url
+    env = dict(os.environ)
+    procs = []
+    if use_sandbox:
+        sandbox_url = f"http://127.0.0.1:{settings.sandbox_port}"
+        env.update(
+            MEETBRIDGE_ZOOM_API_BASE=f"{sandbox_url}/v2",
+            MEETBRIDGE_ZOOM_OAUTH_BASE=sandbox_url,
+            MEETBRIDGE_SANDBOX_WEBHOOK_URL=f"{url}/webhooks/zoom",
+            MEETBRIDGE_SANDBOX_DEAUTH_URL=f"{url}/webhooks/zoom/deauthorize",
+        )
+        env.setdefault("MEETBRIDGE_ZOOM_REDIRECT_URI", f"{url}/integrations/zoom/callback")
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "meetbridge_sandbox",
+                    "--port",
+                    str(settings.sandbox_port),
+                    "--state-file",
+                    str(settings.data_dir / "zoom-sandbox.db"),
+                ],
+                env=env,
+            )
+        )
+    procs += [
+        subprocess.Popen([sys.executable, "-m", "meetbridge", "serve"], env=env),
+        subprocess.Popen([sys.executable, "-m", "meetbridge", "worker"], env=env),
+    ]
     console.rule("[bold]meetbridge is running")
     console.print(f"  Open      [bold cyan]{url}[/]")
     console.print(f"  Sign in   [bold]{DEMO_ADMIN_EMAIL}[/] / [bold]{password}[/]")
     console.print(f"  E-mail    written to {settings.effective_outbox_dir}/ as .eml files")
     console.print(f"  API docs  {url}/docs")
+    if use_sandbox:
+        console.print(
+            f"  Zoom      sandbox at {sandbox_url} (Zoom users *@zoom-sandbox.test, "
+            "password sandbox-password)"
+        )
+    else:
+        console.print(f"  Zoom      {settings.zoom_api_base}")
     if created:
         console.print("  (demo organisation created)")
     console.print("  Press Ctrl-C to stop.")

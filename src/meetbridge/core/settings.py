@@ -57,6 +57,8 @@ class Settings(BaseSettings):
 
     zoom_api_base: str = "https://api.zoom.us/v2"
     zoom_oauth_base: str = "https://zoom.us"
+    # Where `meetbridge run` starts the Zoom sandbox (and points the two bases above at it).
+    sandbox_port: int = Field(8100, ge=1, le=65535)
 
     @model_validator(mode="after")
     def _refuse_demo_secrets_in_production(self) -> Settings:
