@@ -11,6 +11,8 @@ from fastapi.staticfiles import StaticFiles
 
 from meetbridge import __version__
 from meetbridge.api.routes import router as api_router
+from meetbridge.api.zoom import hooks as zoom_hooks
+from meetbridge.api.zoom import router as zoom_api_router
 from meetbridge.container import Container, build_container
 from meetbridge.core.errors import DomainError, Throttled
 from meetbridge.core.logging import configure_logging, get_logger
@@ -24,6 +26,7 @@ from meetbridge.web.pages import (
     install_page_handlers,
 )
 from meetbridge.web.pages import router as page_router
+from meetbridge.web.zoom_pages import router as zoom_page_router
 
 log = get_logger("meetbridge.app")
 
@@ -102,7 +105,10 @@ def create_app(container: Container) -> FastAPI:
         return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
 
     app.include_router(api_router)
+    app.include_router(zoom_api_router)
+    app.include_router(zoom_hooks)
     app.include_router(page_router)
+    app.include_router(zoom_page_router)
     install_page_handlers(app)
     return app
 

@@ -217,6 +217,35 @@ async def oauth_params(request: Request) -> dict[str, str]:
     return params
 
 
+def with_faults(fn: Handler) -> Handler:
+    """Zoom's OAuth endpoints can fail too: 5xx, timeouts and latency from the fault rules."""
+
+    async def handler(request: Request) -> Response:
+        decision = request.app.state.faults.decide(request.method, request.url.path)
+        if decision.latency_ms:
+            await asyncio.sleep(decision.latency_ms / 1000)
+        if decision.error_status:
+            return JSONResponse(
+                {"reason": "Service unavailable", "error": "server_error"},
+                status_code=decision.error_status,
+            )
+        if decision.timeout:
+            await asyncio.sleep(decision.hang_seconds)
+            return JSONResponse(
+                {"reason": "Gateway timeout", "error": "server_error"}, status_code=504
+            )
+        response = await fn(request)
+        if decision.lost:
+            await asyncio.sleep(decision.hang_seconds)
+            return JSONResponse(
+                {"reason": "Gateway timeout", "error": "server_error"}, status_code=504
+            )
+        return response
+
+    return handler
+
+
+@with_faults
 async def oauth_token(request: Request) -> Response:
     sb: Sandbox = request.app.state.sandbox
     try:
@@ -240,6 +269,7 @@ async def oauth_token(request: Request) -> Response:
     return JSONResponse(body)
 
 
+@with_faults
 async def oauth_revoke(request: Request) -> Response:
     sb: Sandbox = request.app.state.sandbox
     try:

@@ -20,6 +20,7 @@ class FaultRule:
     lost_response_rate: float = 0.0  # do it, then hang: committed but the reply is lost
     hang_seconds: float = 10.0
     burst_429: int = 0  # the next N matching requests get 429
+    burst_error: int = 0  # the next N matching requests get error_status
     burst_retry_after: str = "seconds"  # seconds | date | none
     hits: int = field(default=0)
 
@@ -72,6 +73,10 @@ class Faults:
             if rule.burst_429 > 0:
                 rule.burst_429 -= 1
                 d.too_many = rule.burst_retry_after
+                continue
+            if rule.burst_error > 0:
+                rule.burst_error -= 1
+                d.error_status = rule.error_status
                 continue
             roll = self.rng.random()
             if roll < rule.error_rate:

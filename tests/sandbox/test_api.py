@@ -19,10 +19,7 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 from tests.sandbox.conftest import Sandbox, bearer
 
 SPEC = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "zoom-openapi"
-    / "ZoomMeetingAPISpec.2023-10.shr968-Prokalp.json"
+    Path(__file__).resolve().parent / "fixtures" / "ZoomMeetingAPISpec.2023-10.covered-paths.json"
 )
 COVERED = [
     "/users",

@@ -16,6 +16,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # demo mode so that a production deployment can never run on a secret published in git.
 DEMO_SECRET_KEY = "demo-secret-key-change-me-0123456789abcdef"  # noqa: S105
 DEMO_ENCRYPTION_KEY = "ZGVtby1lbmNyeXB0aW9uLWtleS1jaGFuZ2UtbWUhIT0="
+# The Zoom sandbox's demo app (docs/sandbox.md): the same values it starts with.
+DEMO_ZOOM_CLIENT_ID = "mbDemoUserApp"
+DEMO_ZOOM_CLIENT_SECRET = "mb-demo-user-app-secret-0123456789"  # noqa: S105
+DEMO_ZOOM_WEBHOOK_SECRET = "mb-demo-webhook-secret-token"  # noqa: S105
 
 
 class Settings(BaseSettings):
@@ -57,6 +61,17 @@ class Settings(BaseSettings):
 
     zoom_api_base: str = "https://api.zoom.us/v2"
     zoom_oauth_base: str = "https://zoom.us"
+    zoom_client_id: str = DEMO_ZOOM_CLIENT_ID
+    zoom_client_secret: SecretStr = SecretStr(DEMO_ZOOM_CLIENT_SECRET)
+    zoom_redirect_uri: str | None = None
+    # Space-separated. Granular equivalent: meeting:write:meeting meeting:update:meeting
+    # meeting:delete:meeting meeting:read:meeting user:read:user (docs/zoom.md).
+    zoom_scopes: str = "meeting:write meeting:read user:read"
+    zoom_webhook_secret: SecretStr = SecretStr(DEMO_ZOOM_WEBHOOK_SECRET)
+    zoom_plan: Literal["basic", "pro", "business"] = "pro"
+    zoom_timeout: float = Field(10.0, gt=0)
+    zoom_retries: int = Field(3, ge=0, le=10)
+    zoom_max_wait: float = Field(30.0, ge=0)  # longest a call waits on a 429 before giving up
     # Where `meetbridge run` starts the Zoom sandbox (and points the two bases above at it).
     sandbox_port: int = Field(8100, ge=1, le=65535)
 
@@ -71,6 +86,10 @@ class Settings(BaseSettings):
                 )
             if len(self.secret_key.get_secret_value()) < 32:
                 raise ValueError("MEETBRIDGE_SECRET_KEY must be at least 32 characters")
+            if self.zoom_webhook_secret.get_secret_value() == DEMO_ZOOM_WEBHOOK_SECRET:
+                raise ValueError(
+                    "MEETBRIDGE_ZOOM_WEBHOOK_SECRET is the published demo secret; set your app's"
+                )
         return self
 
     @property
@@ -84,6 +103,10 @@ class Settings(BaseSettings):
     @property
     def effective_base_url(self) -> str:
         return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def effective_zoom_redirect_uri(self) -> str:
+        return self.zoom_redirect_uri or f"{self.effective_base_url}/integrations/zoom/callback"
 
     @property
     def huey_file(self) -> Path:

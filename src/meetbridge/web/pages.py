@@ -37,7 +37,6 @@ COMING = {
     "requests": ("Requests", "Service requests converted to Zoom meetings on a host pool."),
     "workflows": ("Workflows", "Event-triggered actions that create and manage Zoom meetings."),
     "reports": ("Reports", "Zoom Demand and usage reports."),
-    "integrations": ("Integrations", "Connect Zoom for yourself, or for the whole account."),
 }
 
 
@@ -196,8 +195,12 @@ async def signout(request: Request) -> Response:
 async def team(request: Request) -> Response:
     user = _user(request)
     show_all = user.is_admin and request.query_params.get("show") == "all"
-    members = _c(request).accounts.list_members(user, include_inactive=show_all)
-    return _render(request, "team.html", user, members=members, show_all=show_all, nav="team")
+    c = _c(request)
+    members = c.accounts.list_members(user, include_inactive=show_all)
+    zoom = {x.user_id: x for x in c.connections.connections(user)}
+    return _render(
+        request, "team.html", user, members=members, show_all=show_all, zoom=zoom, nav="team"
+    )
 
 
 @router.get("/team/new")

@@ -1,0 +1,141 @@
+"""Settings → Integrations → Zoom: connect and disconnect your own Zoom, the organisation's
+Zoom account (Server-to-Server, "Test Zoom"), and the team's connections."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from meetbridge.core.errors import DomainError
+from meetbridge.core.models import User
+from meetbridge.web.http import origin_of
+from meetbridge.web.pages import _c, _form, _redirect, _render, _slow, _user
+
+router = APIRouter(include_in_schema=False)
+
+
+def _page(request: Request, user: User, status: int = 200, **ctx: object) -> Response:
+    c = _c(request)
+    conn = c.connections.my_connection(user)
+    team: list[tuple[object, User | None]] = []
+    if user.is_admin:
+        members = {m.id: m for m in c.accounts.list_members(user, include_inactive=True)}
+        team = [(x, members.get(x.user_id or "")) for x in c.connections.connections(user)]
+    ctx.setdefault("account_values", {})
+    ctx.setdefault("test", None)
+    return _render(
+        request,
+        "integrations.html",
+        user,
+        status,
+        conn=conn,
+        account=c.connections.account_connection(user) if user.is_admin else None,
+        team=team,
+        settings=c.settings,
+        nav="integrations",
+        **ctx,
+    )
+
+
+@router.get("/integrations/zoom")
+async def integrations(request: Request) -> Response:
+    return _page(request, _user(request))
+
+
+@router.post("/integrations/zoom/connect")
+async def connect(request: Request) -> Response:
+    user = _user(request)
+    await _form(request)
+    url = await _slow(_c(request).connections.start_connect, user)
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/integrations/zoom/callback")
+async def callback(request: Request) -> Response:
+    user = _user(request)
+    q = request.query_params
+    try:
+        conn = await _slow(
+            _c(request).connections.finish_connect,
+            user,
+            state=q.get("state"),
+            code=q.get("code"),
+            error=q.get("error"),
+            origin=origin_of(request),
+        )
+    except DomainError as exc:
+        return _page(request, user, exc.status, connect_error=exc.message)
+    return _redirect(request, "/integrations/zoom", f"Zoom is connected as {conn.zoom_email}.")
+
+
+@router.get("/integrations/zoom/disconnect")
+async def disconnect_confirm(request: Request) -> Response:
+    user = _user(request)
+    conn = _c(request).connections.my_connection(user)
+    return _render(request, "zoom_disconnect.html", user, conn=conn, nav="integrations")
+
+
+@router.post("/integrations/zoom/disconnect")
+async def disconnect(request: Request) -> Response:
+    user = _user(request)
+    await _form(request)
+    try:
+        await _slow(_c(request).connections.disconnect, user, origin_of(request))
+    except DomainError as exc:
+        return _redirect(request, "/integrations/zoom", exc.message)
+    return _redirect(
+        request,
+        request.query_params.get("back", "/integrations/zoom")
+        if request.query_params.get("back") == "/team"
+        else "/integrations/zoom",
+        "Zoom is disconnected: meetbridge's access is revoked and its tokens are "
+        "deleted. Meetings already created stay in Zoom.",
+    )
+
+
+@router.post("/integrations/zoom/account")
+async def account_test_and_save(request: Request) -> Response:
+    """ "Test Zoom": fetch a token, check scopes, look up a user; when all pass, save."""
+    user = _user(request)
+    form = await _form(request)
+    c = _c(request)
+    values = {k: form.get(k, "") for k in ("account_id", "client_id")}
+    secret = form.get("client_secret", "")
+    result = await _slow(
+        c.connections.test_account, user, values["account_id"], values["client_id"], secret
+    )
+    if not result.ok:
+        return _page(request, user, 400, test=result, account_values=values)
+    await _slow(
+        c.connections.save_account,
+        user,
+        values["account_id"],
+        values["client_id"],
+        secret,
+        origin_of(request),
+    )
+    return _redirect(
+        request,
+        "/integrations/zoom",
+        f"{result.message} The Zoom account is "
+        "saved; the client secret is stored encrypted and not shown again.",
+    )
+
+
+@router.post("/integrations/zoom/account/disconnect")
+async def account_disconnect(request: Request) -> Response:
+    user = _user(request)
+    await _form(request)
+    await _slow(_c(request).connections.disconnect_account, user, origin_of(request))
+    return _redirect(request, "/integrations/zoom", "The Zoom account is disconnected.")
+
+
+@router.post("/integrations/zoom/connections/{connection_id}/release")
+async def release(request: Request, connection_id: str) -> Response:
+    user = _user(request)
+    await _form(request)
+    try:
+        await _slow(_c(request).connections.release, user, connection_id, origin_of(request))
+    except DomainError as exc:
+        return _redirect(request, "/integrations/zoom", exc.message)
+    return _redirect(request, "/integrations/zoom", "The Zoom account is released.")

@@ -1,0 +1,373 @@
+"""The one road to Zoom. `ZoomClient.api(connection_id)` gives a `ZoomApi` for one connection:
+typed calls for the operations meetbridge uses, iterators over Zoom's pages, and
+`call_api(method, path, …)` for any endpoint (Atomicwork's "Call API").
+
+Every call: the account's per-label rate limit and, for meeting creates and updates, the host's
+100 per UTC day, counted in a store all processes share; a token from the store; one refresh
+and one retry on 401 / code 124; a wait on 429 per Retry-After (seconds, a date, or none, with
+jitter); bounded retries with backoff on 5xx and timeouts where the call is safe to repeat.
+Failures come out as `meetbridge.zoom.errors`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from meetbridge.core.logging import get_logger
+from meetbridge.zoom.errors import (
+    ZoomAmbiguous,
+    ZoomApiError,
+    ZoomAuthError,
+    ZoomNotFound,
+    ZoomRateLimited,
+    ZoomScopeError,
+    ZoomUnavailable,
+    ZoomValidationError,
+)
+from meetbridge.zoom.models import ZoomMeeting, ZoomRecording, ZoomRegistrant, ZoomUser
+from meetbridge.zoom.ratelimit import RateLimiter
+from meetbridge.zoom.tokens import Credentials, TokenManager
+
+log = get_logger("meetbridge.zoom.client")
+
+PLAN_QPS = {
+    "basic": {"Light": 4, "Medium": 2, "Heavy": 1},
+    "pro": {"Light": 30, "Medium": 20, "Heavy": 10},
+    "business": {"Light": 80, "Medium": 60, "Heavy": 40},
+}
+HOST_DAILY_LIMIT = 100
+# Rate-limit labels from Zoom's spec ("Rate Limit Label"); anything not listed counts as Light.
+LABELS: list[tuple[str, re.Pattern[str], str]] = [
+    ("POST", re.compile(r"^/users/[^/]+/meetings$"), "Medium"),
+    ("GET", re.compile(r"^/users/[^/]+/meetings$"), "Medium"),
+    ("GET", re.compile(r"^/users$"), "Medium"),
+    ("GET", re.compile(r"^/meetings/[^/]+/registrants$"), "Medium"),
+    ("GET", re.compile(r"^/users/[^/]+/recordings$"), "Medium"),
+]
+SAFE_TO_REPEAT = {"GET", "HEAD", "PUT", "PATCH", "DELETE"}
+
+
+def label_for(method: str, path: str) -> str:
+    for m, pattern, label in LABELS:
+        if m == method and pattern.match(path):
+            return label
+    return "Light"
+
+
+def next_utc_midnight(now: dt.datetime | None = None) -> dt.datetime:
+    now = now or dt.datetime.now(dt.UTC)
+    return dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait: Zoom sends seconds, an HTTP date, an ISO date, or nothing."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, when.timestamp() - now)
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    api_base: str
+    plan: str = "pro"
+    retries: int = 3
+    max_wait: float = 30.0
+    backoff: float = 0.25
+
+
+class ZoomClient:
+    def __init__(
+        self,
+        config: ClientConfig,
+        tokens: TokenManager,
+        limiter: RateLimiter,
+        http: httpx.Client,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.tokens = tokens
+        self.limiter = limiter
+        self.http = http
+        self.sleep = sleep
+
+    def api(self, connection_id: str) -> ZoomApi:
+        return ZoomApi(self, connection_id)
+
+    def probe(self, access_token: str, path: str, params: dict[str, Any] | None = None) -> Any:
+        """One GET with a token that is not stored yet (checking a fresh connection). No
+        limits or retries: the caller shows the outcome to a person."""
+        try:
+            r = self.http.get(
+                self.config.api_base.rstrip("/") + path,
+                params=params,
+                headers={"Authorization": f"Bearer {access_token}"},
+            )
+        except httpx.HTTPError as exc:
+            raise ZoomUnavailable(f"Zoom could not be reached: {type(exc).__name__}") from None
+        if r.status_code < 300:
+            return r.json()
+        body = _json(r)
+        code = body.get("code") if isinstance(body, dict) else None
+        message = str(body.get("message", r.reason_phrase)) if isinstance(body, dict) else ""
+        if r.status_code >= 500:
+            raise ZoomUnavailable(f"Zoom answered {r.status_code}: {message}", status=r.status_code)
+        raise _client_error(r.status_code, code, message, body)
+
+
+class ZoomApi:
+    """Calls to Zoom through one connection (a member's OAuth or the account's S2S app)."""
+
+    def __init__(self, client: ZoomClient, connection_id: str) -> None:
+        self.c = client
+        self.connection_id = connection_id
+
+    # ---- typed operations ----------------------------------------------------------------------
+
+    def get_user(self, user_id: str = "me") -> ZoomUser:
+        return ZoomUser.model_validate(self.call_api("GET", f"/users/{user_id}"))
+
+    def iter_users(self, status: str = "active", page_size: int = 300) -> Iterator[ZoomUser]:
+        for row in self.iter_pages("/users", "users", {"status": status, "page_size": page_size}):
+            yield ZoomUser.model_validate(row)
+
+    def create_user(
+        self, email: str, user_type: int = 1, action: str = "create", **info: str
+    ) -> dict[str, Any]:
+        body = {"action": action, "user_info": {"email": email, "type": user_type, **info}}
+        return dict(self.call_api("POST", "/users", json=body))
+
+    def create_meeting(self, body: dict[str, Any], user_id: str = "me") -> ZoomMeeting:
+        """Not idempotent at Zoom: an ambiguous failure raises ZoomAmbiguous, never retries."""
+        data = self.call_api("POST", f"/users/{user_id}/meetings", json=body, host=user_id)
+        return ZoomMeeting.model_validate(data)
+
+    def get_meeting(self, meeting_id: int | str) -> ZoomMeeting:
+        return ZoomMeeting.model_validate(self.call_api("GET", f"/meetings/{meeting_id}"))
+
+    def update_meeting(self, meeting_id: int | str, body: dict[str, Any], host: str) -> None:
+        self.call_api("PATCH", f"/meetings/{meeting_id}", json=body, host=host)
+
+    def delete_meeting(self, meeting_id: int | str) -> None:
+        self.call_api("DELETE", f"/meetings/{meeting_id}")
+
+    def iter_meetings(
+        self, user_id: str = "me", kind: str = "scheduled", page_size: int = 300
+    ) -> Iterator[ZoomMeeting]:
+        params = {"type": kind, "page_size": page_size}
+        for row in self.iter_pages(f"/users/{user_id}/meetings", "meetings", params):
+            yield ZoomMeeting.model_validate(row)
+
+    def add_registrant(
+        self, meeting_id: int | str, email: str, first_name: str, last_name: str = ""
+    ) -> ZoomRegistrant:
+        body = {"email": email, "first_name": first_name, "last_name": last_name}
+        data = self.call_api("POST", f"/meetings/{meeting_id}/registrants", json=body)
+        return ZoomRegistrant.model_validate(data)
+
+    def iter_registrants(
+        self, meeting_id: int | str, status: str = "approved"
+    ) -> Iterator[ZoomRegistrant]:
+        params = {"status": status, "page_size": 300}
+        for row in self.iter_pages(f"/meetings/{meeting_id}/registrants", "registrants", params):
+            yield ZoomRegistrant.model_validate(row)
+
+    def get_recordings(self, meeting_id: int | str) -> ZoomRecording:
+        return ZoomRecording.model_validate(
+            self.call_api("GET", f"/meetings/{meeting_id}/recordings")
+        )
+
+    def iter_pages(self, path: str, key: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Follows next_page_token until Zoom has no more."""
+        query = dict(params)
+        while True:
+            page = self.call_api("GET", path, params=query)
+            yield from page.get(key, [])
+            token = page.get("next_page_token")
+            if not token:
+                return
+            query["next_page_token"] = token
+
+    # ---- any endpoint ----------------------------------------------------------------------
+
+    def call_api(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        host: str | None = None,
+    ) -> Any:
+        """One call to Zoom's REST API (`path` under /v2). Returns the decoded JSON body, or
+        None for 204. `host` names the meeting host for Zoom's per-host daily limit on creates
+        and updates ("me" is the connection's own Zoom user)."""
+        method = method.upper()
+        path = "/" + path.lstrip("/")
+        c = self.c
+        creds = c.tokens.current(self.connection_id)
+        if host is not None and method in ("POST", "PATCH") and "/meetings" in path:
+            self._count_host_daily(creds, host)
+        label = label_for(method, path)
+        refreshed = False
+        waited = 0.0
+        attempt = 0
+        while True:
+            waited += self._account_limit(creds, label, waited)
+            try:
+                r = c.http.request(
+                    method,
+                    c.config.api_base.rstrip("/") + path,
+                    params=params,
+                    json=json,
+                    headers={"Authorization": f"Bearer {creds.access_token}"},
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                # Never reached Zoom: safe to try again, whatever the method.
+                attempt = self._backoff_or_raise(
+                    attempt, ZoomUnavailable(f"Zoom could not be reached: {exc}")
+                )
+                continue
+            except httpx.HTTPError as exc:
+                error = f"no reply from Zoom: {type(exc).__name__}"
+                if method not in SAFE_TO_REPEAT:
+                    raise ZoomAmbiguous(error) from None
+                attempt = self._backoff_or_raise(attempt, ZoomUnavailable(error))
+                continue
+            status = r.status_code
+            if status < 300:
+                return r.json() if r.content else None
+            body = _json(r)
+            code = body.get("code") if isinstance(body, dict) else None
+            message = str(body.get("message", r.reason_phrase)) if isinstance(body, dict) else ""
+            if status == 401 and not refreshed:
+                creds = c.tokens.refresh(self.connection_id, creds.token_version)
+                refreshed = True
+                continue
+            if status == 429:
+                wait = self._on_429(r, message, waited)
+                c.sleep(wait)
+                waited += wait
+                continue
+            if status >= 500:
+                error = f"Zoom answered {status}: {message}"
+                if method not in SAFE_TO_REPEAT:
+                    raise ZoomAmbiguous(error, status=status, code=code)
+                attempt = self._backoff_or_raise(
+                    attempt, ZoomUnavailable(error, status=status, code=code)
+                )
+                continue
+            raise _client_error(status, code, message, body)
+
+    # ---- limits and retries ----------------------------------------------------------------
+
+    def _count_host_daily(self, creds: Credentials, host: str) -> None:
+        host_id = creds.zoom_user_id if host == "me" else host
+        key = f"zoom:host-daily:{creds.zoom_account_id}:{(host_id or host).lower()}"
+        if self.c.limiter.hit(key, HOST_DAILY_LIMIT, 86_400) > 0:
+            raise ZoomRateLimited(
+                f"Zoom allows {HOST_DAILY_LIMIT} meeting creates and updates per host per day; "
+                "this host has used them. They reset at 00:00 UTC.",
+                retry_at=next_utc_midnight(),
+                daily=True,
+                status=429,
+                code=429,
+            )
+
+    def _account_limit(self, creds: Credentials, label: str, waited: float) -> float:
+        """Waits for a slot in this Zoom account's per-second budget for `label`."""
+        qps = PLAN_QPS.get(self.c.config.plan, PLAN_QPS["pro"])[label]
+        key = f"zoom:qps:{creds.zoom_account_id}:{label}"
+        slept = 0.0
+        while True:
+            wait = self.c.limiter.hit(key, qps, 1)
+            if wait <= 0:
+                return slept
+            if waited + slept + wait > self.c.config.max_wait:
+                raise ZoomRateLimited(
+                    "Zoom's per-second limit for this account is reached",
+                    retry_at=_at(wait),
+                    daily=False,
+                )
+            wait += random.uniform(0, 0.05)
+            self.c.sleep(wait)
+            slept += wait
+
+    def _on_429(self, r: httpx.Response, message: str, waited: float) -> float:
+        now = time.time()
+        after = parse_retry_after(r.headers.get("retry-after"), now)
+        daily = (
+            "daily" in message.lower()
+            or r.headers.get("x-ratelimit-type", "").lower() == "daily-limit"
+        )
+        if daily:
+            retry_at = _at(after) if after is not None else next_utc_midnight()
+            raise ZoomRateLimited(
+                message or "Zoom's daily limit is reached",
+                retry_at=retry_at,
+                daily=True,
+                status=429,
+                code=429,
+            )
+        if after is None:  # Zoom sometimes sends no Retry-After: back off on our own
+            after = min(8.0, self.c.config.backoff * 2 ** min(int(waited), 5) + 0.5)
+        wait = after + random.uniform(0, 0.25)
+        if waited + wait > self.c.config.max_wait:
+            raise ZoomRateLimited(
+                message or "Zoom's rate limit is reached",
+                retry_at=_at(wait),
+                daily=False,
+                status=429,
+                code=429,
+            )
+        log.info("zoom.rate_limited", wait=round(wait, 2), connection_id=self.connection_id)
+        return wait
+
+    def _backoff_or_raise(self, attempt: int, error: Exception) -> int:
+        if attempt >= self.c.config.retries:
+            raise error
+        delay = self.c.config.backoff * 2**attempt
+        self.c.sleep(delay + random.uniform(0, delay / 2))
+        return attempt + 1
+
+
+def _json(r: httpx.Response) -> Any:
+    try:
+        return r.json()
+    except ValueError:
+        return {}
+
+
+def _at(seconds: float) -> dt.datetime:
+    return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
+
+
+def _client_error(status: int, code: int | None, message: str, body: Any) -> Exception:
+    if status == 401:
+        return ZoomAuthError(message or "Zoom refused the access token", status=status, code=code)
+    if code == 4711 or code == 4700:
+        return ZoomScopeError(message, status=status, code=code)
+    if status == 404:
+        return ZoomNotFound(message, status=status, code=code)
+    if code == 300 and isinstance(body, dict) and body.get("errors"):
+        return ZoomValidationError(message, list(body["errors"]), status=status, code=code)
+    return ZoomApiError(message or f"Zoom answered {status}", status=status, code=code)
