@@ -58,8 +58,9 @@ def test_typed_calls_and_call_api(env: ZoomEnv, api: ZoomApi) -> None:
     assert err.value.code == 3001
 
 
-def test_an_expired_token_is_refreshed_once_and_the_call_retried(env: ZoomEnv, api: ZoomApi
-                                                                 ) -> None:  # fmt: skip
+def test_an_expired_token_is_refreshed_once_and_the_call_retried(
+    env: ZoomEnv, api: ZoomApi
+) -> None:
     api.get_user("dana@zoom-sandbox.test")
     before = _tokens(env)
     env.control("POST", "/tokens/revoke", json={"client_id": "mbDemoS2SApp"})  # 124 at Zoom
