@@ -212,6 +212,23 @@ def _demo_password(settings: Settings) -> str:
     return password
 
 
+@app.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-encrypt every stored secret with the newest key in MEETBRIDGE_ENCRYPTION_KEYS.
+    Put a new key first in the setting, run this, then drop the old keys."""
+    c = _container(_settings())
+    counts = c.connections.rotate_keys()
+    console.print(f"Re-encrypted {sum(counts.values())} secrets ({counts}).")
+
+
+@app.command("new-key")
+def new_key() -> None:
+    """Print a new encryption key for MEETBRIDGE_ENCRYPTION_KEYS."""
+    from meetbridge.core.crypto import Crypto
+
+    console.print(Crypto.new_key())
+
+
 @orgs_app.command("create")
 def orgs_create(
     name: Annotated[str, typer.Argument(help="Organisation name")],

@@ -758,6 +758,24 @@ class ZoomConnections:
             self.jobs.enqueue(WEBHOOK_TASK, eid)
         return {"revocations": len(revocations), "webhook_events": len(events)}
 
+    def rotate_keys(self) -> dict[str, int]:
+        """Re-encrypts every stored secret with the newest key."""
+        counts = {"zoom_connections": 0, "oauth_states": 0, "zoom_revocations": 0}
+        with self.db.write() as s:
+            for conn in s.scalars(select(ZoomConnection)):
+                for attr in ("access_token_enc", "refresh_token_enc", "client_secret_enc"):
+                    value = getattr(conn, attr)
+                    if value:
+                        setattr(conn, attr, self.crypto.rotate(value))
+                        counts["zoom_connections"] += 1
+            for state in s.scalars(select(OAuthState)):
+                state.verifier_enc = self.crypto.rotate(state.verifier_enc)
+                counts["oauth_states"] += 1
+            for rev in s.scalars(select(ZoomRevocation).where(ZoomRevocation.token_enc != "")):
+                rev.token_enc = self.crypto.rotate(rev.token_enc)
+                counts["zoom_revocations"] += 1
+        return counts
+
     # ---- helpers ---------------------------------------------------------------------------
 
     @staticmethod
