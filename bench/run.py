@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -154,7 +155,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--only", choices=["foundation", "sandbox"])
+    parser.add_argument("--only", choices=["foundation", "sandbox", "client"])
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
@@ -170,8 +171,106 @@ def main() -> None:
     )
     if args.only in (None, "sandbox"):
         bench_sandbox(args)
+    if args.only in (None, "client"):
+        bench_client(args)
     if args.only in (None, "foundation"):
         bench_foundation(args)
+
+
+def bench_client(args: argparse.Namespace) -> None:
+    """The Zoom client's cost per call against the same sandbox endpoint, side by side with
+    zoomus, then calls/s through it at 1, 8 and 32 concurrent callers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import zoomus
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "meetbridge_sandbox", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    zoom = f"http://127.0.0.1:{port}"
+    creds = ("mbDemoAccount01", "mbDemoS2SApp", "mb-demo-s2s-app-secret-0123456789")
+    try:
+        wait_ready(f"{zoom}/_sandbox/clock")
+        httpx.patch(f"{zoom}/_sandbox/accounts/mbDemoAccount01", json={"rate_limit_multiplier": 0})
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{tmp}/bench.db"
+            upgrade(url)
+            # Our per-second limits stay on (bookkeeping and all), scaled out of the way.
+            settings = Settings(
+                _env_file=None,
+                data_dir=Path(tmp),
+                database_url=url,  # type: ignore[call-arg]
+                zoom_api_base=f"{zoom}/v2",
+                zoom_oauth_base=zoom,
+                zoom_qps_multiplier=1000,
+            )
+            c = build_container(settings, immediate_jobs=True)
+            _org, owner = c.accounts.create_organization(
+                name="Bench",
+                owner_email="o@bench.test",
+                owner_name="O",
+                owner_password=PASSWORD,
+                origin=Origin(via="bench"),
+            )
+            conn = c.connections.save_account(owner, *creds, origin=Origin(via="bench"))
+            api = c.zoom.api(conn.id)
+            meeting = api.create_meeting({"topic": "bench"}, user_id="dana@zoom-sandbox.test")
+            theirs = zoomus.ZoomClient(
+                creds[1], creds[2], creds[0], base_uri=f"{zoom}/v2", oauth_uri=f"{zoom}/oauth/token"
+            )
+            n = 400
+
+            def per_call(fn: Callable[[], object]) -> float:
+                for _ in range(20):
+                    fn()
+                start = time.perf_counter()
+                for _ in range(n):
+                    fn()
+                return (time.perf_counter() - start) / n * 1000
+
+            def zoomus_get() -> object:
+                r = theirs.meeting.get(id=meeting.id)
+                assert r.status_code == 200
+                return r
+
+            ours = per_call(lambda: api.get_meeting(meeting.id))
+            them = per_call(zoomus_get)
+            print("\n| client | GET /v2/meetings/{id}, sequential | ms per call |")
+            print("|---|---|---|")
+            print(f"| meetbridge ZoomApi (tokens, limits, retries) | {n} calls | {ours:.2f} |")
+            print(f"| zoomus 1.2.1 | {n} calls | {them:.2f} |", flush=True)
+            print("\n| meetbridge client | concurrent callers | calls/s | p50 ms | p99 ms |")
+            print("|---|---|---|---|---|")
+            for callers in (1, 8, 32):
+                latencies: list[float] = []
+                deadline = time.perf_counter() + args.seconds
+
+                def worker(deadline: float = deadline, latencies: list[float] = latencies) -> None:
+                    while time.perf_counter() < deadline:
+                        t0 = time.perf_counter()
+                        api.get_meeting(meeting.id)
+                        latencies.append((time.perf_counter() - t0) * 1000)
+
+                start = time.perf_counter()
+                with ThreadPoolExecutor(callers) as pool:
+                    for f in [pool.submit(worker) for _ in range(callers)]:
+                        f.result()
+                elapsed = time.perf_counter() - start
+                latencies.sort()
+                p50 = latencies[len(latencies) // 2]
+                p99 = latencies[int(len(latencies) * 0.99)]
+                print(
+                    f"| GET /v2/meetings/{{id}} | {callers} | {len(latencies) / elapsed:,.0f} | "
+                    f"{p50:.2f} | {p99:.2f} |",
+                    flush=True,
+                )
+            c.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 def bench_foundation(args: argparse.Namespace) -> None:

@@ -74,6 +74,7 @@ def build_container(
         ClientConfig(
             api_base=settings.zoom_api_base,
             plan=settings.zoom_plan,
+            qps_multiplier=settings.zoom_qps_multiplier,
             retries=settings.zoom_retries,
             max_wait=settings.zoom_max_wait,
         ),

@@ -50,7 +50,7 @@ def zoom_route(fn: Callable[[Request, Sandbox, Caller], Awaitable[Response]]) ->
             if decision.too_many == "seconds":
                 headers["Retry-After"] = "1"
             elif decision.too_many == "date":
-                headers["Retry-After"] = iso(sandbox.clock.now() + dt.timedelta(seconds=1))
+                headers["Retry-After"] = iso(sandbox.clock.now() + dt.timedelta(seconds=2))
             return zoom_json(
                 429,
                 {

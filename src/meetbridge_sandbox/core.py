@@ -619,6 +619,8 @@ class Sandbox:
                 value = parsed if parsed.tzinfo else parsed.replace(tzinfo=zoneinfo.ZoneInfo(tz))
         except ValueError:
             raise invalid("start_time", "Invalid field.") from None
+        if not 1970 <= value.astimezone(UTC).year < 2100:
+            raise invalid("start_time", "Invalid field.")
         return value.timestamp()
 
     def get_meeting(self, caller: Caller, meeting_id: str) -> dict[str, Any]:

@@ -301,6 +301,7 @@ def test_zoom_errors(sandbox: Sandbox, admin: httpx.Client) -> None:
         ({"duration": -5}, "duration"),
         ({"type": 5}, "type"),
         ({"start_time": "tomorrow"}, "start_time"),
+        ({"start_time": "0640-05-19T11:58:50+04:43"}, "start_time"),
         ({"timezone": "Mars/Base"}, "timezone"),
         ({"agenda": "a" * 2001}, "agenda"),
     ]

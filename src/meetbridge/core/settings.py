@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     zoom_scopes: str = "meeting:write meeting:read user:read"
     zoom_webhook_secret: SecretStr = SecretStr(DEMO_ZOOM_WEBHOOK_SECRET)
     zoom_plan: Literal["basic", "pro", "business"] = "pro"
+    # Zoom raises the per-second limits of some accounts on request: scale ours to match.
+    zoom_qps_multiplier: float = Field(1.0, gt=0)
     zoom_timeout: float = Field(10.0, gt=0)
     zoom_retries: int = Field(3, ge=0, le=10)
     zoom_max_wait: float = Field(30.0, ge=0)  # longest a call waits on a 429 before giving up

@@ -326,6 +326,7 @@ class ZoomConnections:
 
     def _end(self, s: Session, conn: ZoomConnection, reason: str) -> str | None:
         """Deletes the tokens now; returns the id of a queued revocation, if there was a token."""
+        self.client.tokens.forget(conn.id)
         token = conn.refresh_token_enc or conn.access_token_enc
         conn.status = "ended"
         conn.end_reason = reason
@@ -522,6 +523,7 @@ class ZoomConnections:
             found = False
             for conn in conns:
                 found = True
+                self.client.tokens.forget(conn.id)
                 was_live = conn.status != "ended"
                 if was_live:
                     conn.status, conn.end_reason = "ended", "removed_in_zoom"

@@ -90,6 +90,7 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 class ClientConfig:
     api_base: str
     plan: str = "pro"
+    qps_multiplier: float = 1.0
     retries: int = 3
     max_wait: float = 30.0
     backoff: float = 0.25
@@ -296,10 +297,11 @@ class ZoomApi:
     def _account_limit(self, creds: Credentials, label: str, waited: float) -> float:
         """Waits for a slot in this Zoom account's per-second budget for `label`."""
         qps = PLAN_QPS.get(self.c.config.plan, PLAN_QPS["pro"])[label]
+        qps = max(1, int(qps * self.c.config.qps_multiplier))
         key = f"zoom:qps:{creds.zoom_account_id}:{label}"
         slept = 0.0
         while True:
-            wait = self.c.limiter.hit(key, qps, 1)
+            wait = self.c.limiter.hit(key, qps, 1, lease=max(1, qps // 10))
             if wait <= 0:
                 return slept
             if waited + slept + wait > self.c.config.max_wait:

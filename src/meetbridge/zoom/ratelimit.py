@@ -6,6 +6,7 @@ per-host 100 creates + updates per UTC day (a window of 86,400 s since the epoch
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from typing import Protocol
 
@@ -18,9 +19,11 @@ from meetbridge.core.models import RateCounter
 
 
 class RateLimiter(Protocol):
-    def hit(self, key: str, limit: int, window: int) -> float:
+    def hit(self, key: str, limit: int, window: int, lease: int = 1) -> float:
         """Counts one call. Returns 0 when it is within `limit` for the current window, else
-        the seconds until the window ends."""
+        the seconds until the window ends. With `lease` > 1 the process reserves that many
+        slots at once and spends them locally (fewer round trips; never over the limit, but
+        slots reserved and not used in the window are lost, so only for per-second limits)."""
 
     def used(self, key: str, window: int) -> int: ...
 
@@ -33,25 +36,59 @@ def _window(window: int, now: float) -> tuple[int, float]:
     return index, (index + 1) * window - now
 
 
+class _Leases:
+    """Slots this process has reserved in the shared store and not yet spent."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.left: dict[tuple[str, int], int] = {}
+
+    def take(self, key: str, index: int) -> bool:
+        with self.lock:
+            n = self.left.get((key, index), 0)
+            if n > 0:
+                self.left[(key, index)] = n - 1
+                return True
+            return False
+
+    def add(self, key: str, index: int, n: int) -> None:
+        with self.lock:
+            if len(self.left) > 1000:
+                self.left = {k: v for k, v in self.left.items() if k[1] >= index - 1}
+            self.left[(key, index)] = self.left.get((key, index), 0) + n
+
+
+def _granted(count: int, reserved: int, limit: int) -> int:
+    """How many of `reserved` slots fit under `limit` once the shared count reached `count`."""
+    return max(0, min(reserved, limit - (count - reserved)))
+
+
 class SqlRateLimiter:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.leases = _Leases()
 
-    def hit(self, key: str, limit: int, window: int) -> float:
+    def hit(self, key: str, limit: int, window: int, lease: int = 1) -> float:
         index, left = _window(window, time.time())
+        if self.leases.take(key, index):
+            return 0.0
         insert = sqlite_insert if self.db.is_sqlite else pg_insert
         values = insert(RateCounter).values(
             key=key,
             window=index,
-            count=1,
+            count=lease,
             expires_at=utcnow() + dt.timedelta(seconds=left + 1),
         )
         stmt = values.on_conflict_do_update(
-            index_elements=["key", "window"], set_={"count": RateCounter.count + 1}
+            index_elements=["key", "window"], set_={"count": RateCounter.count + lease}
         ).returning(RateCounter.count)
         with self.db.write() as s:
             count = s.execute(stmt).scalar_one()
-        return 0.0 if count <= limit else left
+        granted = _granted(count, lease, limit)
+        if granted == 0:
+            return left
+        self.leases.add(key, index, granted - 1)
+        return 0.0
 
     def used(self, key: str, window: int) -> int:
         index, _ = _window(window, time.time())
@@ -72,15 +109,22 @@ class RedisRateLimiter:
         import redis
 
         self.redis = redis.Redis.from_url(url)
+        self.leases = _Leases()
 
-    def hit(self, key: str, limit: int, window: int) -> float:
+    def hit(self, key: str, limit: int, window: int, lease: int = 1) -> float:
         index, left = _window(window, time.time())
+        if self.leases.take(key, index):
+            return 0.0
         name = f"mb:rl:{key}:{index}"
         pipe = self.redis.pipeline()
-        pipe.incr(name)
+        pipe.incrby(name, lease)
         pipe.expire(name, int(left) + 2)
         count = int(pipe.execute()[0])
-        return 0.0 if count <= limit else left
+        granted = _granted(count, lease, limit)
+        if granted == 0:
+            return left
+        self.leases.add(key, index, granted - 1)
+        return 0.0
 
     def used(self, key: str, window: int) -> int:
         index, _ = _window(window, time.time())

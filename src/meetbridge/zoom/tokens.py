@@ -10,6 +10,7 @@ tokens when a new one is minted, so minting one per process breaks)."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +25,9 @@ from meetbridge.zoom.oauth import OAuthFailed, ZoomOAuth
 
 log = get_logger("meetbridge.zoom.tokens")
 SKEW = dt.timedelta(seconds=60)
+# How long a process reuses credentials it read without looking at the store again. Bounds how
+# long another process's disconnect takes to stop this one (this process's own: at once).
+CACHE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -52,19 +56,37 @@ class TokenManager:
         self.client_id = client_id
         self.client_secret = client_secret
         self.on_lost = on_lost  # (connection id, reason), after the connection is marked
+        self._cache: dict[str, tuple[float, Credentials]] = {}
+
+    def forget(self, connection_id: str) -> None:
+        self._cache.pop(connection_id, None)
 
     def current(self, connection_id: str) -> Credentials:
+        hit = self._cache.get(connection_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
         with self.db.read() as s:
             row = s.get(ZoomConnection, connection_id)
             self._usable(row)
             assert row is not None
             if self._fresh(row):
-                return self._credentials(row)
+                return self._remember(row)
             version = row.token_version
         return self.refresh(connection_id, version)
 
+    def _remember(self, row: ZoomConnection) -> Credentials:
+        creds = self._credentials(row)
+        left = (
+            (row.access_expires_at - utcnow() - SKEW).total_seconds()
+            if row.access_expires_at
+            else 0
+        )
+        self._cache[row.id] = (time.monotonic() + min(CACHE_SECONDS, left), creds)
+        return creds
+
     def refresh(self, connection_id: str, seen_version: int) -> Credentials:
         """Refreshes unless someone already did since `seen_version` was read."""
+        self.forget(connection_id)
         lost: str | None = None
         creds: Credentials | None = None
         with self.db.write() as s:
@@ -74,7 +96,7 @@ class TokenManager:
             self._usable(row)
             assert row is not None
             if row.token_version != seen_version and self._fresh(row):
-                return self._credentials(row)
+                return self._remember(row)
             try:
                 if row.kind == "user":
                     refresh = self.crypto.decrypt(row.refresh_token_enc or "")
@@ -101,7 +123,7 @@ class TokenManager:
                 row.scopes = tokens.scope or row.scopes
                 row.token_version += 1
                 row.updated_at = utcnow()
-                creds = self._credentials(row)
+                creds = self._remember(row)
         if lost is not None:
             log.warning("zoom.oauth.refresh_failed", connection_id=connection_id, reason=lost)
             if self.on_lost:
