@@ -38,8 +38,11 @@ def _error(status: int, code: str, message: str, fields: list[dict[str, str]]) -
 
 
 def _loc_to_field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or str(loc[0] if loc else "body")
+    """("body", "user", "email") -> "user.email": the first part only says where it was."""
+    parts = [str(p) for p in loc]
+    if len(parts) > 1 and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
 
 
 def create_app(container: Container) -> FastAPI:
