@@ -389,3 +389,36 @@ def test_start_meeting_page_lists_scopes_on_consent(sandbox: Sandbox) -> None:
 
 def _expires(ts: str) -> dt.datetime:
     return dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
+
+
+def test_registrant_capacity_is_4999(sandbox: Sandbox, admin: httpx.Client) -> None:
+    m = admin.post(
+        "/v2/users/dana@zoom-sandbox.test/meetings",
+        json={"topic": "full", "settings": {"approval_type": 0}},
+    ).json()
+    core = sandbox.core
+    meeting = core.find_meeting(str(m["id"]))
+    from meetbridge_sandbox.state import Registrant
+
+    meeting.registrants = [
+        Registrant(
+            id=str(i),
+            email=f"r{i}@example.test",
+            first_name="R",
+            last_name="",
+            status="approved",
+            create_time=0,
+            join_url="",
+            participant_pin_code=1,
+        )
+        for i in range(4999)
+    ]
+    r = admin.post(
+        f"/v2/meetings/{m['id']}/registrants",
+        json={"email": "one-more@example.test", "first_name": "One"},
+    )
+    assert r.status_code == 400 and r.json()["code"] == 3043
+    again = admin.post(
+        f"/v2/meetings/{m['id']}/registrants", json={"email": "r7@example.test", "first_name": "R"}
+    )
+    assert again.status_code == 201  # an existing registrant is returned, not refused
