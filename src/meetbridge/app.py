@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from meetbridge import __version__
+from meetbridge.api.meetings import router as meetings_api_router
 from meetbridge.api.routes import router as api_router
 from meetbridge.api.zoom import hooks as zoom_hooks
 from meetbridge.api.zoom import router as zoom_api_router
@@ -109,6 +110,7 @@ def create_app(container: Container) -> FastAPI:
 
     app.include_router(api_router)
     app.include_router(zoom_api_router)
+    app.include_router(meetings_api_router)
     app.include_router(zoom_hooks)
     app.include_router(page_router)
     app.include_router(zoom_page_router)

@@ -21,6 +21,9 @@ from meetbridge.services.connections import (
     ZoomConnections,
 )
 from meetbridge.services.mail import RECONCILE_TASK, SEND_TASK, MailDelivery
+from meetbridge.services.meetings import RECONCILE_TASK as MEETINGS_RECONCILE_TASK
+from meetbridge.services.meetings import WORK_TASK as MEETINGS_WORK_TASK
+from meetbridge.services.meetings import Meetings
 from meetbridge.zoom.client import ClientConfig, ZoomClient
 from meetbridge.zoom.oauth import ZoomOAuth
 from meetbridge.zoom.ratelimit import RateLimiter, RedisRateLimiter, SqlRateLimiter
@@ -39,6 +42,7 @@ class Container:
     zoom: ZoomClient
     limiter: RateLimiter
     connections: ZoomConnections
+    meetings: Meetings
 
     def close(self) -> None:
         self.zoom.http.close()
@@ -95,6 +99,7 @@ def build_container(
         zoom=zoom,
         limiter=limiter,
         connections=connections,
+        meetings=Meetings(db, settings, zoom, jobs, mail, connections),
     )
     register_tasks(c)
     return c
@@ -112,3 +117,5 @@ def register_tasks(c: Container) -> None:
         c.limiter.prune()
 
     c.jobs.periodic(ZOOM_RECONCILE_TASK, zoom_reconcile)
+    c.jobs.task(MEETINGS_WORK_TASK, c.meetings.work)
+    c.jobs.periodic(MEETINGS_RECONCILE_TASK, c.meetings.reconcile)

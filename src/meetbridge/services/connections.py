@@ -118,6 +118,9 @@ class ZoomConnections:
         self.handlers: dict[str, Callable[[dict[str, Any]], str]] = {
             "app_deauthorized": self.handle_deauthorized,
         }
+        # Called when a Zoom user's data must go (user_data_retention false): each module
+        # that keeps Zoom data adds its own.
+        self.purgers: list[Callable[[Session, ZoomConnection], None]] = []
 
     # ---- a member's own Zoom -----------------------------------------------------------------
 
@@ -561,8 +564,9 @@ class ZoomConnections:
         return "done" if found else "ignored"
 
     def _forget_zoom_data(self, s: Session, conn: ZoomConnection) -> None:
-        """Zoom's data compliance: delete everything Zoom gave us about this user. Later
-        modules (meetings) add their own Zoom data here."""
+        """Zoom's data compliance: delete everything Zoom gave us about this user."""
+        for purge in self.purgers:
+            purge(s, conn)
         conn.zoom_email = None
         conn.zoom_user_id = None
         conn.zoom_account_id = None

@@ -18,7 +18,7 @@ from meetbridge.core.db import Database, utcnow
 from meetbridge.core.jobs import JobQueue
 from meetbridge.core.logging import get_logger
 from meetbridge.core.models import EmailMessage
-from meetbridge.notify.email import Mailer, Outgoing
+from meetbridge.notify.email import Attachment, Mailer, Outgoing
 from meetbridge.notify.render import render_email
 
 log = get_logger("meetbridge.mail")
@@ -38,6 +38,8 @@ def queue_email(
     to: str,
     template: str,
     context: dict[str, Any],
+    ics: str | None = None,
+    ics_method: str | None = None,
 ) -> EmailMessage | None:
     """Adds a message to the outbox in the caller's transaction. Returns None when a message
     with the same `dedupe_key` is already queued (the caller's change still commits)."""
@@ -51,6 +53,8 @@ def queue_email(
         subject=subject,
         body_text=text,
         body_html=html,
+        ics=ics,
+        ics_method=ics_method,
     )
     try:
         with session.begin_nested():
@@ -58,6 +62,21 @@ def queue_email(
     except IntegrityError:
         return None
     return msg
+
+
+def _invite(msg: EmailMessage) -> tuple[Attachment, ...]:
+    if not msg.ics:
+        return ()
+    method = msg.ics_method or "REQUEST"
+    return (
+        Attachment(
+            "invite.ics",
+            msg.ics.encode(),
+            "text",
+            "calendar",
+            {"method": method, "charset": "utf-8"},
+        ),
+    )
 
 
 class MailDelivery:
@@ -95,6 +114,7 @@ class MailDelivery:
                 text=msg.body_text,
                 html=msg.body_html,
                 message_id=f"<{msg.id}@meetbridge.local>",
+                attachments=_invite(msg),
             )
             attempts = msg.attempts
         try:

@@ -1,0 +1,65 @@
+"""Calendar invites (RFC 5545 / iTIP): METHOD:REQUEST with a stable UID and a SEQUENCE raised on
+every change, the event's time zone as a VTIMEZONE, METHOD:CANCEL when the meeting is
+cancelled. Calendar clients update one event in place because the UID never changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+
+from icalendar import Calendar, Event, Timezone, vCalAddress, vText
+
+
+@dataclass(frozen=True)
+class InviteEvent:
+    uid: str
+    sequence: int
+    title: str
+    description: str
+    start: dt.datetime  # aware
+    duration: dt.timedelta
+    timezone: str
+    location: str
+    organizer_email: str
+    organizer_name: str
+    attendees: tuple[tuple[str, str], ...]  # (email, name)
+    stamp: dt.datetime
+
+
+def build_invite(ev: InviteEvent, method: str = "REQUEST") -> str:
+    if method not in ("REQUEST", "CANCEL"):
+        raise ValueError("method must be REQUEST or CANCEL")
+    tz = zoneinfo.ZoneInfo(ev.timezone)
+    start = ev.start.astimezone(tz)
+    cal = Calendar()
+    cal.add("prodid", "-//meetbridge//Zoom meetings//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", method)
+    if ev.timezone != "UTC":
+        first = (start - dt.timedelta(days=366)).date()
+        last = (start + ev.duration + dt.timedelta(days=366)).date()
+        cal.add_component(Timezone.from_tzinfo(tz, ev.timezone, first_date=first, last_date=last))
+    event = Event()
+    event.add("uid", ev.uid)
+    event.add("sequence", ev.sequence)
+    event.add("dtstamp", ev.stamp.astimezone(dt.UTC))
+    event.add("dtstart", start)
+    event.add("dtend", start + ev.duration)
+    event.add("summary", ev.title)
+    event.add("description", ev.description)
+    event.add("location", ev.location)
+    event.add("url", ev.location)
+    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    organizer = vCalAddress(f"mailto:{ev.organizer_email}")
+    organizer.params["cn"] = vText(ev.organizer_name)
+    event.add("organizer", organizer)
+    for email, name in ev.attendees:
+        attendee = vCalAddress(f"mailto:{email}")
+        attendee.params["cn"] = vText(name or email)
+        attendee.params["role"] = vText("REQ-PARTICIPANT")
+        attendee.params["rsvp"] = vText("TRUE")
+        event.add("attendee", attendee, encode=False)
+    cal.add_component(event)
+    return str(cal.to_ical().decode())

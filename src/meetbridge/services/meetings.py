@@ -1,0 +1,801 @@
+"""Projects and Zoom meetings: schedule, change, cancel, invite, and keep in step with Zoom.
+
+Never lose, never duplicate: scheduling writes the meeting row first (status "creating") and a
+job makes it true at Zoom. A create whose outcome is unknown (timeout, 5xx after sending) marks
+the row ambiguous, and the next attempt looks the meeting up at Zoom before creating again. A
+host at Zoom's daily limit waits until Zoom allows it. Changes made in Zoom arrive as webhooks
+(meeting.updated / meeting.deleted) and, for missed ones, through a periodic sync."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import re
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from meetbridge.core import audit
+from meetbridge.core.audit import Origin
+from meetbridge.core.db import Database, utcnow
+from meetbridge.core.errors import Conflict, NotFound, ValidationFailed
+from meetbridge.core.jobs import JobQueue
+from meetbridge.core.logging import get_logger
+from meetbridge.core.models import (
+    Meeting,
+    MeetingInvitee,
+    Project,
+    User,
+    ZoomConnection,
+)
+from meetbridge.core.settings import Settings
+from meetbridge.notify.ics import InviteEvent, build_invite
+from meetbridge.services.accounts import normalize_email
+from meetbridge.services.connections import ZoomConnections
+from meetbridge.services.mail import MailDelivery, queue_email
+from meetbridge.zoom.client import ZoomApi, ZoomClient
+from meetbridge.zoom.errors import (
+    NeedsReconnect,
+    NotConnected,
+    ZoomAmbiguous,
+    ZoomError,
+    ZoomNotFound,
+    ZoomRateLimited,
+    ZoomUnavailable,
+)
+
+log = get_logger("meetbridge.meetings")
+
+WORK_TASK = "meetings.work"
+RECONCILE_TASK = "meetings.reconcile"
+PENDING = ("creating", "updating", "cancelling")
+LEASE = dt.timedelta(minutes=2)
+PASSCODE = re.compile(r"^[A-Za-z0-9@\-_*]{1,10}$")
+MAX_DURATION = 24 * 60
+
+
+@dataclass
+class MeetingInput:
+    title: str
+    start: dt.datetime  # wall-clock time in `timezone` (naive), or aware
+    timezone: str
+    duration: int
+    agenda: str = ""
+    passcode: str | None = None
+    waiting_room: bool = True
+    join_before_host: bool = False
+    project_id: str | None = None
+    invitees: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MeetingChanges:
+    title: str | None = None
+    start: dt.datetime | None = None
+    timezone: str | None = None
+    duration: int | None = None
+    agenda: str | None = None
+
+
+def _title(value: str) -> str:
+    value = " ".join(value.split())
+    if not value:
+        raise ValidationFailed("title", "must not be empty")
+    if len(value) > 200:
+        raise ValidationFailed("title", "must be at most 200 characters (Zoom's limit)")
+    return value
+
+
+def _tz(value: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed("timezone", f"unknown time zone {value!r}") from None
+
+
+def _start(value: dt.datetime, tz: zoneinfo.ZoneInfo, now: dt.datetime) -> dt.datetime:
+    aware = value.replace(tzinfo=tz) if value.tzinfo is None else value
+    if aware.tzinfo is not None and value.tzinfo is None:
+        # A wall-clock time that does not exist (spring forward) or is ambiguous: refuse
+        # rather than guess an hour.
+        round_trip = aware.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None)
+        if round_trip != value:
+            raise ValidationFailed("start", "does not exist in this time zone (clocks change)")
+    utc = aware.astimezone(dt.UTC)
+    if utc <= now:
+        raise ValidationFailed("start", "is in the past")
+    if utc > now + dt.timedelta(days=366 * 5):
+        raise ValidationFailed("start", "is more than five years ahead")
+    return utc
+
+
+def _duration(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationFailed("duration", "must be a whole number of minutes, at least 1")
+    if value > MAX_DURATION:
+        raise ValidationFailed("duration", f"must be at most {MAX_DURATION} minutes")
+    return value
+
+
+def _agenda(value: str) -> str:
+    if len(value) > 2000:
+        raise ValidationFailed("agenda", "must be at most 2000 characters (Zoom's limit)")
+    return value
+
+
+class Meetings:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        zoom: ZoomClient,
+        jobs: JobQueue,
+        mail: MailDelivery,
+        connections: ZoomConnections,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.zoom = zoom
+        self.jobs = jobs
+        self.mail = mail
+        self.connections = connections
+        connections.handlers["meeting.updated"] = self.on_zoom_updated
+        connections.handlers["meeting.deleted"] = self.on_zoom_deleted
+        connections.purgers.append(self._purge_zoom_data)
+
+    # ---- projects ----------------------------------------------------------------------------
+
+    def create_project(
+        self, actor: User, *, name: str, description: str, origin: Origin
+    ) -> Project:
+        name = " ".join(name.split())
+        if not name or len(name) > 200:
+            raise ValidationFailed("name", "must be 1 to 200 characters")
+        if len(description) > 5000:
+            raise ValidationFailed("description", "must be at most 5000 characters")
+        with self.db.write() as s:
+            if s.scalar(
+                select(Project.id).where(Project.org_id == actor.org_id, Project.name == name)
+            ):
+                raise Conflict("name", "a project with this name exists")
+            project = Project(
+                org_id=actor.org_id, name=name, description=description, created_by=actor.id
+            )
+            s.add(project)
+            s.flush()
+            audit.record(
+                s,
+                org_id=actor.org_id,
+                actor_id=actor.id,
+                actor_label=actor.email,
+                action="project.created",
+                origin=origin,
+                target_type="project",
+                target_id=project.id,
+                details={"name": name},
+            )
+        return project
+
+    def list_projects(self, actor: User) -> Sequence[Project]:
+        with self.db.read() as s:
+            return s.scalars(
+                select(Project).where(Project.org_id == actor.org_id).order_by(Project.name)
+            ).all()
+
+    def get_project(self, actor: User, project_id: str) -> Project:
+        with self.db.read() as s:
+            project = s.scalar(
+                select(Project).where(Project.id == project_id, Project.org_id == actor.org_id)
+            )
+        if project is None:
+            raise NotFound("no such project")
+        return project
+
+    # ---- meetings ----------------------------------------------------------------------------
+
+    def schedule(self, actor: User, data: MeetingInput, origin: Origin) -> Meeting:
+        """Validates everything, records the meeting as "creating" and queues the Zoom call.
+        Nothing is sent to Zoom, and nothing is written, when the input is wrong."""
+        now = utcnow()
+        title = _title(data.title)
+        tz = _tz(data.timezone)
+        start = _start(data.start, tz, now)
+        duration = _duration(data.duration)
+        agenda = _agenda(data.agenda)
+        passcode = data.passcode or None
+        if passcode is not None and not PASSCODE.match(passcode):
+            raise ValidationFailed("passcode", "use at most 10 letters, digits or @ - _ *")
+        invitees = [normalize_email(e, "invitees") for e in data.invitees if e.strip()]
+        if len(invitees) > 300:
+            raise ValidationFailed("invitees", "at most 300 people per meeting")
+        with self.db.write() as s:
+            if (
+                data.project_id is not None
+                and s.scalar(
+                    select(Project.id).where(
+                        Project.id == data.project_id, Project.org_id == actor.org_id
+                    )
+                )
+                is None
+            ):
+                raise ValidationFailed("project_id", "no such project in your organisation")
+            conn = self._host_connection(s, actor)
+            m = Meeting(
+                org_id=actor.org_id,
+                project_id=data.project_id,
+                host_user_id=actor.id,
+                connection_id=conn.id,
+                title=title,
+                agenda=agenda,
+                start_at=start,
+                duration_min=duration,
+                timezone=data.timezone,
+                passcode=passcode,
+                waiting_room=data.waiting_room,
+                join_before_host=data.join_before_host,
+                status="creating",
+                created_by=actor.id,
+            )
+            s.add(m)
+            s.flush()
+            for email in dict.fromkeys(invitees):
+                s.add(MeetingInvitee(meeting_id=m.id, email=email))
+            audit.record(
+                s,
+                org_id=actor.org_id,
+                actor_id=actor.id,
+                actor_label=actor.email,
+                action="meeting.scheduled",
+                origin=origin,
+                target_type="meeting",
+                target_id=m.id,
+                details={"title": title},
+            )
+        self.jobs.enqueue(WORK_TASK, m.id)
+        return m
+
+    def _host_connection(self, s: Session, actor: User) -> ZoomConnection:
+        conn = s.scalar(
+            select(ZoomConnection).where(
+                ZoomConnection.kind == "user",
+                ZoomConnection.user_id == actor.id,
+                ZoomConnection.status != "ended",
+            )
+        )
+        if conn is None:
+            raise Conflict(
+                "platform",
+                "Connect your Zoom account first: Settings → Integrations → Zoom → Connect Zoom",
+            )
+        if conn.status == "needs_reconnect":
+            raise Conflict(
+                "platform",
+                "Zoom needs to be connected again: Settings → Integrations → Zoom → Reconnect Zoom",
+            )
+        return conn
+
+    def list_meetings(
+        self,
+        actor: User,
+        *,
+        when: str = "upcoming",
+        project_id: str | None = None,
+        limit: int = 200,
+    ) -> list[Meeting]:
+        """Upcoming (not yet ended) or past meetings; members see their own, admins all."""
+        now = utcnow()
+        with self.db.read() as s:
+            q = select(Meeting).where(Meeting.org_id == actor.org_id)
+            if not actor.is_admin:
+                q = q.where(Meeting.host_user_id == actor.id)
+            if project_id:
+                q = q.where(Meeting.project_id == project_id)
+            if when == "past":
+                q = q.where(Meeting.start_at < now).order_by(Meeting.start_at.desc())
+            else:
+                q = q.where(Meeting.start_at >= now - dt.timedelta(minutes=MAX_DURATION))
+                q = q.order_by(Meeting.start_at)
+            rows = s.scalars(q.limit(limit * 2)).all()
+
+        def ended(m: Meeting) -> bool:
+            return m.start_at + dt.timedelta(minutes=m.duration_min) < now
+
+        return [m for m in rows if ended(m) == (when == "past")][:limit]
+
+    def get(self, actor: User, meeting_id: str) -> Meeting:
+        with self.db.read() as s:
+            m = s.scalar(
+                select(Meeting).where(Meeting.id == meeting_id, Meeting.org_id == actor.org_id)
+            )
+        if m is None or (m.host_user_id != actor.id and not actor.is_admin):
+            raise NotFound("no such meeting")
+        return m
+
+    def invitees(self, actor: User, meeting_id: str) -> Sequence[MeetingInvitee]:
+        self.get(actor, meeting_id)
+        with self.db.read() as s:
+            return s.scalars(
+                select(MeetingInvitee)
+                .where(MeetingInvitee.meeting_id == meeting_id)
+                .order_by(MeetingInvitee.created_at)
+            ).all()
+
+    def update(
+        self, actor: User, meeting_id: str, changes: MeetingChanges, origin: Origin
+    ) -> Meeting:
+        now = utcnow()
+        with self.db.write() as s:
+            m = self._mine(s, actor, meeting_id)
+            if m.status in ("cancelling", "cancelled", "deleted_in_zoom"):
+                raise Conflict("status", "this meeting is cancelled")
+            if m.status in ("creating", "failed"):
+                raise Conflict("status", "the meeting is not created in Zoom yet; wait or retry")
+            before = {
+                "title": m.title,
+                "start_at": m.start_at.isoformat(),
+                "duration_min": m.duration_min,
+                "timezone": m.timezone,
+            }
+            if changes.title is not None:
+                m.title = _title(changes.title)
+            if changes.agenda is not None:
+                m.agenda = _agenda(changes.agenda)
+            if changes.duration is not None:
+                m.duration_min = _duration(changes.duration)
+            tz_name = changes.timezone or m.timezone
+            tz = _tz(tz_name)
+            if changes.start is not None:
+                m.start_at = _start(changes.start, tz, now)
+            m.timezone = tz_name
+            after = {
+                "title": m.title,
+                "start_at": m.start_at.isoformat(),
+                "duration_min": m.duration_min,
+                "timezone": m.timezone,
+            }
+            if after == before and changes.agenda is None:
+                return m
+            m.status = "updating"
+            m.sequence += 1
+            m.attempts = 0
+            m.next_attempt_at = now
+            m.updated_at = now
+            audit.record(
+                s,
+                org_id=actor.org_id,
+                actor_id=actor.id,
+                actor_label=actor.email,
+                action="meeting.updated",
+                origin=origin,
+                target_type="meeting",
+                target_id=m.id,
+                details={"from": before, "to": after},
+            )
+        self.jobs.enqueue(WORK_TASK, m.id)
+        return m
+
+    def cancel(self, actor: User, meeting_id: str, origin: Origin) -> Meeting:
+        with self.db.write() as s:
+            m = self._mine(s, actor, meeting_id)
+            if m.status in ("cancelled", "deleted_in_zoom"):
+                return m
+            if m.status == "failed" and m.zoom_meeting_id is None:
+                m.status = "cancelled"  # nothing at Zoom to delete
+            else:
+                m.status = "cancelling"
+                m.attempts = 0
+                m.next_attempt_at = utcnow()
+            m.updated_at = utcnow()
+            audit.record(
+                s,
+                org_id=actor.org_id,
+                actor_id=actor.id,
+                actor_label=actor.email,
+                action="meeting.cancelled",
+                origin=origin,
+                target_type="meeting",
+                target_id=m.id,
+                details={"title": m.title},
+            )
+        if m.status == "cancelling":
+            self.jobs.enqueue(WORK_TASK, m.id)
+        return m
+
+    def retry(self, actor: User, meeting_id: str) -> Meeting:
+        with self.db.write() as s:
+            m = self._mine(s, actor, meeting_id)
+            if m.status == "failed":
+                m.status = "creating" if m.zoom_meeting_id is None else "updating"
+            if m.status not in PENDING:
+                raise Conflict("status", "there is nothing to retry")
+            m.next_attempt_at = utcnow()
+            m.last_error = None
+        self.jobs.enqueue(WORK_TASK, m.id)
+        return m
+
+    def add_invitees(self, actor: User, meeting_id: str, emails: list[str]) -> int:
+        addresses = [normalize_email(e, "emails") for e in emails if e.strip()]
+        if not addresses:
+            raise ValidationFailed("emails", "give at least one e-mail address")
+        queued: list[str] = []
+        with self.db.write() as s:
+            m = self._mine(s, actor, meeting_id)
+            if m.status in ("cancelling", "cancelled", "deleted_in_zoom"):
+                raise Conflict("status", "this meeting is cancelled")
+            have = set(
+                s.scalars(
+                    select(MeetingInvitee.email).where(MeetingInvitee.meeting_id == m.id)
+                ).all()
+            )
+            new = [a for a in dict.fromkeys(addresses) if a not in have]
+            for email in new:
+                s.add(MeetingInvitee(meeting_id=m.id, email=email))
+            s.flush()
+            if m.status == "scheduled":
+                queued = self._queue_invites(s, m, "REQUEST", only=new)
+        for mid in queued:
+            self.mail.enqueue(mid)
+        return len(new)
+
+    def host_link(self, actor: User, meeting_id: str, origin: Origin) -> str:
+        """A fresh start_url from Zoom (it is a host credential: never stored), audited."""
+        m = self.get(actor, meeting_id)
+        if m.host_user_id != actor.id:
+            raise NotFound("only the host can get the host link")
+        if m.zoom_meeting_id is None or m.connection_id is None:
+            raise Conflict("status", "the meeting is not created in Zoom yet")
+        try:
+            data = self.zoom.api(m.connection_id).call_api("GET", f"/meetings/{m.zoom_meeting_id}")
+        except ZoomError as exc:
+            raise Conflict("zoom", f"Zoom did not give the host link: {exc.message}") from None
+        with self.db.write() as s:
+            audit.record(
+                s,
+                org_id=actor.org_id,
+                actor_id=actor.id,
+                actor_label=actor.email,
+                action="meeting.host_link",
+                origin=origin,
+                target_type="meeting",
+                target_id=m.id,
+            )
+        return str(data.get("start_url", ""))
+
+    def _mine(self, s: Session, actor: User, meeting_id: str) -> Meeting:
+        m = s.scalar(
+            select(Meeting).where(Meeting.id == meeting_id, Meeting.org_id == actor.org_id)
+        )
+        if m is None or (m.host_user_id != actor.id and not actor.is_admin):
+            raise NotFound("no such meeting")
+        return m
+
+    # ---- the job -------------------------------------------------------------------------------
+
+    def work(self, meeting_id: str) -> str:
+        """Makes Zoom match the row: create, update or delete. Idempotent; claims the row with
+        a lease so two workers never act on one meeting at once."""
+        now = utcnow()
+        with self.db.write() as s:
+            claimed = s.execute(
+                update(Meeting)
+                .where(
+                    Meeting.id == meeting_id,
+                    Meeting.status.in_(PENDING),
+                    Meeting.next_attempt_at <= now,
+                )
+                .values(attempts=Meeting.attempts + 1, next_attempt_at=now + LEASE)
+            )
+            m = s.get(Meeting, meeting_id)
+        if m is None or claimed.rowcount == 0:  # type: ignore[attr-defined]
+            return m.status if m else "missing"
+        if m.connection_id is None:
+            return self._fail(m, "Zoom is not connected for the host; connect Zoom, then retry")
+        api = self.zoom.api(m.connection_id)
+        try:
+            if m.status == "creating":
+                self._create_at_zoom(m, api)
+            elif m.status == "updating":
+                api.update_meeting(m.zoom_meeting_id or 0, self._zoom_body(m), host="me")
+                self._done(m, "REQUEST")
+            else:
+                with contextlib.suppress(ZoomNotFound):  # already gone at Zoom: goal met
+                    api.delete_meeting(m.zoom_meeting_id or 0)
+                self._done(m, "CANCEL", status="cancelled")
+        except ZoomAmbiguous as exc:
+            return self._later(
+                m,
+                f"Zoom did not answer clearly ({exc.message}); checking before trying again",
+                ambiguous=m.status == "creating",
+            )
+        except ZoomRateLimited as exc:
+            what = (
+                "Zoom's limit of 100 meeting creates and updates per host per day is "
+                "reached; the meeting will be sent to Zoom when it resets at "
+                f"{exc.retry_at:%H:%M} UTC"
+                if exc.daily
+                else "Zoom is busy (rate limit); trying again shortly"
+            )
+            return self._later(m, what, at=exc.retry_at)
+        except ZoomUnavailable as exc:
+            return self._later(m, f"Zoom is unavailable ({exc.message}); trying again")
+        except (NeedsReconnect, NotConnected) as exc:
+            return self._fail(m, f"{exc.message}. Reconnect Zoom, then retry.")
+        except ZoomError as exc:
+            return self._fail(m, f"Zoom refused: {exc.message}")
+        return "done"
+
+    def _create_at_zoom(self, m: Meeting, api: ZoomApi) -> None:
+        if m.ambiguous:
+            found = self._find_at_zoom(m, api)
+            if found is not None:
+                log.info("meetings.recovered_ambiguous_create", meeting_id=m.id, zoom_id=found[0])
+                self._link(m, found[0], found[1])
+                return
+        zm = api.create_meeting(self._zoom_body(m), user_id="me")
+        self._link(m, zm.id, zm.join_url)
+
+    def _find_at_zoom(self, m: Meeting, api: ZoomApi) -> tuple[int, str] | None:
+        """After an ambiguous create: the host's upcoming meeting with this topic and start
+        that no other row owns."""
+        start = m.start_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for zm in api.iter_meetings("me", kind="upcoming"):
+            if zm.topic == m.title and zm.start_time == start:
+                with self.db.read() as s:
+                    owner = s.scalar(select(Meeting.id).where(Meeting.zoom_meeting_id == zm.id))
+                if owner is None or owner == m.id:
+                    join = zm.join_url or api.get_meeting(zm.id).join_url
+                    return zm.id, join
+        return None
+
+    def _zoom_body(self, m: Meeting) -> dict[str, Any]:
+        # Zoom's rule: wall-clock time without "Z" plus the IANA time zone.
+        local = m.start_at.astimezone(zoneinfo.ZoneInfo(m.timezone))
+        body: dict[str, Any] = {
+            "topic": m.title,
+            "type": 2,
+            "start_time": local.strftime("%Y-%m-%dT%H:%M:%S"),
+            "timezone": m.timezone,
+            "duration": m.duration_min,
+            "agenda": m.agenda,
+            "settings": {"waiting_room": m.waiting_room, "join_before_host": m.join_before_host},
+        }
+        if m.passcode:
+            body["password"] = m.passcode
+        return body
+
+    def _link(self, m: Meeting, zoom_id: int, join_url: str) -> None:
+        with self.db.write() as s:
+            s.execute(
+                update(Meeting)
+                .where(Meeting.id == m.id)
+                .values(zoom_meeting_id=zoom_id, join_url=join_url, ambiguous=False)
+            )
+        self._done(m, "REQUEST")
+
+    def _done(self, m: Meeting, method: str, status: str = "scheduled") -> None:
+        with self.db.write() as s:
+            row = s.get(Meeting, m.id)
+            assert row is not None
+            row.status, row.last_error, row.ambiguous = status, None, False
+            row.last_synced_at = row.updated_at = utcnow()
+            queued = self._queue_invites(s, row, method)
+        for mid in queued:
+            self.mail.enqueue(mid)
+
+    def _later(
+        self, m: Meeting, error: str, at: dt.datetime | None = None, ambiguous: bool = False
+    ) -> str:
+        backoff = dt.timedelta(seconds=min(5 * 2 ** min(m.attempts, 8), 900))
+        with self.db.write() as s:
+            s.execute(
+                update(Meeting)
+                .where(Meeting.id == m.id)
+                .values(
+                    last_error=error,
+                    last_error_at=utcnow(),
+                    next_attempt_at=at or utcnow() + backoff,
+                    ambiguous=Meeting.ambiguous | ambiguous,
+                )
+            )
+        log.info("meetings.retry_later", meeting_id=m.id, error=error)
+        return "later"
+
+    def _fail(self, m: Meeting, error: str) -> str:
+        with self.db.write() as s:
+            s.execute(
+                update(Meeting)
+                .where(Meeting.id == m.id)
+                .values(
+                    status="failed" if m.status == "creating" else m.status,
+                    last_error=error,
+                    last_error_at=utcnow(),
+                    next_attempt_at=utcnow() + dt.timedelta(days=3650),
+                )
+            )
+        log.warning("meetings.failed", meeting_id=m.id, error=error)
+        return "failed"
+
+    # ---- invites ------------------------------------------------------------------------------
+
+    def _queue_invites(
+        self, s: Session, m: Meeting, method: str, only: list[str] | None = None
+    ) -> list[str]:
+        rows = s.scalars(select(MeetingInvitee).where(MeetingInvitee.meeting_id == m.id)).all()
+        if only is not None:
+            rows = [r for r in rows if r.email in only]
+        if not rows or not m.join_url:
+            return []
+        host = s.get(User, m.host_user_id)
+        tz = zoneinfo.ZoneInfo(m.timezone)
+        local = m.start_at.astimezone(tz)
+        invite = build_invite(
+            InviteEvent(
+                uid=f"{m.id}@meetbridge",
+                sequence=m.sequence,
+                title=m.title,
+                description=f"Join Zoom meeting: {m.join_url}\n\n{m.agenda}".strip(),
+                start=m.start_at,
+                duration=dt.timedelta(minutes=m.duration_min),
+                timezone=m.timezone,
+                location=m.join_url,
+                stamp=utcnow(),
+                organizer_email=host.email if host else "no-reply@meetbridge.local",
+                organizer_name=host.name if host else "meetbridge",
+                attendees=tuple((r.email, r.name) for r in rows),
+            ),
+            method,
+        )
+        ids = []
+        for r in rows:
+            msg = queue_email(
+                s,
+                org_id=m.org_id,
+                dedupe_key=f"invite:{m.id}:{m.sequence}:{method}:{r.email}",
+                to=r.email,
+                template="invite",
+                ics=invite,
+                ics_method=method,
+                context={
+                    "title": m.title,
+                    "when": local.strftime("%A %d %B %Y, %H:%M"),
+                    "timezone": m.timezone,
+                    "duration": m.duration_min,
+                    "join_url": m.join_url,
+                    "meeting_id": m.zoom_meeting_id,
+                    "passcode": m.passcode,
+                    "agenda": m.agenda,
+                    "host": host.name if host else "Your host",
+                    "sequence": m.sequence,
+                    "cancelled": method == "CANCEL",
+                },
+            )
+            if msg:
+                ids.append(msg.id)
+        return ids
+
+    # ---- changes made in Zoom -------------------------------------------------------------
+
+    def on_zoom_updated(self, payload: dict[str, Any]) -> str:
+        obj = payload.get("object") or {}
+        return self._apply_from_zoom(obj.get("id"), obj)
+
+    def on_zoom_deleted(self, payload: dict[str, Any]) -> str:
+        obj = payload.get("object") or {}
+        zoom_id = obj.get("id")
+        queued: list[str] = []
+        with self.db.write() as s:
+            m = s.scalar(select(Meeting).where(Meeting.zoom_meeting_id == _int(zoom_id)))
+            if m is None or m.status in ("cancelled", "deleted_in_zoom", "cancelling"):
+                return "ignored"
+            m.status = "deleted_in_zoom"
+            m.sequence += 1
+            m.last_synced_at = m.updated_at = utcnow()
+            queued = self._queue_invites(s, m, "CANCEL")
+        for mid in queued:
+            self.mail.enqueue(mid)
+        return "done"
+
+    def _apply_from_zoom(self, zoom_id: Any, obj: dict[str, Any]) -> str:
+        queued: list[str] = []
+        with self.db.write() as s:
+            m = s.scalar(select(Meeting).where(Meeting.zoom_meeting_id == _int(zoom_id)))
+            if m is None:
+                return "ignored"
+            m.last_synced_at = utcnow()
+            if m.status != "scheduled":
+                return "ignored"  # our own change is on its way to Zoom
+            changed = False
+            if isinstance(obj.get("topic"), str) and obj["topic"] != m.title:
+                m.title, changed = obj["topic"][:200], True
+            if isinstance(obj.get("duration"), int) and obj["duration"] != m.duration_min:
+                m.duration_min, changed = obj["duration"], True
+            if isinstance(obj.get("timezone"), str) and obj["timezone"] != m.timezone:
+                try:
+                    zoneinfo.ZoneInfo(obj["timezone"])
+                    m.timezone, changed = obj["timezone"], True
+                except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                    pass
+            if isinstance(obj.get("agenda"), str) and obj["agenda"] != m.agenda:
+                m.agenda, changed = obj["agenda"][:2000], True
+            start = _zoom_time(obj.get("start_time"))
+            if start is not None and start != m.start_at:
+                m.start_at, changed = start, True
+            if changed:
+                m.sequence += 1
+                m.updated_at = utcnow()
+                queued = self._queue_invites(s, m, "REQUEST")
+        for mid in queued:
+            self.mail.enqueue(mid)
+        return "done"
+
+    def _purge_zoom_data(self, s: Session, conn: ZoomConnection) -> None:
+        """Data compliance: the Zoom meeting ids and links of that Zoom user's meetings go."""
+        s.execute(
+            update(Meeting)
+            .where(Meeting.connection_id == conn.id)
+            .values(zoom_meeting_id=None, join_url=None, connection_id=None)
+        )
+
+    # ---- reconciler ----------------------------------------------------------------------
+
+    def reconcile(self, sync_batch: int = 50) -> dict[str, int]:
+        """Re-enqueues due work, and compares upcoming meetings with Zoom (missed webhooks)."""
+        now = utcnow()
+        with self.db.read() as s:
+            due = s.scalars(
+                select(Meeting.id).where(
+                    Meeting.status.in_(PENDING), Meeting.next_attempt_at <= now
+                )
+            ).all()
+            stale = s.scalars(
+                select(Meeting)
+                .where(
+                    Meeting.status == "scheduled",
+                    Meeting.start_at >= now - dt.timedelta(hours=1),
+                    or_(
+                        Meeting.last_synced_at.is_(None),
+                        Meeting.last_synced_at < now - dt.timedelta(minutes=10),
+                    ),
+                )
+                .order_by(Meeting.last_synced_at)
+                .limit(sync_batch)
+            ).all()
+        for mid in due:
+            self.jobs.enqueue(WORK_TASK, mid)
+        synced = 0
+        for m in stale:
+            if m.connection_id is None or m.zoom_meeting_id is None:
+                continue
+            try:
+                zm = self.zoom.api(m.connection_id).call_api(
+                    "GET", f"/meetings/{m.zoom_meeting_id}"
+                )
+            except ZoomNotFound:
+                self.on_zoom_deleted({"object": {"id": m.zoom_meeting_id}})
+            except ZoomError:
+                continue
+            else:
+                self._apply_from_zoom(m.zoom_meeting_id, zm)
+            synced += 1
+        return {"requeued": len(due), "synced": synced}
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _zoom_time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

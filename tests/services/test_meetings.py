@@ -1,0 +1,273 @@
+"""Scheduling Zoom meetings through the REST API against the live sandbox: created once,
+shared by e-mail and calendar invite, changed, cancelled, and kept in step with Zoom."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import httpx
+import icalendar
+import pytest
+import vobject
+from sqlalchemy import func, select
+
+from meetbridge.core.models import Meeting
+from tests.conftest import ORIGIN
+from tests.support import SmtpServer
+from tests.zoom_env import ZoomEnv, zoom_env
+
+FUTURE = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+
+
+@pytest.fixture
+def env(tmp_path: Path, database_url: str, smtp: SmtpServer) -> Iterator[ZoomEnv]:
+    with zoom_env(tmp_path, database_url, smtp, zoom_timeout=2.0) as e:
+        browser = e.signed_in("ann@acme.test")
+        e.connect(browser, "maria@zoom-sandbox.test")
+        yield e
+
+
+def _api(env: ZoomEnv, email: str = "ann@acme.test") -> httpx.Client:
+    token = env.c.accounts.create_api_token(env.user(email), name="t", origin=ORIGIN).secret
+    return httpx.Client(
+        base_url=f"{env.product}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+
+
+def _wait(api: httpx.Client, meeting_id: str, status: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 20
+    while True:
+        m = api.get(f"/meetings/{meeting_id}").json()
+        if m["status"] == status:
+            return dict(m)
+        assert time.monotonic() < deadline, m
+        time.sleep(0.1)
+
+
+def _invites(smtp: SmtpServer, to: str, count: int) -> list[EmailMessage]:
+    return [m for m in smtp.inbox.wait_for(to, count) if m.get_content_type() != "x"]
+
+
+def _ics(mail: EmailMessage) -> str:
+    for part in mail.walk():
+        if part.get_content_type() == "text/calendar":
+            return str(part.get_content())
+    raise AssertionError("no calendar invite attached")
+
+
+BODY = {
+    "title": "Kick-off",
+    "start": f"{FUTURE}T09:30:00",
+    "timezone": "Europe/Paris",
+    "duration": 45,
+    "agenda": "Scope and plan",
+    "passcode": "s3cret",
+    "invitees": ["guest@example.test"],
+}
+
+
+def test_schedule_share_edit_cancel(env: ZoomEnv, smtp: SmtpServer) -> None:
+    api = _api(env)
+    r = api.post("/meetings", json=BODY)
+    assert r.status_code == 202, r.text
+    m = _wait(api, r.json()["id"], "scheduled")
+    assert m["zoom_meeting_id"] and m["join_url"].startswith(env.zoom)
+    [zoom] = env.control("GET", "/meetings?host=maria@zoom-sandbox.test")
+    assert zoom["id"] == m["zoom_meeting_id"] and zoom["topic"] == "Kick-off"
+    paris = dt.datetime.fromisoformat(f"{FUTURE}T09:30:00").replace(
+        tzinfo=__import__("zoneinfo").ZoneInfo("Europe/Paris")
+    )
+    assert zoom["start_time"] == paris.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert zoom["timezone"] == "Europe/Paris" and zoom["password"] == "s3cret"
+    assert zoom["settings"]["waiting_room"] is True
+
+    [mail] = smtp.inbox.wait_for("guest@example.test")
+    assert m["join_url"] in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    first = _ics(mail)
+    cal = icalendar.Calendar.from_ical(first)
+    assert cal["METHOD"] == "REQUEST"
+    [event] = cal.walk("VEVENT")
+    assert str(event["UID"]) == f"{m['id']}@meetbridge" and int(event["SEQUENCE"]) == 0
+    assert event.decoded("DTSTART") == paris
+    assert cal.walk("VTIMEZONE")[0]["TZID"] == "Europe/Paris"
+    other = vobject.readOne(first)  # an independent parser agrees
+    assert other.vevent.dtstart.value.astimezone(dt.UTC) == paris.astimezone(dt.UTC)
+    assert other.vevent.location.value == m["join_url"]
+
+    r = api.patch(
+        f"/meetings/{m['id']}", json={"title": "Kick-off (moved)", "start": f"{FUTURE}T11:00:00"}
+    )
+    assert r.status_code == 202
+    m2 = _wait(api, m["id"], "scheduled")
+    assert m2["sequence"] == 1
+    zoom = env.control("GET", "/meetings?host=maria@zoom-sandbox.test")[0]
+    assert zoom["topic"] == "Kick-off (moved)"
+    mails = smtp.inbox.wait_for("guest@example.test", 2)
+    updated = icalendar.Calendar.from_ical(_ics(mails[1])).walk("VEVENT")[0]
+    assert str(updated["UID"]) == f"{m['id']}@meetbridge" and int(updated["SEQUENCE"]) == 1
+
+    assert api.delete(f"/meetings/{m['id']}").status_code == 202
+    _wait(api, m["id"], "cancelled")
+    assert env.control("GET", "/meetings?host=maria@zoom-sandbox.test") == []
+    mails = smtp.inbox.wait_for("guest@example.test", 3)
+    cancel = icalendar.Calendar.from_ical(_ics(mails[2]))
+    assert cancel["METHOD"] == "CANCEL"
+    assert int(cancel.walk("VEVENT")[0]["SEQUENCE"]) == 1
+    assert vobject.readOne(_ics(mails[2])).method.value == "CANCEL"
+
+
+def test_changes_made_in_zoom_show_up(env: ZoomEnv, smtp: SmtpServer) -> None:
+    api = _api(env)
+    m = _wait(api, api.post("/meetings", json=BODY).json()["id"], "scheduled")
+    env.control(
+        "PATCH",
+        f"/meetings/{m['zoom_meeting_id']}",
+        json={"topic": "Renamed in Zoom", "duration": 90},
+    )
+    env.control("POST", "/webhooks/flush")
+    deadline = time.monotonic() + 10
+    while api.get(f"/meetings/{m['id']}").json()["title"] != "Renamed in Zoom":
+        assert time.monotonic() < deadline, "the change made in Zoom did not arrive"
+        time.sleep(0.1)
+    got = api.get(f"/meetings/{m['id']}").json()
+    assert got["duration_min"] == 90 and got["sequence"] == 1 and got["last_synced_at"]
+    smtp.inbox.wait_for("guest@example.test", 2)  # the updated invite went out
+    env.control("DELETE", f"/meetings/{m['zoom_meeting_id']}")
+    env.control("POST", "/webhooks/flush")
+    _wait(api, m["id"], "deleted_in_zoom")
+
+
+def test_missed_webhooks_are_caught_by_the_sync(env: ZoomEnv) -> None:
+    api = _api(env)
+    m = _wait(api, api.post("/meetings", json=BODY).json()["id"], "scheduled")
+    env.control("PATCH", "/apps/mbDemoUserApp", json={"webhook_url": None})  # webhooks lost
+    env.control("PATCH", f"/meetings/{m['zoom_meeting_id']}", json={"topic": "Quietly renamed"})
+    with env.c.db.write() as s:
+        s.get(Meeting, m["id"]).last_synced_at = None  # type: ignore[union-attr]
+    assert env.c.meetings.reconcile()["synced"] == 1
+    assert api.get(f"/meetings/{m['id']}").json()["title"] == "Quietly renamed"
+
+
+def test_bad_input_is_refused_and_nothing_reaches_zoom(env: ZoomEnv) -> None:
+    api = _api(env)
+    past = (dt.datetime.now() - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    other = _api(env, "owner@acme.test").post("/projects", json={"name": "Owner's"}).json()
+    cases = [
+        ({"start": past}, "start"),
+        ({"duration": 0}, "duration"),
+        ({"duration": -5}, "duration"),
+        ({"duration": 100_000}, "duration"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"title": "x" * 201}, "title"),
+        ({"title": "  "}, "title"),
+        ({"passcode": "12345678901"}, "passcode"),
+        ({"passcode": "bad pass"}, "passcode"),
+        ({"start": "tomorrow at nine"}, "start"),
+        ({"project_id": "00000000-0000-0000-0000-000000000000"}, "project_id"),
+        ({"invitees": ["not-an-email"]}, "invitees"),
+        ({"agenda": "a" * 2001}, "agenda"),
+        ({"platform": "teams"}, "platform"),
+    ]
+    for change, field in cases:
+        r = api.post("/meetings", json={**BODY, **change})
+        assert r.status_code == 422, (change, r.text)
+        assert field in [f["field"] for f in r.json()["error"]["fields"]], (change, r.json())
+    assert other["id"]  # same organisation's project is fine
+    with env.c.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(Meeting)) == 0
+    assert env.control("GET", "/meetings") == []
+    # Not connected: a clear prompt, nothing written.
+    bob = _api(env, "bob@acme.test")
+    r = bob.post("/meetings", json=BODY)
+    assert (
+        r.status_code == 409 and "Connect your Zoom account first" in r.json()["error"]["message"]
+    )
+
+
+def test_another_organisations_meeting_is_not_found(env: ZoomEnv, tmp_path: Path) -> None:
+    api = _api(env)
+    m = _wait(api, api.post("/meetings", json=BODY).json()["id"], "scheduled")
+    _org, stranger = env.c.accounts.create_organization(
+        name="Other",
+        owner_email="x@other.test",
+        owner_name="X",
+        owner_password="correct-horse-battery",
+        origin=ORIGIN,
+    )
+    token = env.c.accounts.create_api_token(stranger, name="t", origin=ORIGIN).secret
+    them = httpx.Client(
+        base_url=f"{env.product}/api/v1", headers={"Authorization": f"Bearer {token}"}
+    )
+    for method, path in (
+        ("GET", ""),
+        ("PATCH", ""),
+        ("DELETE", ""),
+        ("POST", "/retry"),
+        ("POST", "/host-link"),
+    ):
+        r = them.request(
+            method, f"/meetings/{m['id']}{path}", json={} if method == "PATCH" else None
+        )
+        assert r.status_code == 404, (method, path, r.text)
+    assert them.get("/meetings").json() == []
+
+
+def test_an_ambiguous_create_is_looked_up_not_repeated(env: ZoomEnv) -> None:
+    api = _api(env)
+    env.control(
+        "POST",
+        "/faults",
+        json={
+            "path": "/v2/users/*/meetings",
+            "method": "POST",
+            "lost_response_rate": 1.0,
+            "hang_seconds": 4,
+        },
+    )
+    r = api.post("/meetings", json=BODY)
+    meeting_id = r.json()["id"]
+    row = api.get(f"/meetings/{meeting_id}").json()
+    assert row["status"] == "creating" and "did not answer clearly" in row["last_error"]
+    env.control("DELETE", "/faults")
+    with env.c.db.write() as s:
+        m = s.get(Meeting, meeting_id)
+        assert m and m.ambiguous
+        m.next_attempt_at = dt.datetime.now(dt.UTC)
+    env.c.meetings.work(meeting_id)
+    done = _wait(api, meeting_id, "scheduled")
+    made = env.control("GET", "/meetings?host=maria@zoom-sandbox.test")
+    assert len(made) == 1 and made[0]["id"] == done["zoom_meeting_id"]
+
+
+def test_host_at_the_daily_limit_is_told_and_created_later(env: ZoomEnv) -> None:
+    api = _api(env)
+    core = env.sandbox_app.state.sandbox
+    maria = core.state.user_by_email("maria@zoom-sandbox.test")
+    key = f"{maria.id}/{core.clock.now().date().isoformat()}"
+    core.state.host_daily[key] = 100
+    m = api.post("/meetings", json=BODY).json()
+    row = api.get(f"/meetings/{m['id']}").json()
+    assert row["status"] == "creating"
+    assert "100 meeting creates and updates per host per day" in row["last_error"]
+    core.state.host_daily[key] = 0  # Zoom's day turned
+    with env.c.db.write() as s:
+        s.get(Meeting, m["id"]).next_attempt_at = dt.datetime.now(dt.UTC)  # type: ignore[union-attr]
+    assert env.c.meetings.reconcile()["requeued"] == 1
+    _wait(api, m["id"], "scheduled")
+
+
+def test_host_link_is_fresh_and_audited(env: ZoomEnv) -> None:
+    api = _api(env)
+    m = _wait(api, api.post("/meetings", json=BODY).json()["id"], "scheduled")
+    link = api.post(f"/meetings/{m['id']}/host-link").json()["start_url"]
+    assert "/s/" in link and httpx.get(link).status_code == 200
+    with env.c.db.read() as s:
+        row = s.get(Meeting, m["id"])
+        assert row and "zak" not in str(vars(row))  # never stored
+    owner = env.user("owner@acme.test")
+    assert "meeting.host_link" in [e.action for e in env.c.accounts.list_audit(owner)]
