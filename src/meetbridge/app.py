@@ -20,6 +20,7 @@ from meetbridge.core.logging import configure_logging, get_logger
 from meetbridge.core.metrics import Metrics
 from meetbridge.core.settings import Settings
 from meetbridge.web.http import RequestMiddleware
+from meetbridge.web.meeting_pages import router as meeting_page_router
 from meetbridge.web.pages import (
     STATIC_DIR,
     SignInRequired,
@@ -114,6 +115,7 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(zoom_hooks)
     app.include_router(page_router)
     app.include_router(zoom_page_router)
+    app.include_router(meeting_page_router)
     install_page_handlers(app)
     return app
 

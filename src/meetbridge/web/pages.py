@@ -31,8 +31,6 @@ TIMEZONES = sorted(zoneinfo.available_timezones())
 
 # Modules that arrive with later work; the navigation shows them already, honestly marked.
 COMING = {
-    "meetings": ("Meetings", "Schedule Zoom meetings, see the join link, edit and cancel."),
-    "projects": ("Projects", "Group meetings by project and schedule from a project."),
     "booking": ("Booking", "Meeting types, availability and public booking pages."),
     "requests": ("Requests", "Service requests converted to Zoom meetings on a host pool."),
     "workflows": ("Workflows", "Event-triggered actions that create and manage Zoom meetings."),

@@ -1,0 +1,281 @@
+"""Meetings and Projects pages, and Zoom troubleshooting. Scheduling answers at once with the
+meeting in "creating…"; the page follows its status with htmx until the join link is there."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from meetbridge.core.errors import DomainError, ValidationFailed
+from meetbridge.core.models import Meeting, User
+from meetbridge.services.meetings import MeetingChanges, MeetingInput
+from meetbridge.web.http import origin_of
+from meetbridge.web.pages import TIMEZONES, _c, _errors, _form, _redirect, _render, _slow, _user
+
+router = APIRouter(include_in_schema=False)
+
+
+def local(m: Meeting, user: User) -> str:
+    """The meeting's time in the viewer's time zone."""
+    tz = zoneinfo.ZoneInfo(user.timezone)
+    return m.start_at.astimezone(tz).strftime("%a %d %b %Y, %H:%M") + f" ({user.timezone})"
+
+
+def _parse_start(form: dict[str, str]) -> dt.datetime:
+    date, time = form.get("date", ""), form.get("time", "")
+    try:
+        return dt.datetime.fromisoformat(f"{date}T{time}")
+    except ValueError:
+        field = "date" if not date else "time"
+        raise ValidationFailed(field, "enter a date (YYYY-MM-DD) and a time (HH:MM)") from None
+
+
+def _int(form: dict[str, str], name: str) -> int:
+    try:
+        return int(form.get(name, ""))
+    except ValueError:
+        raise ValidationFailed(name, "must be a whole number of minutes") from None
+
+
+@router.get("/meetings")
+async def meetings(request: Request) -> Response:
+    user = _user(request)
+    c = _c(request)
+    when = "past" if request.query_params.get("when") == "past" else "upcoming"
+    project_id = request.query_params.get("project") or None
+    rows = c.meetings.list_meetings(user, when=when, project_id=project_id)
+    return _render(
+        request,
+        "meetings.html",
+        user,
+        meetings=rows,
+        when=when,
+        projects=c.meetings.list_projects(user),
+        project_id=project_id,
+        local=local,
+        nav="meetings",
+    )
+
+
+def _new_page(request: Request, user: User, status: int = 200, **ctx: Any) -> Response:
+    c = _c(request)
+    conn = c.connections.my_connection(user)
+    ctx.setdefault(
+        "values",
+        {
+            "timezone": user.timezone,
+            "duration": "30",
+            "project_id": request.query_params.get("project", ""),
+        },
+    )
+    ctx.setdefault("errors", {})
+    return _render(
+        request,
+        "meeting_new.html",
+        user,
+        status,
+        timezones=TIMEZONES,
+        projects=c.meetings.list_projects(user),
+        connected=conn is not None and conn.status == "connected",
+        nav="meetings",
+        **ctx,
+    )
+
+
+@router.get("/meetings/new")
+async def meeting_new(request: Request) -> Response:
+    return _new_page(request, _user(request))
+
+
+@router.post("/meetings/new")
+async def meeting_create(request: Request) -> Response:
+    user = _user(request)
+    form = await _form(request)
+    try:
+        data = MeetingInput(
+            title=form.get("title", ""),
+            start=_parse_start(form),
+            timezone=form.get("timezone") or user.timezone,
+            duration=_int(form, "duration"),
+            agenda=form.get("agenda", ""),
+            passcode=form.get("passcode") or None,
+            waiting_room=form.get("waiting_room") == "on",
+            join_before_host=form.get("join_before_host") == "on",
+            project_id=form.get("project_id") or None,
+            invitees=form.get("invitees", "").replace(",", "\n").split(),
+        )
+        m = await _slow(_c(request).meetings.schedule, user, data, origin_of(request))
+    except DomainError as exc:
+        return _new_page(request, user, exc.status, values=form, errors=_errors(exc))
+    return _redirect(request, f"/meetings/{m.id}", "Scheduling in Zoom…")
+
+
+def _detail(
+    request: Request, user: User, meeting_id: str, status: int = 200, **ctx: Any
+) -> Response:
+    c = _c(request)
+    m = c.meetings.get(user, meeting_id)
+    ctx.setdefault("errors", {})
+    return _render(
+        request,
+        "meeting_detail.html",
+        user,
+        status,
+        m=m,
+        local=local(m, user),
+        invitees=c.meetings.invitees(user, meeting_id),
+        timezones=TIMEZONES,
+        tz_local=m.start_at.astimezone(zoneinfo.ZoneInfo(m.timezone)),
+        nav="meetings",
+        **ctx,
+    )
+
+
+@router.get("/meetings/{meeting_id}")
+async def meeting_detail(request: Request, meeting_id: str) -> Response:
+    return _detail(request, _user(request), meeting_id)
+
+
+@router.get("/meetings/{meeting_id}/status")
+async def meeting_status(request: Request, meeting_id: str) -> Response:
+    """The htmx fragment: polls itself while the meeting is on its way to Zoom."""
+    user = _user(request)
+    m = _c(request).meetings.get(user, meeting_id)
+    return _render(request, "meeting_status.html", user, m=m, local=local(m, user))
+
+
+@router.post("/meetings/{meeting_id}")
+async def meeting_update(request: Request, meeting_id: str) -> Response:
+    user = _user(request)
+    form = await _form(request)
+    try:
+        changes = MeetingChanges(
+            title=form.get("title"),
+            start=_parse_start(form),
+            timezone=form.get("timezone") or None,
+            duration=_int(form, "duration"),
+            agenda=form.get("agenda"),
+        )
+        await _slow(_c(request).meetings.update, user, meeting_id, changes, origin_of(request))
+    except DomainError as exc:
+        return _detail(request, user, meeting_id, exc.status, errors=_errors(exc))
+    return _redirect(request, f"/meetings/{meeting_id}", "Saving the change in Zoom…")
+
+
+@router.post("/meetings/{meeting_id}/cancel")
+async def meeting_cancel(request: Request, meeting_id: str) -> Response:
+    user = _user(request)
+    await _form(request)
+    await _slow(_c(request).meetings.cancel, user, meeting_id, origin_of(request))
+    return _redirect(request, f"/meetings/{meeting_id}", "Cancelling in Zoom…")
+
+
+@router.post("/meetings/{meeting_id}/retry")
+async def meeting_retry(request: Request, meeting_id: str) -> Response:
+    user = _user(request)
+    await _form(request)
+    try:
+        await _slow(_c(request).meetings.retry, user, meeting_id)
+    except DomainError as exc:
+        return _redirect(request, f"/meetings/{meeting_id}", exc.message)
+    back = request.query_params.get("back")
+    return _redirect(
+        request,
+        "/troubleshooting" if back == "troubleshooting" else f"/meetings/{meeting_id}",
+        "Trying again…",
+    )
+
+
+@router.post("/meetings/{meeting_id}/invite")
+async def meeting_invite(request: Request, meeting_id: str) -> Response:
+    user = _user(request)
+    form = await _form(request)
+    emails = form.get("emails", "").replace(",", "\n").split()
+    try:
+        n = await _slow(_c(request).meetings.add_invitees, user, meeting_id, emails)
+    except DomainError as exc:
+        return _detail(request, user, meeting_id, exc.status, errors=_errors(exc))
+    return _redirect(
+        request,
+        f"/meetings/{meeting_id}",
+        f"Invited {n} {'person' if n == 1 else 'people'} by e-mail with a calendar invite.",
+    )
+
+
+@router.get("/projects")
+async def projects(request: Request) -> Response:
+    user = _user(request)
+    return _render(
+        request,
+        "projects.html",
+        user,
+        projects=_c(request).meetings.list_projects(user),
+        errors={},
+        nav="projects",
+    )
+
+
+@router.post("/projects")
+async def project_create(request: Request) -> Response:
+    user = _user(request)
+    form = await _form(request)
+    c = _c(request)
+    try:
+        p = await _slow(
+            c.meetings.create_project,
+            user,
+            name=form.get("name", ""),
+            description=form.get("description", ""),
+            origin=origin_of(request),
+        )
+    except DomainError as exc:
+        return _render(
+            request,
+            "projects.html",
+            user,
+            exc.status,
+            projects=c.meetings.list_projects(user),
+            errors=_errors(exc),
+            nav="projects",
+        )
+    return _redirect(request, f"/projects/{p.id}", f"Project {p.name} created.")
+
+
+@router.get("/projects/{project_id}")
+async def project_detail(request: Request, project_id: str) -> Response:
+    user = _user(request)
+    c = _c(request)
+    project = c.meetings.get_project(user, project_id)
+    upcoming = c.meetings.list_meetings(user, project_id=project_id)
+    past = c.meetings.list_meetings(user, when="past", project_id=project_id)
+    return _render(
+        request,
+        "project_detail.html",
+        user,
+        project=project,
+        upcoming=upcoming,
+        past=past,
+        local=local,
+        nav="projects",
+    )
+
+
+@router.get("/troubleshooting")
+async def troubleshooting(request: Request) -> Response:
+    """PulsoDesk's troubleshooting list, live: the connection, and meetings with errors."""
+    user = _user(request)
+    c = _c(request)
+    rows = [m for m in c.meetings.list_meetings(user, limit=500) if m.last_error]
+    return _render(
+        request,
+        "troubleshooting.html",
+        user,
+        conn=c.connections.my_connection(user),
+        problems=rows,
+        local=local,
+        nav="meetings",
+    )
