@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     zoom_timeout: float = Field(10.0, gt=0)
     zoom_retries: int = Field(3, ge=0, le=10)
     zoom_max_wait: float = Field(30.0, ge=0)  # longest a call waits on a 429 before giving up
+    # A worker owns a meeting it is sending to Zoom for this long; it must exceed the longest
+    # call (timeout x (retries + 1) + waits on 429s), or another worker could repeat it.
+    meetings_lease_seconds: float = Field(120.0, gt=0)
+    meetings_retry_base_seconds: float = Field(5.0, gt=0)  # back-off: base x 2^attempt
+    meetings_retry_max_seconds: float = Field(900.0, gt=0)
     # Where `meetbridge run` starts the Zoom sandbox (and points the two bases above at it).
     sandbox_port: int = Field(8100, ge=1, le=65535)
 

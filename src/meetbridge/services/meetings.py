@@ -53,7 +53,6 @@ log = get_logger("meetbridge.meetings")
 WORK_TASK = "meetings.work"
 RECONCILE_TASK = "meetings.reconcile"
 PENDING = ("creating", "updating", "cancelling")
-LEASE = dt.timedelta(minutes=2)
 PASSCODE = re.compile(r"^[A-Za-z0-9@\-_*]{1,10}$")
 MAX_DURATION = 24 * 60
 
@@ -487,7 +486,11 @@ class Meetings:
                     Meeting.status.in_(PENDING),
                     Meeting.next_attempt_at <= now,
                 )
-                .values(attempts=Meeting.attempts + 1, next_attempt_at=now + LEASE)
+                .values(
+                    attempts=Meeting.attempts + 1,
+                    next_attempt_at=now
+                    + dt.timedelta(seconds=self.settings.meetings_lease_seconds),
+                )
             )
             m = s.get(Meeting, meeting_id)
         if m is None or claimed.rowcount == 0:  # type: ignore[attr-defined]
@@ -535,6 +538,10 @@ class Meetings:
                 log.info("meetings.recovered_ambiguous_create", meeting_id=m.id, zoom_id=found[0])
                 self._link(m, found[0], found[1])
                 return
+        # From here a create may be in flight: if this process dies before it hears back,
+        # whoever picks the meeting up next must look at Zoom before creating again.
+        with self.db.write() as s:
+            s.execute(update(Meeting).where(Meeting.id == m.id).values(ambiguous=True))
         zm = api.create_meeting(self._zoom_body(m), user_id="me")
         self._link(m, zm.id, zm.join_url)
 
@@ -589,7 +596,10 @@ class Meetings:
     def _later(
         self, m: Meeting, error: str, at: dt.datetime | None = None, ambiguous: bool = False
     ) -> str:
-        backoff = dt.timedelta(seconds=min(5 * 2 ** min(m.attempts, 8), 900))
+        base = self.settings.meetings_retry_base_seconds
+        backoff = dt.timedelta(
+            seconds=min(base * 2 ** min(m.attempts, 10), self.settings.meetings_retry_max_seconds)
+        )
         with self.db.write() as s:
             s.execute(
                 update(Meeting)
