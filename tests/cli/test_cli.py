@@ -189,3 +189,69 @@ def test_run_serves_the_demo_and_stops_cleanly_on_ctrl_c(env: dict[str, str]) ->
     assert f"sandbox at http://127.0.0.1:{sandbox_port}" in out
     with pytest.raises(httpx.ConnectError):  # Ctrl-C stopped the sandbox too
         httpx.get(f"http://127.0.0.1:{sandbox_port}/_sandbox", timeout=2)
+
+
+def test_meetings_commands(tmp_path: Path, database_url: str, smtp: SmtpServer) -> None:
+    from tests.zoom_env import zoom_env
+
+    with zoom_env(tmp_path, database_url, smtp) as env:
+        env.connect(env.signed_in("ann@acme.test"), "maria@zoom-sandbox.test")
+        s = env.c.settings
+        cli_env = {
+            "MEETBRIDGE_DATA_DIR": str(s.data_dir),
+            "MEETBRIDGE_DATABASE_URL": s.effective_database_url,
+            "MEETBRIDGE_ZOOM_API_BASE": s.zoom_api_base,
+            "MEETBRIDGE_ZOOM_OAUTH_BASE": s.zoom_oauth_base,
+            "MEETBRIDGE_LOG_LEVEL": "WARNING",
+            "MEETBRIDGE_SMTP_HOST": "127.0.0.1",
+            "MEETBRIDGE_SMTP_PORT": str(smtp.port),
+            "COLUMNS": "250",
+        }
+        runner = CliRunner()
+        r = runner.invoke(
+            app,
+            [
+                "meetings",
+                "create",
+                "--as",
+                "ann@acme.test",
+                "--title",
+                "From the shell",
+                "--start",
+                "2031-02-03T10:00",
+                "--timezone",
+                "Europe/Oslo",
+                "--no-wait",
+            ],
+            env=cli_env,
+        )
+        assert r.exit_code == 0, r.output
+        meeting_id = r.output.split("Meeting ")[1].split()[0]
+        env.c.meetings.work(meeting_id)  # what a worker does
+        r = runner.invoke(
+            app, ["meetings", "show", meeting_id, "--as", "ann@acme.test"], env=cli_env
+        )
+        assert "scheduled" in r.output and "/j/" in r.output
+        r = runner.invoke(app, ["meetings", "list", "--as", "ann@acme.test"], env=cli_env)
+        assert "From the shell" in r.output
+        r = runner.invoke(
+            app,
+            [
+                "meetings",
+                "create",
+                "--as",
+                "ann@acme.test",
+                "--title",
+                "x",
+                "--start",
+                "2001-01-01T10:00",
+                "--no-wait",
+            ],
+            env=cli_env,
+        )
+        assert r.exit_code == 1 and "start: is in the past" in r.output
+        r = runner.invoke(
+            app, ["meetings", "cancel", meeting_id, "--as", "ann@acme.test"], env=cli_env
+        )
+        assert r.exit_code == 0 and "cancelling" in r.output
+    structlog.reset_defaults()

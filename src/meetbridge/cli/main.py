@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import signal
@@ -19,14 +20,18 @@ from meetbridge.core.audit import Origin
 from meetbridge.core.errors import DomainError
 from meetbridge.core.logging import configure_logging
 from meetbridge.core.migrate import upgrade
+from meetbridge.core.models import Meeting, User
 from meetbridge.core.settings import Settings
 from meetbridge.services.demo import DEMO_ADMIN_EMAIL, ensure_demo
+from meetbridge.services.meetings import MeetingInput
 
 app = typer.Typer(help="meetbridge: a self-hostable Zoom integration.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage user logins.", no_args_is_help=True)
 orgs_app = typer.Typer(help="Manage organisations.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(orgs_app, name="orgs")
+meetings_app = typer.Typer(help="Schedule and manage Zoom meetings.", no_args_is_help=True)
+app.add_typer(meetings_app, name="meetings")
 console = Console()
 err = Console(stderr=True)
 CLI = Origin(via="cli")
@@ -276,6 +281,118 @@ def users_create(
     except DomainError as exc:
         raise _fail(exc) from None
     console.print(f"Created {user.role} {user.email} (id {user.id}); a welcome e-mail is queued.")
+
+
+def _member(c: Container, email: str) -> User:
+    user = c.accounts.active_user_by_email(email)
+    if user is None:
+        err.print(f"[red]Error:[/red] as: no active login {email!r}")
+        raise typer.Exit(1)
+    return user
+
+
+@meetings_app.command("create")
+def meetings_create(
+    as_: Annotated[str, typer.Option("--as", help="The host's meetbridge e-mail")],
+    title: Annotated[str, typer.Option()],
+    start: Annotated[str, typer.Option(help="Local time, e.g. 2027-03-01T09:30")],
+    duration: Annotated[int, typer.Option(help="Minutes")] = 30,
+    timezone: Annotated[str | None, typer.Option(help="IANA zone (default: the host's)")] = None,
+    agenda: Annotated[str, typer.Option()] = "",
+    invite: Annotated[list[str] | None, typer.Option(help="E-mail to invite (repeat)")] = None,
+    wait: Annotated[bool, typer.Option(help="Wait until Zoom has it")] = True,
+) -> None:
+    """Schedule a Zoom meeting in the host's connected Zoom."""
+    c = _container(_settings())
+    host = _member(c, as_)
+    try:
+        when = dt.datetime.fromisoformat(start)
+    except ValueError:
+        err.print("[red]Error:[/red] start: use YYYY-MM-DDTHH:MM")
+        raise typer.Exit(1) from None
+    try:
+        m = c.meetings.schedule(
+            host,
+            MeetingInput(
+                title=title,
+                start=when,
+                timezone=timezone or host.timezone,
+                duration=duration,
+                agenda=agenda,
+                invitees=list(invite or []),
+            ),
+            CLI,
+        )
+    except DomainError as exc:
+        raise _fail(exc) from None
+    console.print(f"Meeting {m.id} recorded; creating it in Zoom…")
+    if wait:
+        deadline = time.monotonic() + 60
+        while (m := c.meetings.get(host, m.id)).status == "creating" and not m.last_error:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    _show(m)
+
+
+def _show(m: Meeting) -> None:
+    console.print(f"[bold]{m.title}[/] · {m.status}")
+    console.print(f"  id        {m.id}")
+    console.print(
+        f"  when      {m.start_at:%Y-%m-%d %H:%M} UTC ({m.timezone}), {m.duration_min} min"
+    )
+    console.print(f"  Zoom id   {m.zoom_meeting_id or '—'}")
+    console.print(f"  join      {m.join_url or '—'}")
+    if m.last_error:
+        console.print(f"  [yellow]problem[/]   {m.last_error}")
+
+
+@meetings_app.command("list")
+def meetings_list(
+    as_: Annotated[str, typer.Option("--as", help="Whose meetings (e-mail)")],
+    past: Annotated[bool, typer.Option(help="Past meetings instead of upcoming")] = False,
+) -> None:
+    """List meetings."""
+    from rich.table import Table
+
+    c = _container(_settings())
+    user = _member(c, as_)
+    table = Table("id", "when (UTC)", "title", "status", "Zoom id", "join link")
+    for m in c.meetings.list_meetings(user, when="past" if past else "upcoming"):
+        table.add_row(
+            m.id,
+            f"{m.start_at:%Y-%m-%d %H:%M}",
+            m.title,
+            m.status,
+            str(m.zoom_meeting_id or ""),
+            m.join_url or "",
+        )
+    console.print(table)
+
+
+@meetings_app.command("show")
+def meetings_show(
+    meeting_id: str, as_: Annotated[str, typer.Option("--as", help="Viewer's e-mail")]
+) -> None:
+    """Show one meeting."""
+    c = _container(_settings())
+    try:
+        _show(c.meetings.get(_member(c, as_), meeting_id))
+    except DomainError as exc:
+        raise _fail(exc) from None
+
+
+@meetings_app.command("cancel")
+def meetings_cancel(
+    meeting_id: str, as_: Annotated[str, typer.Option("--as", help="Host's e-mail")]
+) -> None:
+    """Cancel a meeting (deleted in Zoom; invitees get a cancellation)."""
+    c = _container(_settings())
+    try:
+        m = c.meetings.cancel(_member(c, as_), meeting_id, CLI)
+    except DomainError as exc:
+        raise _fail(exc) from None
+    console.print(f"Meeting {m.id}: {m.status}.")
 
 
 def main() -> None:

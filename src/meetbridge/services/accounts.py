@@ -245,6 +245,13 @@ class Accounts:
                 .limit(1)
             )
 
+    def active_user_by_email(self, email: str) -> User | None:
+        """Operator-level lookup (the CLI acts as a named person)."""
+        with self.db.read() as s:
+            return s.scalar(
+                select(User).where(User.email == email.strip().lower(), User.status == "active")
+            )
+
     def reset_password(self, user_id: str, password: str) -> None:
         """Operator-level reset (the demo seed, the CLI); audited as done by the system."""
         with self.db.write() as s:
