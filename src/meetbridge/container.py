@@ -20,7 +20,7 @@ from meetbridge.services.connections import (
     WEBHOOK_TASK,
     ZoomConnections,
 )
-from meetbridge.services.mail import RECONCILE_TASK, SEND_TASK, MailDelivery
+from meetbridge.services.mail import RECONCILE_TASK, SEND_TASK, MailDelivery, Templates
 from meetbridge.services.meetings import RECONCILE_TASK as MEETINGS_RECONCILE_TASK
 from meetbridge.services.meetings import WORK_TASK as MEETINGS_WORK_TASK
 from meetbridge.services.meetings import Meetings
@@ -43,6 +43,7 @@ class Container:
     limiter: RateLimiter
     connections: ZoomConnections
     meetings: Meetings
+    templates: Templates
 
     def close(self) -> None:
         self.zoom.http.close()
@@ -100,6 +101,7 @@ def build_container(
         limiter=limiter,
         connections=connections,
         meetings=Meetings(db, settings, zoom, jobs, mail, connections),
+        templates=Templates(db),
     )
     register_tasks(c)
     return c

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -33,7 +34,9 @@ def env(tmp_path: Path, database_url: str, smtp: SmtpServer) -> Iterator[ZoomEnv
 
 
 def _api(env: ZoomEnv, email: str = "ann@acme.test") -> httpx.Client:
-    token = env.c.accounts.create_api_token(env.user(email), name="t", origin=ORIGIN).secret
+    token = env.c.accounts.create_api_token(
+        env.user(email), name=f"t-{uuid.uuid4()}", origin=ORIGIN
+    ).secret
     return httpx.Client(
         base_url=f"{env.product}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30
     )
@@ -271,3 +274,38 @@ def test_host_link_is_fresh_and_audited(env: ZoomEnv) -> None:
         assert row and "zak" not in str(vars(row))  # never stored
     owner = env.user("owner@acme.test")
     assert "meeting.host_link" in [e.action for e in env.c.accounts.list_audit(owner)]
+
+
+def test_an_organisations_own_invite_wording(env: ZoomEnv, smtp: SmtpServer) -> None:
+    admin = _api(env, "owner@acme.test")
+    listed = {t["name"]: t for t in admin.get("/email-templates").json()}
+    assert set(listed) == {"welcome", "invite", "zoom_lost"}
+    assert "join_url" in listed["invite"]["variables"] and not listed["invite"]["customised"]
+    bad = admin.put("/email-templates/invite", json={"subject": "{{ title }", "body_text": "x"})
+    assert bad.status_code == 422
+    bad = admin.put(
+        "/email-templates/invite", json={"subject": "Hi", "body_text": "{{ nonexistent_variable }}"}
+    )
+    assert bad.status_code == 422 and "does not render" in bad.json()["error"]["message"]
+    assert (
+        _api(env)
+        .put("/email-templates/invite", json={"subject": "x", "body_text": "y"})
+        .status_code
+        == 403
+    )
+    r = admin.put(
+        "/email-templates/invite",
+        json={
+            "subject": "Acme call: {{ title }}",
+            "body_text": "Dial in at {{ join_url }} on {{ when }}.\n{{ '{{' }}sandboxed{{ '}}' }}",
+        },
+    )
+    assert r.status_code == 204
+    api = _api(env)
+    _wait(api, api.post("/meetings", json=BODY).json()["id"], "scheduled")
+    [mail] = smtp.inbox.wait_for("guest@example.test")
+    assert mail["Subject"] == "Acme call: Kick-off"
+    assert mail.get_body(("plain",)).get_content().startswith("Dial in at http")  # type: ignore[union-attr]
+    assert _ics(mail)  # the calendar invite still comes along
+    assert admin.delete("/email-templates/invite").status_code == 204
+    assert not {t["name"]: t for t in admin.get("/email-templates").json()}["invite"]["customised"]

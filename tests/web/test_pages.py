@@ -184,3 +184,26 @@ def test_audit_paging_survives_any_number(client: TestClient, acme: Org) -> None
     r = client.get("/api/v1/audit?before_id=2147483648", headers=acme.headers)
     assert r.status_code == 422
     assert r.json()["error"]["fields"][0]["field"] == "before_id"
+
+
+def test_templates_page(client: TestClient, acme: Org) -> None:
+    sign_in(client, "owner@acme.test")
+    page = client.get("/settings/templates")
+    assert page.status_code == 200 and "Welcome to {{ org_name }}" in page.text
+    assert "join_url" in page.text
+    token = csrf(page.text)
+    r = client.post(
+        "/settings/templates/welcome",
+        data={"csrf_token": token, "action": "save", "subject": "Hi {{ name", "body_text": "x"},
+    )
+    assert r.status_code == 422 and "does not render" in r.text
+    r = client.post(
+        "/settings/templates/welcome",
+        data={
+            "csrf_token": token,
+            "action": "save",
+            "subject": "Welcome aboard, {{ name }}",
+            "body_text": "Sign in at {{ sign_in_url }}",
+        },
+    )
+    assert r.status_code == 200 and "customised" in r.text

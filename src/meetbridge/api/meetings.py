@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from meetbridge.api.routes import Actor, C, From, _errors
+from meetbridge.core.errors import PermissionDenied
+from meetbridge.core.models import User
 from meetbridge.services.meetings import MeetingChanges, MeetingInput
 
 router = APIRouter(prefix="/api/v1", responses=_errors, tags=["meetings"])
@@ -169,3 +171,44 @@ def invite(meeting_id: str, body: InviteesIn, c: C, actor: Actor) -> Response:
 def host_link(meeting_id: str, c: C, actor: Actor, origin: From) -> HostLinkOut:
     """A fresh host link from Zoom (a credential: it is never stored; the request is audited)."""
     return HostLinkOut(start_url=c.meetings.host_link(actor, meeting_id, origin))
+
+
+class TemplateOut(BaseModel):
+    name: str
+    customised: bool
+    subject: str
+    body_text: str
+    variables: list[str]
+
+
+class TemplateIn(_In):
+    subject: str = Field(max_length=1000)
+    body_text: str = Field(max_length=50_000)
+
+
+@router.get("/email-templates", response_model=list[TemplateOut], tags=["settings"])
+async def list_templates(c: C, actor: Actor) -> list[dict[str, object]]:
+    """The e-mails meetbridge sends, in your organisation's wording (Jinja2, the listed
+    variables)."""
+    return c.templates.list(actor.org_id)
+
+
+@router.put("/email-templates/{name}", status_code=204, tags=["settings"])
+def save_template(name: str, body: TemplateIn, c: C, actor: Actor, origin: From) -> Response:
+    _admin(actor)
+    c.templates.save(actor.org_id, actor.id, name, body.subject, body.body_text)
+    c.accounts.record(actor, "settings.email_template_changed", origin, template=name)
+    return Response(status_code=204)
+
+
+@router.delete("/email-templates/{name}", status_code=204, tags=["settings"])
+def reset_template(name: str, c: C, actor: Actor, origin: From) -> Response:
+    _admin(actor)
+    c.templates.reset(actor.org_id, name)
+    c.accounts.record(actor, "settings.email_template_reset", origin, template=name)
+    return Response(status_code=204)
+
+
+def _admin(actor: User) -> None:
+    if not actor.is_admin:
+        raise PermissionDenied("only an owner or admin can change the e-mail templates")

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from meetbridge.core.errors import DomainError, ValidationFailed
+from meetbridge.core.errors import DomainError, PermissionDenied, ValidationFailed
 from meetbridge.core.models import Meeting, User
 from meetbridge.services.meetings import MeetingChanges, MeetingInput
 from meetbridge.web.http import origin_of
@@ -279,3 +279,51 @@ async def troubleshooting(request: Request) -> Response:
         local=local,
         nav="meetings",
     )
+
+
+@router.get("/settings/templates")
+async def templates_page(request: Request) -> Response:
+    user = _user(request)
+    return _render(
+        request,
+        "templates.html",
+        user,
+        templates=_c(request).templates.list(user.org_id),
+        errors={},
+        nav="settings",
+    )
+
+
+@router.post("/settings/templates/{name}")
+async def template_save(request: Request, name: str) -> Response:
+    user = _user(request)
+    form = await _form(request)
+    c = _c(request)
+    try:
+        if not user.is_admin:
+            raise PermissionDenied("only an owner or admin can change the e-mail templates")
+        if form.get("action") == "reset":
+            await _slow(c.templates.reset, user.org_id, name)
+        else:
+            await _slow(
+                c.templates.save,
+                user.org_id,
+                user.id,
+                name,
+                form.get("subject", ""),
+                form.get("body_text", ""),
+            )
+        c.accounts.record(
+            user, "settings.email_template_changed", origin_of(request), template=name
+        )
+    except DomainError as exc:
+        return _render(
+            request,
+            "templates.html",
+            user,
+            exc.status,
+            templates=c.templates.list(user.org_id),
+            errors={name: exc.message},
+            nav="settings",
+        )
+    return _redirect(request, "/settings/templates", f"The {name} e-mail is saved.")
