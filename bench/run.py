@@ -13,12 +13,14 @@ Load comes from wrk on the same machine (2 cores shared by server and load gener
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import platform
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -155,7 +157,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--only", choices=["foundation", "sandbox", "client"])
+    parser.add_argument("--only", choices=["foundation", "sandbox", "client", "meetings"])
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
@@ -173,6 +175,8 @@ def main() -> None:
         bench_sandbox(args)
     if args.only in (None, "client"):
         bench_client(args)
+    if args.only in (None, "meetings"):
+        bench_meetings(args)
     if args.only in (None, "foundation"):
         bench_foundation(args)
 
@@ -336,6 +340,210 @@ def bench_foundation(args: argparse.Namespace) -> None:
                     with admin.connect() as conn:
                         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                     admin.dispose()
+
+
+def _connect(product: str, zoom: str, email: str, zoom_email: str) -> None:
+    """A person signs in to meetbridge and connects their Zoom on the sandbox."""
+    with httpx.Client(base_url=product, follow_redirects=False, timeout=30) as b:
+        csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', b.get("/signin").text)
+        assert csrf
+        b.post("/signin", data={"email": email, "password": PASSWORD, "csrf_token": csrf.group(1)})
+        csrf = re.search(r'name="csrf_token" value="([0-9a-f]+)"', b.get("/integrations/zoom").text)
+        assert csrf
+        r = b.post("/integrations/zoom/connect", data={"csrf_token": csrf.group(1)})
+        r = b.get(r.headers["location"])
+        r = b.post(
+            f"{zoom}{r.headers['location']}",
+            data={"email": zoom_email, "password": "sandbox-password"},
+        )
+        r = b.get(f"{zoom}{r.headers['location']}")
+        form = dict(re.findall(r"<input type='hidden' name='([^']+)' value='([^']*)'>", r.text))
+        r = b.post(f"{zoom}/oauth/authorize", data={**form, "decision": "allow"})
+        done = b.get(r.headers["location"], follow_redirects=True)
+        assert "Zoom is connected" in done.text, done.text[:300]
+
+
+def bench_meetings(args: argparse.Namespace) -> None:
+    bench_meetings_on(args, "sqlite")
+    bench_meetings_on(args, "postgres")
+
+
+def bench_meetings_on(args: argparse.Namespace, backend: str) -> None:
+    """Scheduling through the REST API end to end (202 → the meeting exists in Zoom with its
+    join link), against `meetbridge serve` (2 processes) + `meetbridge worker` on the embedded
+    defaults (SQLite, SQLite queue), with the sandbox adding 0 ms and 100 ms to each create.
+    40 hosts on 10 Zoom accounts (Pro), so Zoom's per-account and per-host limits hold."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import create_engine
+    from sqlalchemy import text as sql
+
+    zoom_port, web_port = free_port(), free_port()
+    zoom, product = f"http://127.0.0.1:{zoom_port}", f"http://127.0.0.1:{web_port}"
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        url = f"sqlite:///{data / 'meetbridge.db'}"
+        env = {
+            **os.environ,
+            "MEETBRIDGE_DATABASE_URL": url,
+            "MEETBRIDGE_DATA_DIR": str(data),
+            "MEETBRIDGE_PORT": str(web_port),
+            "MEETBRIDGE_ZOOM_API_BASE": f"{zoom}/v2",
+            "MEETBRIDGE_ZOOM_OAUTH_BASE": zoom,
+            "MEETBRIDGE_BASE_URL": product,
+            "MEETBRIDGE_ZOOM_REDIRECT_URI": f"{product}/integrations/zoom/callback",
+            "MEETBRIDGE_LOG_LEVEL": "WARNING",
+            "MEETBRIDGE_WORKER_THREADS": "16",
+        }
+        log = open(data / "procs.log", "w")  # noqa: SIM115
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "meetbridge_sandbox", "--port", str(zoom_port)],
+                env=env,
+                stdout=log,
+                stderr=log,
+            )
+        ]
+        upgrade(url)
+        settings = Settings(_env_file=None, data_dir=data, database_url=url)  # type: ignore[call-arg]
+        c = build_container(settings, immediate_jobs=True)
+        _org, owner = c.accounts.create_organization(
+            name="Bench",
+            owner_email="o@bench.test",
+            owner_name="O",
+            owner_password=PASSWORD,
+            origin=Origin(via="bench"),
+        )
+        procs += [
+            subprocess.Popen(
+                [sys.executable, "-m", "meetbridge", "serve", "--workers", "2"],
+                env=env,
+                stdout=log,
+                stderr=log,
+            ),
+            subprocess.Popen(
+                [sys.executable, "-m", "meetbridge", "worker"], env=env, stdout=log, stderr=log
+            ),
+        ]
+        try:
+            wait_ready(f"{zoom}/_sandbox/clock")
+            wait_ready(f"{product}/readyz")
+            tokens = []
+            for a in range(10):
+                httpx.post(f"{zoom}/_sandbox/accounts", json={"id": f"acct{a}", "plan": "pro"})
+                for u in range(4):
+                    zoom_email, email = f"h{a}-{u}@zoom-bench.test", f"h{a}-{u}@bench.test"
+                    httpx.post(
+                        f"{zoom}/_sandbox/accounts/acct{a}/users",
+                        json={"email": zoom_email, "password": "sandbox-password"},
+                    )
+                    host = c.accounts.create_member(
+                        owner,
+                        email=email,
+                        name=email,
+                        role="member",
+                        password=PASSWORD,
+                        origin=Origin(via="bench"),
+                    )
+                    _connect(product, zoom, email, zoom_email)
+                    tokens.append(
+                        c.accounts.create_api_token(
+                            host, name="bench", origin=Origin(via="bench")
+                        ).secret
+                    )
+            engine = create_engine(url)
+            print(
+                "\n| Zoom adds | clients | meetings | API p50 ms | API p99 ms | end to end p50 ms "
+                "| end to end p99 ms | meetings/s |"
+            )
+            print("|---|---|---|---|---|---|---|---|")
+            day = 0
+            for latency in (0, 100):
+                httpx.post(
+                    f"{zoom}/_sandbox/faults",
+                    json={
+                        "rules": [
+                            {
+                                "path": "/v2/users/*/meetings",
+                                "method": "POST",
+                                "latency_ms": latency,
+                            }
+                        ]
+                    },
+                )
+                for clients, n in ((1, 100), (8, 400), (32, 400)):
+                    day += 1
+                    start = dt.datetime.now(dt.UTC) + dt.timedelta(days=day)
+                    api_ms: list[float] = []
+                    local = threading.local()
+
+                    def schedule(
+                        i: int, start: dt.datetime = start, api_ms: list[float] = api_ms
+                    ) -> None:
+                        t0 = time.perf_counter()
+                        r = httpx.post(
+                            f"{product}/api/v1/meetings",
+                            timeout=30,
+                            headers={"Authorization": f"Bearer {tokens[i % 40]}"},
+                            json={
+                                "title": f"b{i}",
+                                "duration": 30,
+                                "timezone": "UTC",
+                                "start": (start + dt.timedelta(minutes=i)).strftime(
+                                    "%Y-%m-%dT%H:%M:%S"
+                                ),
+                            },
+                        )
+                        api_ms.append((time.perf_counter() - t0) * 1000)
+                        assert r.status_code == 202, r.text
+
+                    t_start = time.perf_counter()
+                    with ThreadPoolExecutor(clients) as pool:
+                        list(pool.map(schedule, range(n)))
+                    while True:
+                        with engine.connect() as conn:
+                            left = conn.execute(
+                                sql("SELECT count(*) FROM meetings WHERE status != 'scheduled'")
+                            ).scalar_one()
+                        if left == 0:
+                            break
+                        time.sleep(0.02)
+                    elapsed = time.perf_counter() - t_start
+                    with engine.connect() as conn:
+                        rows = conn.execute(
+                            sql(
+                                "SELECT created_at, last_synced_at FROM meetings "
+                                "WHERE start_at >= :s"
+                            ),
+                            {"s": start},
+                        ).all()
+                    e2e = sorted((_ts(b) - _ts(a)) * 1000 for a, b in rows)
+                    api_ms.sort()
+                    print(
+                        f"| {latency} ms | {clients} | {n} | {api_ms[len(api_ms) // 2]:.1f} | "
+                        f"{api_ms[int(len(api_ms) * 0.99)]:.1f} | {e2e[len(e2e) // 2]:.1f} | "
+                        f"{e2e[int(len(e2e) * 0.99)]:.1f} | {n / elapsed:.0f} |",
+                        flush=True,
+                    )
+            engine.dispose()
+        finally:
+            if backend == "postgres":
+                c.db.dispose()
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait(timeout=30)
+            c.close()
+            log.close()
+
+
+def _ts(value: object) -> float:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    assert isinstance(value, dt.datetime)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.timestamp()
 
 
 if __name__ == "__main__":

@@ -478,29 +478,35 @@ class Meetings:
         """Makes Zoom match the row: create, update or delete. Idempotent; claims the row with
         a lease so two workers never act on one meeting at once."""
         now = utcnow()
+        lease = now + dt.timedelta(seconds=self.settings.meetings_lease_seconds)
         with self.db.write() as s:
-            claimed = s.execute(
-                update(Meeting)
+            m = s.scalar(
+                select(Meeting)
                 .where(
                     Meeting.id == meeting_id,
                     Meeting.status.in_(PENDING),
                     Meeting.next_attempt_at <= now,
                 )
-                .values(
-                    attempts=Meeting.attempts + 1,
-                    next_attempt_at=now
-                    + dt.timedelta(seconds=self.settings.meetings_lease_seconds),
-                )
+                .with_for_update()
             )
-            m = s.get(Meeting, meeting_id)
-        if m is None or claimed.rowcount == 0:  # type: ignore[attr-defined]
-            return m.status if m else "missing"
+            if m is None:
+                status = s.scalar(select(Meeting.status).where(Meeting.id == meeting_id))
+                return status or "missing"
+            was_ambiguous = m.ambiguous
+            m.attempts += 1
+            m.next_attempt_at = lease
+            if m.status == "creating":
+                # From here a create may be in flight: if this process dies before it hears
+                # back, whoever picks the meeting up next must look at Zoom first.
+                m.ambiguous = True
+            s.flush()
+            s.expunge(m)
         if m.connection_id is None:
             return self._fail(m, "Zoom is not connected for the host; connect Zoom, then retry")
         api = self.zoom.api(m.connection_id)
         try:
             if m.status == "creating":
-                self._create_at_zoom(m, api)
+                self._create_at_zoom(m, api, was_ambiguous)
             elif m.status == "updating":
                 api.update_meeting(m.zoom_meeting_id or 0, self._zoom_body(m), host="me")
                 self._done(m, "REQUEST")
@@ -531,17 +537,13 @@ class Meetings:
             return self._fail(m, f"Zoom refused: {exc.message}")
         return "done"
 
-    def _create_at_zoom(self, m: Meeting, api: ZoomApi) -> None:
-        if m.ambiguous:
+    def _create_at_zoom(self, m: Meeting, api: ZoomApi, was_ambiguous: bool) -> None:
+        if was_ambiguous:
             found = self._find_at_zoom(m, api)
             if found is not None:
                 log.info("meetings.recovered_ambiguous_create", meeting_id=m.id, zoom_id=found[0])
                 self._link(m, found[0], found[1])
                 return
-        # From here a create may be in flight: if this process dies before it hears back,
-        # whoever picks the meeting up next must look at Zoom before creating again.
-        with self.db.write() as s:
-            s.execute(update(Meeting).where(Meeting.id == m.id).values(ambiguous=True))
         zm = api.create_meeting(self._zoom_body(m), user_id="me")
         self._link(m, zm.id, zm.join_url)
 
