@@ -98,6 +98,11 @@ def worker() -> None:
         worker_type="thread",
         periodic=True,
         check_worker_health=True,
+        # SqliteHuey is polled: keep an idle worker's poll interval short so a new job
+        # starts within a fraction of a second (huey's default backs off to 10 s).
+        initial_delay=0.05,
+        backoff=1.5,
+        max_delay=0.25,
     )
     consumer.run()
 
