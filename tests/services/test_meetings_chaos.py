@@ -15,7 +15,7 @@ from meetbridge.core.models import Meeting
 from meetbridge.services.meetings import MeetingInput
 from tests.conftest import ORIGIN, PASSWORD
 from tests.support import SmtpServer
-from tests.zoom_env import zoom_env
+from tests.zoom_env import ZoomEnv, zoom_env
 
 HOSTS = {  # six Zoom hosts, 50 meetings each: well inside Zoom's 100 creates a day per host
     "ann@acme.test": "maria@zoom-sandbox.test",
@@ -26,6 +26,32 @@ HOSTS = {  # six Zoom hosts, 50 meetings each: well inside Zoom's 100 creates a 
     "flo@acme.test": "basil@zoom-sandbox.test",
 }
 TOTAL = 300
+# 20 % 5xx, 10 % timeouts, 5 % lost responses on every meeting create.
+CHAOS = {
+    "path": "/v2/users/*/meetings",
+    "method": "POST",
+    "error_rate": 0.20,
+    "timeout_rate": 0.10,
+    "lost_response_rate": 0.05,
+    "hang_seconds": 1.0,
+}
+
+
+def connect_hosts(env: ZoomEnv) -> None:
+    """Six meetbridge members, each with their own Zoom user connected."""
+    owner = env.user("owner@acme.test")
+    for email in list(HOSTS)[2:]:
+        env.c.accounts.create_member(
+            owner,
+            email=email,
+            name=email.split("@")[0],
+            role="member",
+            password=PASSWORD,
+            origin=ORIGIN,
+        )
+    for email, zoom_user in HOSTS.items():
+        page = env.connect(env.signed_in(email), zoom_user)
+        assert "Zoom is connected" in page.text, email
 
 
 @pytest.mark.slow
@@ -33,36 +59,8 @@ def test_300_meetings_through_faults(tmp_path: Path, database_url: str, smtp: Sm
     with zoom_env(
         tmp_path, database_url, smtp, zoom_timeout=0.6, zoom_retries=2, zoom_qps_multiplier=1
     ) as env:
-        owner = env.user("owner@acme.test")
-        for email in list(HOSTS)[2:]:
-            env.c.accounts.create_member(
-                owner,
-                email=email,
-                name=email.split("@")[0],
-                role="member",
-                password=PASSWORD,
-                origin=ORIGIN,
-            )
-        for email, zoom_user in HOSTS.items():
-            page = env.connect(env.signed_in(email), zoom_user)
-            assert "Zoom is connected" in page.text, email
-        env.control(
-            "POST",
-            "/faults",
-            json={
-                "seed": 42,
-                "rules": [
-                    {
-                        "path": "/v2/users/*/meetings",
-                        "method": "POST",
-                        "error_rate": 0.20,
-                        "timeout_rate": 0.10,
-                        "lost_response_rate": 0.05,
-                        "hang_seconds": 1.0,
-                    }
-                ],
-            },
-        )
+        connect_hosts(env)
+        env.control("POST", "/faults", json={"seed": 42, "rules": [CHAOS]})
         start = utcnow() + dt.timedelta(days=3)
         hosts = [env.user(e) for e in HOSTS]
         for i in range(TOTAL):

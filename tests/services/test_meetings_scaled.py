@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 
 from meetbridge.core.db import utcnow
 from meetbridge.core.models import Meeting
-from tests.conftest import ORIGIN, PASSWORD
-from tests.services.test_meetings_chaos import HOSTS, TOTAL
+from tests.conftest import ORIGIN
+from tests.services.test_meetings_chaos import CHAOS, HOSTS, TOTAL, connect_hosts
 from tests.support import SmtpServer, free_port
 from tests.zoom_env import zoom_env
 
@@ -39,18 +39,7 @@ def test_two_webs_two_workers_a_kill_and_faults(
         tmp_path, database_url, smtp, redis_url=REDIS_URL, zoom_timeout=0.6, zoom_retries=2
     ) as env:
         env.c.jobs.huey.flush()
-        owner = env.user("owner@acme.test")
-        for email in list(HOSTS)[2:]:
-            env.c.accounts.create_member(
-                owner,
-                email=email,
-                name=email.split("@")[0],
-                role="member",
-                password=PASSWORD,
-                origin=ORIGIN,
-            )
-        for email, zoom_user in HOSTS.items():
-            assert "Zoom is connected" in env.connect(env.signed_in(email), zoom_user).text
+        connect_hosts(env)
         tokens = {
             e: env.c.accounts.create_api_token(env.user(e), name="load", origin=ORIGIN).secret
             for e in HOSTS
@@ -99,23 +88,7 @@ def test_two_webs_two_workers_a_kill_and_faults(
                         pass
                     assert time.monotonic() < deadline, "a web process did not start"
                     time.sleep(0.2)
-            env.control(
-                "POST",
-                "/faults",
-                json={
-                    "seed": 7,
-                    "rules": [
-                        {
-                            "path": "/v2/users/*/meetings",
-                            "method": "POST",
-                            "error_rate": 0.20,
-                            "timeout_rate": 0.10,
-                            "lost_response_rate": 0.05,
-                            "hang_seconds": 1.0,
-                        }
-                    ],
-                },
-            )
+            env.control("POST", "/faults", json={"seed": 7, "rules": [CHAOS]})
             start = utcnow() + dt.timedelta(days=3)
             hosts = list(HOSTS)
 

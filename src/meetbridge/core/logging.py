@@ -65,7 +65,8 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=_stderr_factory,
-        cache_logger_on_first_use=True,
+        # Not cached: loggers follow a later configure_logging (tests, CLI commands in-process).
+        cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -166,17 +166,7 @@ class Meetings:
             )
             s.add(project)
             s.flush()
-            audit.record(
-                s,
-                org_id=actor.org_id,
-                actor_id=actor.id,
-                actor_label=actor.email,
-                action="project.created",
-                origin=origin,
-                target_type="project",
-                target_id=project.id,
-                details={"name": name},
-            )
+            _audit(s, actor, "project.created", origin, "project", project.id, {"name": name})
         return project
 
     def list_projects(self, actor: User) -> Sequence[Project]:
@@ -243,17 +233,7 @@ class Meetings:
             s.flush()
             for email in dict.fromkeys(invitees):
                 s.add(MeetingInvitee(meeting_id=m.id, email=email))
-            audit.record(
-                s,
-                org_id=actor.org_id,
-                actor_id=actor.id,
-                actor_label=actor.email,
-                action="meeting.scheduled",
-                origin=origin,
-                target_type="meeting",
-                target_id=m.id,
-                details={"title": title},
-            )
+            _audit(s, actor, "meeting.scheduled", origin, "meeting", m.id, {"title": title})
         self.jobs.enqueue(WORK_TASK, m.id)
         return m
 
@@ -363,16 +343,8 @@ class Meetings:
             m.attempts = 0
             m.next_attempt_at = now
             m.updated_at = now
-            audit.record(
-                s,
-                org_id=actor.org_id,
-                actor_id=actor.id,
-                actor_label=actor.email,
-                action="meeting.updated",
-                origin=origin,
-                target_type="meeting",
-                target_id=m.id,
-                details={"from": before, "to": after},
+            _audit(
+                s, actor, "meeting.updated", origin, "meeting", m.id, {"from": before, "to": after}
             )
         self.jobs.enqueue(WORK_TASK, m.id)
         return m
@@ -389,17 +361,7 @@ class Meetings:
                 m.attempts = 0
                 m.next_attempt_at = utcnow()
             m.updated_at = utcnow()
-            audit.record(
-                s,
-                org_id=actor.org_id,
-                actor_id=actor.id,
-                actor_label=actor.email,
-                action="meeting.cancelled",
-                origin=origin,
-                target_type="meeting",
-                target_id=m.id,
-                details={"title": m.title},
-            )
+            _audit(s, actor, "meeting.cancelled", origin, "meeting", m.id, {"title": m.title})
         if m.status == "cancelling":
             self.jobs.enqueue(WORK_TASK, m.id)
         return m
@@ -452,16 +414,7 @@ class Meetings:
         except ZoomError as exc:
             raise Conflict("zoom", f"Zoom did not give the host link: {exc.message}") from None
         with self.db.write() as s:
-            audit.record(
-                s,
-                org_id=actor.org_id,
-                actor_id=actor.id,
-                actor_label=actor.email,
-                action="meeting.host_link",
-                origin=origin,
-                target_type="meeting",
-                target_id=m.id,
-            )
+            _audit(s, actor, "meeting.host_link", origin, "meeting", m.id)
         return str(data.get("start_url", ""))
 
     def _mine(self, s: Session, actor: User, meeting_id: str) -> Meeting:
@@ -794,6 +747,28 @@ class Meetings:
                 self._apply_from_zoom(m.zoom_meeting_id, zm)
             synced += 1
         return {"requeued": len(due), "synced": synced}
+
+
+def _audit(
+    s: Session,
+    actor: User,
+    action: str,
+    origin: Origin,
+    target_type: str,
+    target_id: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    audit.record(
+        s,
+        org_id=actor.org_id,
+        actor_id=actor.id,
+        actor_label=actor.email,
+        action=action,
+        origin=origin,
+        target_type=target_type,
+        target_id=target_id,
+        details=details,
+    )
 
 
 def _int(value: Any) -> int | None:
