@@ -255,3 +255,15 @@ def test_meetings_commands(tmp_path: Path, database_url: str, smtp: SmtpServer) 
         )
         assert r.exit_code == 0 and "cancelling" in r.output
     structlog.reset_defaults()
+
+
+def test_run_says_when_a_port_is_taken(env: dict[str, str]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = CliRunner().invoke(app, ["run"], env={**env, "MEETBRIDGE_PORT": str(port)})
+    assert r.exit_code == 1
+    assert f"Port {port} is in use" in r.output and "MEETBRIDGE_PORT" in r.output

@@ -337,3 +337,24 @@ def test_admin_releases_the_binding_of_a_deactivated_member(env: ZoomEnv) -> Non
     )
     audit = [e.action for e in env.c.accounts.list_audit(owner)]
     assert "zoom.binding_released" in audit
+
+
+def test_fewer_permissions_than_needed_are_shown(env: ZoomEnv) -> None:
+    env.control("PATCH", "/apps/mbDemoUserApp", json={"scopes": ["meeting:read", "user:read"]})
+    browser = env.signed_in("ann@acme.test")
+    page = env.connect(browser, "maria@zoom-sandbox.test")
+    assert "Zoom is connected" in page.text
+    assert "fewer permissions than meetbridge needs: meeting:write" in page.text
+
+
+def test_granular_scopes_count_as_their_classic_family(env: ZoomEnv) -> None:
+    granular = [
+        "meeting:write:meeting",
+        "meeting:update:meeting",
+        "meeting:delete:meeting",
+        "meeting:read:meeting",
+        "user:read:user",
+    ]
+    env.control("PATCH", "/apps/mbDemoUserApp", json={"scopes": granular})
+    page = env.connect(env.signed_in("ann@acme.test"), "maria@zoom-sandbox.test")
+    assert "Zoom is connected" in page.text and "fewer permissions" not in page.text

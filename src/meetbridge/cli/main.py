@@ -130,6 +130,16 @@ def run(
     """The embedded default: migrate, seed the demo organisation, run web + worker and the Zoom
     sandbox. Ctrl-C stops everything."""
     settings = _settings()
+    ports = {"MEETBRIDGE_PORT": settings.port}
+    if use_sandbox:
+        ports["MEETBRIDGE_SANDBOX_PORT"] = settings.sandbox_port
+    for name, port in ports.items():
+        if not _port_free(settings.host if name == "MEETBRIDGE_PORT" else "127.0.0.1", port):
+            err.print(
+                f"[red]Port {port} is in use[/red] (another meetbridge?). Stop it, or set "
+                f"{name} to a free port."
+            )
+            raise typer.Exit(1)
     c = _container(settings)
     password = _demo_password(settings)
     created = ensure_demo(c.accounts, password)
@@ -205,6 +215,18 @@ def run(
             p.kill()
     console.print("Stopped.")
     raise typer.Exit(code)
+
+
+def _port_free(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _demo_password(settings: Settings) -> str:

@@ -216,7 +216,7 @@ class ZoomConnections:
                 conn.access_expires_at = utcnow() + dt.timedelta(seconds=tokens.expires_in)
                 conn.token_version += 1
                 conn.status = "connected"
-                conn.last_error = None
+                conn.last_error = self._missing_scopes(tokens.scope)
                 conn.updated_at = utcnow()
                 self._audit(s, actor, "zoom.connected", origin, conn, {"zoom_email": email})
         except IntegrityError:
@@ -255,6 +255,33 @@ class ZoomConnections:
         s.add(conn)
         s.flush()
         return conn
+
+    def _missing_scopes(self, granted: str) -> str | None:
+        """A warning when Zoom granted less than MEETBRIDGE_ZOOM_SCOPES asks for (each scope
+        counts as granted when its classic name or a granular one of its family is there)."""
+        have = set(granted.split())
+        missing = []
+        for wanted in self.settings.zoom_scopes.split():
+            product, _, action = wanted.partition(":")
+            family = [
+                g
+                for g in have
+                if g.startswith(f"{product}:")
+                and (
+                    g == wanted
+                    or g.split(":")[1] == action
+                    or (action == "write" and g.split(":")[1] in ("write", "update", "delete"))
+                )
+            ]
+            if not family:
+                missing.append(wanted)
+        if not missing:
+            return None
+        return (
+            "Zoom granted fewer permissions than meetbridge needs: "
+            f"{', '.join(missing)}. Ask your Zoom admin to add them to the app, then "
+            "reconnect."
+        )
 
     def my_connection(self, actor: User) -> ZoomConnection | None:
         """The member's current connection, or their last ended one (to say why it ended)."""
