@@ -87,7 +87,11 @@ class Database:
             self.engine = _sqlite_engine(url, immediate=False)
             self.write_engine = _sqlite_engine(url, immediate=True)
         else:
-            self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            # Several processes share one server's connection slots (PostgreSQL allows 100 by
+            # default): at most 15 per process; a busy process waits for a free one.
+            self.engine = create_engine(
+                url, pool_size=5, max_overflow=10, pool_timeout=60, pool_pre_ping=True
+            )
             self.write_engine = self.engine
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
