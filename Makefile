@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck pytest bench browser clean
+.PHONY: run test lint typecheck pytest bench browser chaos clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ pytest: $(DEV_STAMP) browser
 
 ## test: install everything (Chromium included) and run every check and the whole suite
 test: lint typecheck pytest
+
+## chaos: two web and two worker processes on PostgreSQL + Redis, faults and a SIGKILL
+chaos: $(DEV_STAMP)
+	MEETBRIDGE_TEST_POSTGRES_URL=$${MEETBRIDGE_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} \
+	MEETBRIDGE_TEST_REDIS_URL=$${MEETBRIDGE_TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
+	$(BIN)/pytest -m chaos tests/services/test_meetings_scaled.py
 
 ## bench: run the benchmarks and print their figures
 bench: $(DEV_STAMP)

@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     zoom_max_wait: float = Field(30.0, ge=0)  # longest a call waits on a 429 before giving up
     # A worker owns a meeting it is sending to Zoom for this long; it must exceed the longest
     # call (timeout x (retries + 1) + waits on 429s), or another worker could repeat it.
-    meetings_lease_seconds: float = Field(120.0, gt=0)
+    meetings_lease_seconds: float = Field(120.0, gt=0)  # raised to the longest call if shorter
     meetings_retry_base_seconds: float = Field(5.0, gt=0)  # back-off: base x 2^attempt
     meetings_retry_max_seconds: float = Field(900.0, gt=0)
     # Where `meetbridge run` starts the Zoom sandbox (and points the two bases above at it).
@@ -110,6 +110,13 @@ class Settings(BaseSettings):
     @property
     def effective_base_url(self) -> str:
         return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def effective_meetings_lease(self) -> float:
+        """The lease, never shorter than the longest a Zoom call can take (timeouts on every
+        try, waits on 429s, back-off), so no second worker takes over a call in flight."""
+        longest = self.zoom_timeout * (self.zoom_retries + 1) + self.zoom_max_wait + 10
+        return max(self.meetings_lease_seconds, longest)
 
     @property
     def effective_zoom_redirect_uri(self) -> str:

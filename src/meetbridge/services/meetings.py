@@ -431,7 +431,7 @@ class Meetings:
         """Makes Zoom match the row: create, update or delete. Idempotent; claims the row with
         a lease so two workers never act on one meeting at once."""
         now = utcnow()
-        lease = now + dt.timedelta(seconds=self.settings.meetings_lease_seconds)
+        lease = now + dt.timedelta(seconds=self.settings.effective_meetings_lease)
         with self.db.write() as s:
             m = s.scalar(
                 select(Meeting)
