@@ -309,3 +309,36 @@ def test_an_organisations_own_invite_wording(env: ZoomEnv, smtp: SmtpServer) -> 
     assert _ics(mail)  # the calendar invite still comes along
     assert admin.delete("/email-templates/invite").status_code == 204
     assert not {t["name"]: t for t in admin.get("/email-templates").json()}["invite"]["customised"]
+
+
+def test_a_late_copy_at_zoom_is_swept(env: ZoomEnv) -> None:
+    api = _api(env)
+    m = _wait(api, api.post("/meetings", json=BODY).json()["id"], "scheduled")
+    [linked] = env.control("GET", "/meetings?host=maria@zoom-sandbox.test")
+    # A create that timed out lands at Zoom late, after the lookup: the same topic and start.
+    s2s = httpx.post(
+        f"{env.zoom}/oauth/token",
+        auth=("mbDemoS2SApp", "mb-demo-s2s-app-secret-0123456789"),
+        params={"grant_type": "account_credentials", "account_id": "mbDemoAccount01"},
+    )
+    late = httpx.post(
+        f"{env.zoom}/v2/users/maria@zoom-sandbox.test/meetings",
+        headers={"Authorization": f"Bearer {s2s.json()['access_token']}"},
+        json={
+            "topic": linked["topic"],
+            "start_time": linked["start_time"],
+            "timezone": "Europe/Paris",
+            "duration": 45,
+        },
+    ).json()
+    assert len(env.control("GET", "/meetings?host=maria@zoom-sandbox.test")) == 2
+    assert env.c.meetings.reconcile()["orphans_deleted"] == 0  # only meetings that had doubt
+    with env.c.db.write() as s:
+        row = s.get(Meeting, m["id"])
+        assert row is not None
+        row.had_ambiguity = True
+        row.updated_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    assert env.c.meetings.reconcile()["orphans_deleted"] == 1
+    [kept] = env.control("GET", "/meetings?host=maria@zoom-sandbox.test")
+    assert kept["id"] == m["zoom_meeting_id"] != late["id"]
+    assert env.c.meetings.reconcile()["orphans_deleted"] == 0  # swept once

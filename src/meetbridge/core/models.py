@@ -341,6 +341,10 @@ class Meeting(Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     ambiguous: Mapped[bool] = mapped_column(Boolean, default=False)  # a create may have happened
+    # An attempt ended without a clear answer at least once: Zoom may still hold a late copy,
+    # so the reconciler sweeps this host's meetings for orphans once (`swept_at`).
+    had_ambiguity: Mapped[bool] = mapped_column(Boolean, default=False)
+    swept_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     meetings_lease_seconds: float = Field(120.0, gt=0)  # raised to the longest call if shorter
     meetings_retry_base_seconds: float = Field(5.0, gt=0)  # back-off: base x 2^attempt
     meetings_retry_max_seconds: float = Field(900.0, gt=0)
+    # How long after an unclear create the reconciler looks for a late copy at Zoom.
+    meetings_sweep_after_seconds: float = Field(300.0, ge=0)
     # Where `meetbridge run` starts the Zoom sandbox (and points the two bases above at it).
     sandbox_port: int = Field(8100, ge=1, le=65535)
 

@@ -446,6 +446,8 @@ class Meetings:
                 status = s.scalar(select(Meeting.status).where(Meeting.id == meeting_id))
                 return status or "missing"
             was_ambiguous = m.ambiguous
+            if was_ambiguous:
+                m.had_ambiguity = True
             m.attempts += 1
             m.next_attempt_at = lease
             if m.status == "creating":
@@ -564,6 +566,7 @@ class Meetings:
                     last_error_at=utcnow(),
                     next_attempt_at=at or utcnow() + backoff,
                     ambiguous=Meeting.ambiguous | ambiguous,
+                    had_ambiguity=Meeting.had_ambiguity | ambiguous,
                 )
             )
         log.info("meetings.retry_later", meeting_id=m.id, error=error)
@@ -731,6 +734,7 @@ class Meetings:
             ).all()
         for mid in due:
             self.jobs.enqueue(WORK_TASK, mid)
+        swept = self.sweep_orphans()
         synced = 0
         for m in stale:
             if m.connection_id is None or m.zoom_meeting_id is None:
@@ -746,7 +750,46 @@ class Meetings:
             else:
                 self._apply_from_zoom(m.zoom_meeting_id, zm)
             synced += 1
-        return {"requeued": len(due), "synced": synced}
+        return {"requeued": len(due), "synced": synced, "orphans_deleted": swept}
+
+    def sweep_orphans(self, limit: int = 50) -> int:
+        """Zoom has no idempotency key: a create that timed out can still land at Zoom after
+        the lookup that preceded our retry. Some minutes after such a meeting is scheduled,
+        look once more at the host's meetings and delete copies that no record owns."""
+        cutoff = utcnow() - dt.timedelta(seconds=self.settings.meetings_sweep_after_seconds)
+        with self.db.read() as s:
+            rows = s.scalars(
+                select(Meeting)
+                .where(
+                    Meeting.status == "scheduled",
+                    Meeting.had_ambiguity.is_(True),
+                    Meeting.swept_at.is_(None),
+                    Meeting.updated_at <= cutoff,
+                )
+                .limit(limit)
+            ).all()
+        deleted = 0
+        for m in rows:
+            if m.connection_id is None:
+                continue
+            api = self.zoom.api(m.connection_id)
+            start = m.start_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            try:
+                for zm in api.iter_meetings("me", kind="upcoming"):
+                    if zm.topic != m.title or zm.start_time != start or zm.id == m.zoom_meeting_id:
+                        continue
+                    with self.db.read() as s:
+                        owned = s.scalar(select(Meeting.id).where(Meeting.zoom_meeting_id == zm.id))
+                    if owned is None:
+                        with contextlib.suppress(ZoomNotFound):
+                            api.delete_meeting(zm.id)
+                        deleted += 1
+                        log.warning("meetings.orphan_deleted", meeting_id=m.id, zoom_id=zm.id)
+            except ZoomError:
+                continue  # try again on the next pass
+            with self.db.write() as s:
+                s.execute(update(Meeting).where(Meeting.id == m.id).values(swept_at=utcnow()))
+        return deleted
 
 
 def _audit(
