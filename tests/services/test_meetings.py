@@ -4,6 +4,7 @@ shared by e-mail and calendar invite, changed, cancelled, and kept in step with 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -245,6 +246,43 @@ def test_an_ambiguous_create_is_looked_up_not_repeated(env: ZoomEnv) -> None:
     done = _wait(api, meeting_id, "scheduled")
     made = env.control("GET", "/meetings?host=maria@zoom-sandbox.test")
     assert len(made) == 1 and made[0]["id"] == done["zoom_meeting_id"]
+
+
+def _slow_zoom(env: ZoomEnv, method: str, path: str) -> None:
+    env.control("POST", "/faults", json={"path": path, "method": method, "latency_ms": 1500})
+
+
+def _in_background(fn: Any) -> threading.Thread:
+    t = threading.Thread(target=fn)
+    t.start()
+    time.sleep(0.5)  # the first call is now waiting on Zoom
+    return t
+
+
+def test_an_edit_made_while_zoom_is_being_updated_is_not_lost(env: ZoomEnv) -> None:
+    api = _api(env)
+    m = _wait(api, api.post("/meetings", json=BODY).json()["id"], "scheduled")
+    _slow_zoom(env, "PATCH", "/v2/meetings/*")
+    first = _in_background(lambda: api.patch(f"/meetings/{m['id']}", json={"title": "First"}))
+    r = api.patch(f"/meetings/{m['id']}", json={"title": "Second"})
+    assert r.status_code == 202 and r.json()["status"] == "updating"
+    first.join()
+    done = _wait(api, m["id"], "scheduled")
+    zoom = env.control("GET", "/meetings?host=maria@zoom-sandbox.test")
+    assert done["title"] == "Second" and [z["topic"] for z in zoom] == ["Second"]
+
+
+def test_a_meeting_cancelled_while_zoom_creates_it_is_deleted_there(env: ZoomEnv) -> None:
+    api = _api(env)
+    _slow_zoom(env, "POST", "/v2/users/*/meetings")
+    first = _in_background(lambda: api.post("/meetings", json=BODY))
+    (creating,) = api.get("/meetings").json()
+    assert creating["status"] == "creating"
+    assert api.delete(f"/meetings/{creating['id']}").json()["status"] == "cancelling"
+    first.join()
+    done = _wait(api, creating["id"], "cancelled")
+    assert done["zoom_meeting_id"] is not None  # what Zoom created was recorded, then deleted
+    assert env.control("GET", "/meetings?host=maria@zoom-sandbox.test") == []
 
 
 def test_host_at_the_daily_limit_is_told_and_created_later(env: ZoomEnv) -> None:

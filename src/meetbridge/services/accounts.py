@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,6 +52,17 @@ from meetbridge.services.mail import MailDelivery, queue_email
 
 API_TOKEN_PREFIX = "mbp_"  # noqa: S105  (a prefix, not a secret)
 TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=5)
+
+# Built once: every API request runs it.
+_TOKEN_USER = (
+    select(User, ApiToken.id, ApiToken.last_used_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        User.status == "active",
+    )
+)
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
@@ -598,15 +609,7 @@ class Accounts:
         if not secret.startswith(API_TOKEN_PREFIX):
             return None
         with self.db.read() as s:
-            row = s.execute(
-                select(User, ApiToken.id, ApiToken.last_used_at)
-                .join(ApiToken, ApiToken.user_id == User.id)
-                .where(
-                    ApiToken.token_hash == digest(secret),
-                    ApiToken.revoked_at.is_(None),
-                    User.status == "active",
-                )
-            ).first()
+            row = s.execute(_TOKEN_USER, {"token_hash": digest(secret)}).first()
         if row is None:
             return None
         user, token_id, last_used = row

@@ -14,9 +14,9 @@ import re
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import BigInteger, Table, Text, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from meetbridge.core import audit
@@ -31,6 +31,7 @@ from meetbridge.core.models import (
     Project,
     User,
     ZoomConnection,
+    new_id,
 )
 from meetbridge.core.settings import Settings
 from meetbridge.notify.ics import InviteEvent, build_invite
@@ -55,6 +56,60 @@ RECONCILE_TASK = "meetings.reconcile"
 PENDING = ("creating", "updating", "cancelling")
 PASSCODE = re.compile(r"^[A-Za-z0-9@\-_*]{1,10}$")
 MAX_DURATION = 24 * 60
+
+# One statement claims a due meeting for an attempt. The SET expressions read the row as it
+# was: a "creating" row whose last claim was never released (the attempt's process died) may
+# have been created at Zoom, so it becomes ambiguous, and the next attempt looks first.
+_DIED_CREATING = (Meeting.status == "creating") & Meeting.claimed_until.is_not(None)
+_CLAIM = (
+    update(Meeting)
+    .where(
+        Meeting.id == bindparam("mid"),
+        Meeting.status.in_(PENDING),
+        Meeting.next_attempt_at <= bindparam("now"),
+        or_(Meeting.claimed_until.is_(None), Meeting.claimed_until <= bindparam("now")),
+    )
+    .values(
+        attempts=Meeting.attempts + 1,
+        claimed_until=bindparam("lease"),
+        ambiguous=Meeting.ambiguous | _DIED_CREATING,
+        had_ambiguity=Meeting.had_ambiguity | Meeting.ambiguous | _DIED_CREATING,
+    )
+    .returning(Meeting)
+    .execution_options(synchronize_session=False)
+)
+# An attempt's outcome applies only if the row is still as the attempt claimed it.
+_AS_CLAIMED = (
+    update(Meeting)
+    .where(
+        Meeting.id == bindparam("mid"),
+        Meeting.status == bindparam("old_status"),
+        Meeting.sequence == bindparam("old_sequence"),
+    )
+    .execution_options(synchronize_session=False)
+)
+_SETTLE_DONE = _AS_CLAIMED.values(
+    status=bindparam("status"),
+    last_error=None,
+    ambiguous=False,
+    claimed_until=None,
+    last_synced_at=bindparam("now"),
+    updated_at=bindparam("now"),
+    zoom_meeting_id=func.coalesce(bindparam("zoom_id", type_=BigInteger), Meeting.zoom_meeting_id),
+    join_url=func.coalesce(bindparam("join_url", type_=Text), Meeting.join_url),
+)
+_INVITEES = select(MeetingInvitee).where(MeetingInvitee.meeting_id == bindparam("mid"))
+# Scheduling runs on every request: its statements are built once.
+_INSERT_MEETING = insert(cast(Table, Meeting.__table__))
+_INSERT_INVITEE = insert(cast(Table, MeetingInvitee.__table__))
+_PROJECT_IN_ORG = select(Project.id).where(
+    Project.id == bindparam("pid"), Project.org_id == bindparam("org")
+)
+_HOST_CONNECTION = select(ZoomConnection.id, ZoomConnection.status).where(
+    ZoomConnection.kind == "user",
+    ZoomConnection.user_id == bindparam("uid"),
+    ZoomConnection.status != "ended",
+)
 
 
 @dataclass
@@ -201,61 +256,63 @@ class Meetings:
         invitees = [normalize_email(e, "invitees") for e in data.invitees if e.strip()]
         if len(invitees) > 300:
             raise ValidationFailed("invitees", "at most 300 people per meeting")
+        values: dict[str, Any] = {
+            "id": new_id(),
+            "org_id": actor.org_id,
+            "project_id": data.project_id,
+            "host_user_id": actor.id,
+            "title": title,
+            "agenda": agenda,
+            "start_at": start,
+            "duration_min": duration,
+            "timezone": data.timezone,
+            "passcode": passcode,
+            "waiting_room": data.waiting_room,
+            "join_before_host": data.join_before_host,
+            "status": "creating",
+            "sequence": 0,
+            "attempts": 0,
+            "ambiguous": False,
+            "had_ambiguity": False,
+            "next_attempt_at": now,
+            "created_by": actor.id,
+            "created_at": now,
+            "updated_at": now,
+        }
         with self.db.write() as s:
             if (
                 data.project_id is not None
-                and s.scalar(
-                    select(Project.id).where(
-                        Project.id == data.project_id, Project.org_id == actor.org_id
-                    )
-                )
-                is None
+                and s.scalar(_PROJECT_IN_ORG, {"pid": data.project_id, "org": actor.org_id}) is None
             ):
                 raise ValidationFailed("project_id", "no such project in your organisation")
-            conn = self._host_connection(s, actor)
-            m = Meeting(
-                org_id=actor.org_id,
-                project_id=data.project_id,
-                host_user_id=actor.id,
-                connection_id=conn.id,
-                title=title,
-                agenda=agenda,
-                start_at=start,
-                duration_min=duration,
-                timezone=data.timezone,
-                passcode=passcode,
-                waiting_room=data.waiting_room,
-                join_before_host=data.join_before_host,
-                status="creating",
-                created_by=actor.id,
-            )
-            s.add(m)
-            s.flush()
-            for email in dict.fromkeys(invitees):
-                s.add(MeetingInvitee(meeting_id=m.id, email=email))
-            _audit(s, actor, "meeting.scheduled", origin, "meeting", m.id, {"title": title})
-        self.jobs.enqueue(WORK_TASK, m.id)
-        return m
+            values["connection_id"] = self._host_connection(s, actor)
+            s.execute(_INSERT_MEETING, values)
+            if invitees:
+                s.execute(
+                    _INSERT_INVITEE,
+                    [
+                        {"id": new_id(), "meeting_id": values["id"], "email": e, "created_at": now}
+                        for e in dict.fromkeys(invitees)
+                    ],
+                )
+            _audit(s, actor, "meeting.scheduled", origin, "meeting", values["id"], {"title": title})
+        self.jobs.enqueue(WORK_TASK, values["id"])
+        return Meeting(**values)
 
-    def _host_connection(self, s: Session, actor: User) -> ZoomConnection:
-        conn = s.scalar(
-            select(ZoomConnection).where(
-                ZoomConnection.kind == "user",
-                ZoomConnection.user_id == actor.id,
-                ZoomConnection.status != "ended",
-            )
-        )
-        if conn is None:
+    def _host_connection(self, s: Session, actor: User) -> str:
+        """The id of the actor's own Zoom connection, or a Conflict that says what to do."""
+        row = s.execute(_HOST_CONNECTION, {"uid": actor.id}).first()
+        if row is None:
             raise Conflict(
                 "platform",
                 "Connect your Zoom account first: Settings → Integrations → Zoom → Connect Zoom",
             )
-        if conn.status == "needs_reconnect":
+        if row.status == "needs_reconnect":
             raise Conflict(
                 "platform",
                 "Zoom needs to be connected again: Settings → Integrations → Zoom → Reconnect Zoom",
             )
-        return conn
+        return str(row.id)
 
     def list_meetings(
         self,
@@ -428,47 +485,47 @@ class Meetings:
     # ---- the job -------------------------------------------------------------------------------
 
     def work(self, meeting_id: str) -> str:
-        """Makes Zoom match the row: create, update or delete. Idempotent; claims the row with
-        a lease so two workers never act on one meeting at once."""
+        """Makes Zoom match the row: create, update or delete. Idempotent. The attempt claims
+        the row (`claimed_until`, a lease) so two workers never act on one meeting at once;
+        a change the user makes meanwhile is noticed when the attempt settles, and the
+        meeting is worked on again at once."""
         now = utcnow()
         lease = now + dt.timedelta(seconds=self.settings.effective_meetings_lease)
-        with self.db.write() as s:
-            m = s.scalar(
-                select(Meeting)
-                .where(
-                    Meeting.id == meeting_id,
-                    Meeting.status.in_(PENDING),
-                    Meeting.next_attempt_at <= now,
-                )
-                .with_for_update()
-            )
+        with self.db.single() as s:
+            m = s.execute(
+                _CLAIM, {"mid": meeting_id, "now": now, "lease": lease}
+            ).scalar_one_or_none()
             if m is None:
                 status = s.scalar(select(Meeting.status).where(Meeting.id == meeting_id))
                 return status or "missing"
-            was_ambiguous = m.ambiguous
-            if was_ambiguous:
-                m.had_ambiguity = True
-            m.attempts += 1
-            m.next_attempt_at = lease
-            if m.status == "creating":
-                # From here a create may be in flight: if this process dies before it hears
-                # back, whoever picks the meeting up next must look at Zoom first.
-                m.ambiguous = True
-            s.flush()
             s.expunge(m)
+        # `ambiguous` now says whether a create may already have reached Zoom: an earlier
+        # answer was unclear, or an earlier attempt never settled (its process died).
+        was_ambiguous = m.ambiguous
         if m.connection_id is None:
             return self._fail(m, "Zoom is not connected for the host; connect Zoom, then retry")
         api = self.zoom.api(m.connection_id)
         try:
             if m.status == "creating":
-                self._create_at_zoom(m, api, was_ambiguous)
-            elif m.status == "updating":
+                found = self._find_at_zoom(m, api) if was_ambiguous else None
+                if found is not None:
+                    log.info(
+                        "meetings.recovered_ambiguous_create", meeting_id=m.id, zoom_id=found[0]
+                    )
+                else:
+                    zm = api.create_meeting(self._zoom_body(m), user_id="me")
+                    found = zm.id, zm.join_url
+                return self._settle(m, "REQUEST", link=found)
+            if m.status == "updating":
                 api.update_meeting(m.zoom_meeting_id or 0, self._zoom_body(m), host="me")
-                self._done(m, "REQUEST")
-            else:
+                return self._settle(m, "REQUEST")
+            zoom_id = m.zoom_meeting_id
+            if zoom_id is None and was_ambiguous:  # cancelled while a create was unclear
+                zoom_id = (self._find_at_zoom(m, api) or (None, ""))[0]
+            if zoom_id is not None:
                 with contextlib.suppress(ZoomNotFound):  # already gone at Zoom: goal met
-                    api.delete_meeting(m.zoom_meeting_id or 0)
-                self._done(m, "CANCEL", status="cancelled")
+                    api.delete_meeting(zoom_id)
+            return self._settle(m, "CANCEL", status="cancelled")
         except ZoomAmbiguous as exc:
             return self._later(
                 m,
@@ -490,17 +547,6 @@ class Meetings:
             return self._fail(m, f"{exc.message}. Reconnect Zoom, then retry.")
         except ZoomError as exc:
             return self._fail(m, f"Zoom refused: {exc.message}")
-        return "done"
-
-    def _create_at_zoom(self, m: Meeting, api: ZoomApi, was_ambiguous: bool) -> None:
-        if was_ambiguous:
-            found = self._find_at_zoom(m, api)
-            if found is not None:
-                log.info("meetings.recovered_ambiguous_create", meeting_id=m.id, zoom_id=found[0])
-                self._link(m, found[0], found[1])
-                return
-        zm = api.create_meeting(self._zoom_body(m), user_id="me")
-        self._link(m, zm.id, zm.join_url)
 
     def _find_at_zoom(self, m: Meeting, api: ZoomApi) -> tuple[int, str] | None:
         """After an ambiguous create: the host's upcoming meeting with this topic and start
@@ -531,24 +577,46 @@ class Meetings:
             body["password"] = m.passcode
         return body
 
-    def _link(self, m: Meeting, zoom_id: int, join_url: str) -> None:
+    def _settle(
+        self,
+        m: Meeting,
+        method: str | None,
+        values: dict[str, Any] | None = None,
+        status: str = "scheduled",
+        link: tuple[int, str] | None = None,
+    ) -> str:
+        """Ends an attempt in one transaction. If the row is still as the attempt claimed it
+        (same status and sequence), it takes `status` (or `values`) and the invites go out;
+        if the user changed it meanwhile, what Zoom told us is kept (`link`) and the row is
+        due again at once. Either way the claim is released."""
+        now = utcnow()
+        if link is not None:
+            m.zoom_meeting_id, m.join_url = link
+        claimed = {"mid": m.id, "old_status": m.status, "old_sequence": m.sequence}
+        queued: list[str] = []
         with self.db.write() as s:
-            s.execute(
-                update(Meeting)
-                .where(Meeting.id == m.id)
-                .values(zoom_meeting_id=zoom_id, join_url=join_url, ambiguous=False)
-            )
-        self._done(m, "REQUEST")
-
-    def _done(self, m: Meeting, method: str, status: str = "scheduled") -> None:
-        with self.db.write() as s:
-            row = s.get(Meeting, m.id)
-            assert row is not None
-            row.status, row.last_error, row.ambiguous = status, None, False
-            row.last_synced_at = row.updated_at = utcnow()
-            queued = self._queue_invites(s, row, method)
+            if values is None:
+                done = {"status": status, "now": now, "zoom_id": None, "join_url": None}
+                if link is not None:
+                    done.update(zoom_id=link[0], join_url=link[1])
+                result = s.execute(_SETTLE_DONE, {**claimed, **done})
+            else:
+                result = s.execute(_AS_CLAIMED.values(claimed_until=None, **values), claimed)
+            settled = result.rowcount == 1  # type: ignore[attr-defined]
+            if settled and method is not None:
+                m.status = status
+                queued = self._queue_invites(s, m, method)
+            elif not settled:
+                kept: dict[str, Any] = {"claimed_until": None, "next_attempt_at": now}
+                if link is not None:
+                    kept.update(zoom_meeting_id=link[0], join_url=link[1], ambiguous=False)
+                s.execute(update(Meeting).where(Meeting.id == m.id).values(**kept))
         for mid in queued:
             self.mail.enqueue(mid)
+        if not settled:
+            self.jobs.enqueue(WORK_TASK, m.id)
+            return "changed"
+        return "done"
 
     def _later(
         self, m: Meeting, error: str, at: dt.datetime | None = None, ambiguous: bool = False
@@ -557,34 +625,33 @@ class Meetings:
         backoff = dt.timedelta(
             seconds=min(base * 2 ** min(m.attempts, 10), self.settings.meetings_retry_max_seconds)
         )
-        with self.db.write() as s:
-            s.execute(
-                update(Meeting)
-                .where(Meeting.id == m.id)
-                .values(
-                    last_error=error,
-                    last_error_at=utcnow(),
-                    next_attempt_at=at or utcnow() + backoff,
-                    ambiguous=Meeting.ambiguous | ambiguous,
-                    had_ambiguity=Meeting.had_ambiguity | ambiguous,
-                )
-            )
         log.info("meetings.retry_later", meeting_id=m.id, error=error)
+        self._settle(
+            m,
+            None,
+            {
+                "status": m.status,
+                "last_error": error,
+                "last_error_at": utcnow(),
+                "next_attempt_at": at or utcnow() + backoff,
+                "ambiguous": Meeting.ambiguous | ambiguous,
+                "had_ambiguity": Meeting.had_ambiguity | ambiguous,
+            },
+        )
         return "later"
 
     def _fail(self, m: Meeting, error: str) -> str:
-        with self.db.write() as s:
-            s.execute(
-                update(Meeting)
-                .where(Meeting.id == m.id)
-                .values(
-                    status="failed" if m.status == "creating" else m.status,
-                    last_error=error,
-                    last_error_at=utcnow(),
-                    next_attempt_at=utcnow() + dt.timedelta(days=3650),
-                )
-            )
         log.warning("meetings.failed", meeting_id=m.id, error=error)
+        self._settle(
+            m,
+            None,
+            {
+                "status": "failed" if m.status == "creating" else m.status,
+                "last_error": error,
+                "last_error_at": utcnow(),
+                "next_attempt_at": utcnow() + dt.timedelta(days=3650),
+            },
+        )
         return "failed"
 
     # ---- invites ------------------------------------------------------------------------------
@@ -592,7 +659,7 @@ class Meetings:
     def _queue_invites(
         self, s: Session, m: Meeting, method: str, only: list[str] | None = None
     ) -> list[str]:
-        rows = s.scalars(select(MeetingInvitee).where(MeetingInvitee.meeting_id == m.id)).all()
+        rows = s.scalars(_INVITEES, {"mid": m.id}).all()
         if only is not None:
             rows = [r for r in rows if r.email in only]
         if not rows or not m.join_url:
@@ -716,7 +783,9 @@ class Meetings:
         with self.db.read() as s:
             due = s.scalars(
                 select(Meeting.id).where(
-                    Meeting.status.in_(PENDING), Meeting.next_attempt_at <= now
+                    Meeting.status.in_(PENDING),
+                    Meeting.next_attempt_at <= now,
+                    or_(Meeting.claimed_until.is_(None), Meeting.claimed_until <= now),
                 )
             ).all()
             stale = s.scalars(
