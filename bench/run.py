@@ -1,5 +1,6 @@
 """Benchmarks: prints figures for each capability. Run with `make bench`
-(or `python bench/run.py --only foundation|sandbox`).
+(or `python bench/run.py --only foundation|sandbox|client|meetings`; for meetings,
+`--backend sqlite|postgres` and `--scale` to run more or fewer).
 
 Sandbox: `GET /v2/meetings/{id}` against `meetbridge sandbox` (one process), with the account's
 rate limits lifted, at 1, 16 and 64 connections.
@@ -375,8 +376,9 @@ def bench_meetings_on(args: argparse.Namespace, backend: str) -> None:
     """Scheduling through the REST API end to end (202 → the meeting exists in Zoom with its
     join link), against `meetbridge serve` (2 processes) + `meetbridge worker` on SQLite (the
     embedded default) or PostgreSQL + Redis, with the sandbox adding 0 ms and 100 ms to each
-    create.
-    40 hosts on 10 Zoom accounts (Pro), so Zoom's per-account and per-host limits hold."""
+    create. One client measures each meeting from its POST to `scheduled`; 8 and 32 clients
+    come from wrk. 60 hosts on 15 Zoom accounts (Pro), so Zoom's per-account and per-host
+    limits hold. Prints the CPU each part spent per meeting."""
     from sqlalchemy import create_engine
     from sqlalchemy import text as sql
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -49,7 +52,16 @@ def _loc_to_field(loc: tuple[Any, ...]) -> str:
 
 def create_app(container: Container) -> FastAPI:
     metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = (
+            container.settings.web_threads
+        )
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="meetbridge",
         version=__version__,
         description="A self-hostable Zoom integration. Authenticate with a personal API token: "

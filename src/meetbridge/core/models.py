@@ -349,6 +349,7 @@ class Meeting(Base):
     last_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # an attempt's lease
+    invitee_count: Mapped[int] = mapped_column(Integer, default=0)
     last_synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     base_url: str | None = None
     web_workers: int = Field(1, ge=1, le=64)
     worker_threads: int = Field(4, ge=1, le=64)
+    # Threads per web process for handlers that block (writes, password hashing): as many as
+    # the process has database connections; more only contend for the GIL.
+    web_threads: int = Field(15, ge=1, le=200)
 
     secret_key: SecretStr = SecretStr(DEMO_SECRET_KEY)
     # Comma-separated Fernet keys, newest first (MultiFernet): rotate by prepending a new key.

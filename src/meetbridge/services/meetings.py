@@ -98,6 +98,7 @@ _SETTLE_DONE = _AS_CLAIMED.values(
     zoom_meeting_id=func.coalesce(bindparam("zoom_id", type_=BigInteger), Meeting.zoom_meeting_id),
     join_url=func.coalesce(bindparam("join_url", type_=Text), Meeting.join_url),
 )
+_SETTLE_ALONE = _SETTLE_DONE.where(Meeting.invitee_count == 0)
 _INVITEES = select(MeetingInvitee).where(MeetingInvitee.meeting_id == bindparam("mid"))
 # Scheduling runs on every request: its statements are built once.
 _INSERT_MEETING = insert(cast(Table, Meeting.__table__))
@@ -274,6 +275,7 @@ class Meetings:
             "attempts": 0,
             "ambiguous": False,
             "had_ambiguity": False,
+            "invitee_count": len(dict.fromkeys(invitees)),
             "next_attempt_at": now,
             "created_by": actor.id,
             "created_at": now,
@@ -453,6 +455,15 @@ class Meetings:
             for email in new:
                 s.add(MeetingInvitee(meeting_id=m.id, email=email))
             s.flush()
+            # Counting them locks the row and reads its status as committed now: an attempt
+            # settling at this moment either sees these invitees or leaves them to us.
+            m.status = s.execute(
+                update(Meeting)
+                .where(Meeting.id == m.id)
+                .values(invitee_count=Meeting.invitee_count + len(new))
+                .returning(Meeting.status)
+                .execution_options(synchronize_session=False)
+            ).scalar_one()
             if m.status == "scheduled":
                 queued = self._queue_invites(s, m, "REQUEST", only=new)
         for mid in queued:
@@ -593,12 +604,18 @@ class Meetings:
         if link is not None:
             m.zoom_meeting_id, m.join_url = link
         claimed = {"mid": m.id, "old_status": m.status, "old_sequence": m.sequence}
+        done = {"status": status, "now": now, "zoom_id": None, "join_url": None}
+        if link is not None:
+            done.update(zoom_id=link[0], join_url=link[1])
+        if values is None and m.invitee_count == 0:
+            # Nobody to invite (checked in the statement itself): one statement, no transaction.
+            with self.db.single() as s:
+                if s.execute(_SETTLE_ALONE, {**claimed, **done}).rowcount == 1:  # type: ignore[attr-defined]
+                    m.status = status
+                    return "done"
         queued: list[str] = []
         with self.db.write() as s:
             if values is None:
-                done = {"status": status, "now": now, "zoom_id": None, "join_url": None}
-                if link is not None:
-                    done.update(zoom_id=link[0], join_url=link[1])
                 result = s.execute(_SETTLE_DONE, {**claimed, **done})
             else:
                 result = s.execute(_AS_CLAIMED.values(claimed_until=None, **values), claimed)

@@ -116,7 +116,7 @@ class RedisRateLimiter:
         if self.leases.take(key, index):
             return 0.0
         name = f"mb:rl:{key}:{index}"
-        pipe = self.redis.pipeline()
+        pipe = self.redis.pipeline(transaction=False)  # one round trip; no MULTI needed
         pipe.incrby(name, lease)
         pipe.expire(name, int(left) + 2)
         count = int(pipe.execute()[0])

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from meetbridge.core.crypto import Crypto
 from meetbridge.core.db import Database, utcnow
@@ -28,6 +28,9 @@ SKEW = dt.timedelta(seconds=60)
 # How long a process reuses credentials it read without looking at the store again. Bounds how
 # long another process's disconnect takes to stop this one (this process's own: at once).
 CACHE_SECONDS = 2.0
+_STATE = select(ZoomConnection.status, ZoomConnection.token_version.label("v")).where(
+    ZoomConnection.id == bindparam("id")
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,8 @@ class TokenManager:
         self.client_id = client_id
         self.client_secret = client_secret
         self.on_lost = on_lost  # (connection id, reason), after the connection is marked
-        self._cache: dict[str, tuple[float, Credentials]] = {}
+        # connection id → (reuse until, monotonic; credentials; access token's expiry)
+        self._cache: dict[str, tuple[float, Credentials, dt.datetime]] = {}
 
     def forget(self, connection_id: str) -> None:
         self._cache.pop(connection_id, None)
@@ -65,6 +69,13 @@ class TokenManager:
         hit = self._cache.get(connection_id)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
+        if hit is not None and hit[2] > utcnow() + SKEW:
+            # Seen before: a two-column look is enough to know it is still the same token.
+            with self.db.read() as s:
+                now = s.execute(_STATE, {"id": connection_id}).first()
+            if now is not None and now.status == "connected" and now.v == hit[1].token_version:
+                self._cache[connection_id] = (self._deadline(hit[2]), hit[1], hit[2])
+                return hit[1]
         with self.db.read() as s:
             row = s.get(ZoomConnection, connection_id)
             self._usable(row)
@@ -76,13 +87,14 @@ class TokenManager:
 
     def _remember(self, row: ZoomConnection) -> Credentials:
         creds = self._credentials(row)
-        left = (
-            (row.access_expires_at - utcnow() - SKEW).total_seconds()
-            if row.access_expires_at
-            else 0
-        )
-        self._cache[row.id] = (time.monotonic() + min(CACHE_SECONDS, left), creds)
+        expires = row.access_expires_at or utcnow()
+        self._cache[row.id] = (self._deadline(expires), creds, expires)
         return creds
+
+    @staticmethod
+    def _deadline(expires: dt.datetime) -> float:
+        left = (expires - utcnow() - SKEW).total_seconds()
+        return time.monotonic() + min(CACHE_SECONDS, left)
 
     def refresh(self, connection_id: str, seen_version: int) -> Credentials:
         """Refreshes unless someone already did since `seen_version` was read."""

@@ -1,4 +1,4 @@
-"""meetings: an attempt's claim is kept apart from when the next attempt is due
+"""meetings: an attempt's claim is kept apart from when the next attempt is due; invitee count
 
 Revision ID: 0006
 Revises: 0005
@@ -23,8 +23,16 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("claimed_until", meetbridge.core.db.UTCDateTime(timezone=True), nullable=True)
         )
+        batch_op.add_column(
+            sa.Column("invitee_count", sa.Integer(), nullable=False, server_default="0")
+        )
+    op.execute(
+        "UPDATE meetings SET invitee_count = "
+        "(SELECT count(*) FROM meeting_invitees WHERE meeting_invitees.meeting_id = meetings.id)"
+    )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("meetings", schema=None) as batch_op:
+        batch_op.drop_column("invitee_count")
         batch_op.drop_column("claimed_until")
