@@ -553,6 +553,11 @@ def bench_meetings_on(args: argparse.Namespace, backend: str) -> None:
                 p.wait(timeout=30)
             c.close()
             log.close()
+            if backend == "postgres":
+                admin = create_engine(normalize_url(args.postgres), isolation_level="AUTOCOMMIT")
+                with admin.connect() as conn:
+                    conn.execute(sql(f'DROP DATABASE IF EXISTS "{name}"'))
+                admin.dispose()
 
 
 def _meeting_body(i: int, start: dt.datetime) -> dict[str, object]:

@@ -285,6 +285,25 @@ def test_a_meeting_cancelled_while_zoom_creates_it_is_deleted_there(env: ZoomEnv
     assert env.control("GET", "/meetings?host=maria@zoom-sandbox.test") == []
 
 
+def test_cancelling_a_failed_unclear_create_deletes_what_zoom_made(env: ZoomEnv) -> None:
+    api = _api(env)
+    env.control(
+        "POST",
+        "/faults",
+        json={"path": "/v2/users/*/meetings", "method": "POST", "lost_response_rate": 1.0},
+    )
+    meeting_id = api.post("/meetings", json=BODY).json()["id"]
+    env.control("DELETE", "/faults")
+    assert len(env.control("GET", "/meetings?host=maria@zoom-sandbox.test")) == 1
+    with env.c.db.write() as s:  # a later attempt was refused: the meeting shows as failed
+        row = s.get(Meeting, meeting_id)
+        assert row and row.ambiguous and row.zoom_meeting_id is None
+        row.status = "failed"
+    assert api.delete(f"/meetings/{meeting_id}").json()["status"] == "cancelling"
+    _wait(api, meeting_id, "cancelled")
+    assert env.control("GET", "/meetings?host=maria@zoom-sandbox.test") == []
+
+
 def test_host_at_the_daily_limit_is_told_and_created_later(env: ZoomEnv) -> None:
     api = _api(env)
     core = env.sandbox_app.state.sandbox

@@ -413,7 +413,7 @@ class Meetings:
             m = self._mine(s, actor, meeting_id)
             if m.status in ("cancelled", "deleted_in_zoom"):
                 return m
-            if m.status == "failed" and m.zoom_meeting_id is None:
+            if m.status == "failed" and m.zoom_meeting_id is None and not m.ambiguous:
                 m.status = "cancelled"  # nothing at Zoom to delete
             else:
                 m.status = "cancelling"
