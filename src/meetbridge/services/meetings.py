@@ -61,14 +61,20 @@ MAX_DURATION = 24 * 60
 # was: a "creating" row whose last claim was never released (the attempt's process died) may
 # have been created at Zoom, so it becomes ambiguous, and the next attempt looks first.
 _DIED_CREATING = (Meeting.status == "creating") & Meeting.claimed_until.is_not(None)
+
+
+def _due(now: Any) -> Any:
+    """Pending, its next attempt due, and no attempt holding it (or its lease has run out)."""
+    return (
+        Meeting.status.in_(PENDING)
+        & (Meeting.next_attempt_at <= now)
+        & or_(Meeting.claimed_until.is_(None), Meeting.claimed_until <= now)
+    )
+
+
 _CLAIM = (
     update(Meeting)
-    .where(
-        Meeting.id == bindparam("mid"),
-        Meeting.status.in_(PENDING),
-        Meeting.next_attempt_at <= bindparam("now"),
-        or_(Meeting.claimed_until.is_(None), Meeting.claimed_until <= bindparam("now")),
-    )
+    .where(Meeting.id == bindparam("mid"), _due(bindparam("now")))
     .values(
         attempts=Meeting.attempts + 1,
         claimed_until=bindparam("lease"),
@@ -254,7 +260,9 @@ class Meetings:
         passcode = data.passcode or None
         if passcode is not None and not PASSCODE.match(passcode):
             raise ValidationFailed("passcode", "use at most 10 letters, digits or @ - _ *")
-        invitees = [normalize_email(e, "invitees") for e in data.invitees if e.strip()]
+        invitees = list(
+            dict.fromkeys(normalize_email(e, "invitees") for e in data.invitees if e.strip())
+        )
         if len(invitees) > 300:
             raise ValidationFailed("invitees", "at most 300 people per meeting")
         values: dict[str, Any] = {
@@ -275,7 +283,7 @@ class Meetings:
             "attempts": 0,
             "ambiguous": False,
             "had_ambiguity": False,
-            "invitee_count": len(dict.fromkeys(invitees)),
+            "invitee_count": len(invitees),
             "next_attempt_at": now,
             "created_by": actor.id,
             "created_at": now,
@@ -294,7 +302,7 @@ class Meetings:
                     _INSERT_INVITEE,
                     [
                         {"id": new_id(), "meeting_id": values["id"], "email": e, "created_at": now}
-                        for e in dict.fromkeys(invitees)
+                        for e in invitees
                     ],
                 )
             _audit(s, actor, "meeting.scheduled", origin, "meeting", values["id"], {"title": title})
@@ -526,13 +534,14 @@ class Meetings:
                 else:
                     zm = api.create_meeting(self._zoom_body(m), user_id="me")
                     found = zm.id, zm.join_url
-                return self._settle(m, "REQUEST", link=found)
+                return self._settle(m, link=found)
             if m.status == "updating":
                 api.update_meeting(m.zoom_meeting_id or 0, self._zoom_body(m), host="me")
-                return self._settle(m, "REQUEST")
+                return self._settle(m)
             zoom_id = m.zoom_meeting_id
             if zoom_id is None and was_ambiguous:  # cancelled while a create was unclear
-                zoom_id = (self._find_at_zoom(m, api) or (None, ""))[0]
+                found = self._find_at_zoom(m, api)
+                zoom_id = found[0] if found is not None else None
             if zoom_id is not None:
                 with contextlib.suppress(ZoomNotFound):  # already gone at Zoom: goal met
                     api.delete_meeting(zoom_id)
@@ -591,22 +600,23 @@ class Meetings:
     def _settle(
         self,
         m: Meeting,
-        method: str | None,
+        method: str = "REQUEST",
+        *,
         values: dict[str, Any] | None = None,
         status: str = "scheduled",
         link: tuple[int, str] | None = None,
     ) -> str:
-        """Ends an attempt in one transaction. If the row is still as the attempt claimed it
-        (same status and sequence), it takes `status` (or `values`) and the invites go out;
+        """Ends an attempt in one statement or transaction. If the row is as the attempt claimed it
+        (same status and sequence), it takes `status` and the invites (`method`) go out, or,
+        for an attempt that did not reach its goal, it takes `values` and nobody is told;
         if the user changed it meanwhile, what Zoom told us is kept (`link`) and the row is
         due again at once. Either way the claim is released."""
         now = utcnow()
+        zoom_id, join_url = link or (None, None)
         if link is not None:
             m.zoom_meeting_id, m.join_url = link
         claimed = {"mid": m.id, "old_status": m.status, "old_sequence": m.sequence}
-        done = {"status": status, "now": now, "zoom_id": None, "join_url": None}
-        if link is not None:
-            done.update(zoom_id=link[0], join_url=link[1])
+        done = {"status": status, "now": now, "zoom_id": zoom_id, "join_url": join_url}
         if values is None and m.invitee_count == 0:
             # Nobody to invite (checked in the statement itself): one statement, no transaction.
             with self.db.single() as s:
@@ -620,13 +630,13 @@ class Meetings:
             else:
                 result = s.execute(_AS_CLAIMED.values(claimed_until=None, **values), claimed)
             settled = result.rowcount == 1  # type: ignore[attr-defined]
-            if settled and method is not None:
+            if settled and values is None:
                 m.status = status
                 queued = self._queue_invites(s, m, method)
             elif not settled:
                 kept: dict[str, Any] = {"claimed_until": None, "next_attempt_at": now}
                 if link is not None:
-                    kept.update(zoom_meeting_id=link[0], join_url=link[1], ambiguous=False)
+                    kept.update(zoom_meeting_id=zoom_id, join_url=join_url, ambiguous=False)
                 s.execute(update(Meeting).where(Meeting.id == m.id).values(**kept))
         for mid in queued:
             self.mail.enqueue(mid)
@@ -645,8 +655,7 @@ class Meetings:
         log.info("meetings.retry_later", meeting_id=m.id, error=error)
         self._settle(
             m,
-            None,
-            {
+            values={
                 "status": m.status,
                 "last_error": error,
                 "last_error_at": utcnow(),
@@ -661,8 +670,7 @@ class Meetings:
         log.warning("meetings.failed", meeting_id=m.id, error=error)
         self._settle(
             m,
-            None,
-            {
+            values={
                 "status": "failed" if m.status == "creating" else m.status,
                 "last_error": error,
                 "last_error_at": utcnow(),
@@ -798,13 +806,7 @@ class Meetings:
         """Re-enqueues due work, and compares upcoming meetings with Zoom (missed webhooks)."""
         now = utcnow()
         with self.db.read() as s:
-            due = s.scalars(
-                select(Meeting.id).where(
-                    Meeting.status.in_(PENDING),
-                    Meeting.next_attempt_at <= now,
-                    or_(Meeting.claimed_until.is_(None), Meeting.claimed_until <= now),
-                )
-            ).all()
+            due = s.scalars(select(Meeting.id).where(_due(now))).all()
             stale = s.scalars(
                 select(Meeting)
                 .where(
