@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -35,6 +36,7 @@ def zoom_route(fn: Callable[[Request, Sandbox, Caller], Awaitable[Response]]) ->
     """Wraps a /v2 handler: faults first, then the bearer token, then Zoom's error mapping."""
 
     async def handler(request: Request) -> Response:
+        start = time.perf_counter()
         sandbox: Sandbox = request.app.state.sandbox
         faults: Faults = request.app.state.faults
         decision = faults.decide(request.method, request.url.path)
@@ -76,6 +78,9 @@ def zoom_route(fn: Callable[[Request, Sandbox, Caller], Awaitable[Response]]) ->
         if decision.lost:
             await asyncio.sleep(decision.hang_seconds)  # the work is done; the reply never comes
             return zoom_json(504, {"code": 504, "message": "Gateway timeout."})
+        created = getattr(request.state, "created_meeting", None)
+        if created is not None:
+            sandbox.state.meetings[created].create_ms = (time.perf_counter() - start) * 1000
         return response
 
     return handler
@@ -140,7 +145,9 @@ async def user_get(request: Request, sb: Sandbox, caller: Caller) -> Response:
 @zoom_route
 async def meetings_create(request: Request, sb: Sandbox, caller: Caller) -> Response:
     body = await json_body(request)
-    return zoom_json(201, sb.create_meeting(caller, request.path_params["user_id"], body))
+    meeting = sb.create_meeting(caller, request.path_params["user_id"], body)
+    request.state.created_meeting = meeting["id"]
+    return zoom_json(201, meeting)
 
 
 @zoom_route
@@ -466,6 +473,7 @@ async def c_meetings(request: Request, sb: Sandbox) -> Any:
             recording_files=m.recording_files,
             started_at=m.started_at,
             ended_at=m.ended_at,
+            create_ms=m.create_ms,
         )
         out.append(row)
     return out

@@ -152,6 +152,9 @@ class Meeting:
     registrants: list[Registrant] = field(default_factory=list)
     recording_files: list[dict[str, Any]] = field(default_factory=list)
     deleted: bool = False
+    # How long the sandbox took to answer the create, fault latency included ("Zoom's time"):
+    # benchmarks subtract it to find the caller's own overhead. Control API only.
+    create_ms: float | None = None
 
 
 @dataclass

@@ -176,11 +176,17 @@ def test_bad_input_is_refused_and_nothing_reaches_zoom(env: ZoomEnv) -> None:
         ({"invitees": ["not-an-email"]}, "invitees"),
         ({"agenda": "a" * 2001}, "agenda"),
         ({"platform": "teams"}, "platform"),
+        ({"title": "nul\x00byte"}, "title"),
+        ({"invitees": ["a@acme.test", "b\x00@acme.test"]}, "invitees"),
     ]
     for change, field in cases:
         r = api.post("/meetings", json={**BODY, **change})
         assert r.status_code == 422, (change, r.text)
         assert field in [f["field"] for f in r.json()["error"]["fields"]], (change, r.json())
+    assert api.post("/projects", json={"name": "P\x00"}).status_code == 422
+    for url in ("/meetings/%00", "/meetings?project_id=%00"):
+        r = api.get(url)
+        assert r.status_code == 400 and "NUL" in r.json()["error"]["message"], (url, r.text)
     assert other["id"]  # same organisation's project is fine
     with env.c.db.read() as s:
         assert s.scalar(select(func.count()).select_from(Meeting)) == 0

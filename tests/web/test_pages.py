@@ -156,6 +156,8 @@ def test_token_secret_is_shown_once(client: TestClient, acme: Org) -> None:
     assert secret
     again = client.get("/settings/tokens").text
     assert secret.group(1) not in again and "laptop" in again
+    r = client.post("/settings/tokens", data={"name": "nul\x00", "csrf_token": token})
+    assert r.status_code == 422 and "NUL" in r.text
     assert (
         client.get("/api/v1/me", headers={"Authorization": f"Bearer {secret.group(1)}"}).status_code
         == 200

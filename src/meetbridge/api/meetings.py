@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from meetbridge.api.routes import Actor, C, From, _errors
+from meetbridge.api.schemas import Input
 from meetbridge.core.errors import PermissionDenied
 from meetbridge.core.models import User
 from meetbridge.services.meetings import MeetingChanges, MeetingInput
@@ -16,11 +17,7 @@ from meetbridge.services.meetings import MeetingChanges, MeetingInput
 router = APIRouter(prefix="/api/v1", responses=_errors, tags=["meetings"])
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ProjectIn(_In):
+class ProjectIn(Input):
     name: str = Field(max_length=200)
     description: str = Field("", max_length=5000)
 
@@ -33,7 +30,7 @@ class ProjectOut(BaseModel):
     created_at: dt.datetime
 
 
-class MeetingIn(_In):
+class MeetingIn(Input):
     platform: Literal["zoom"] = "zoom"
     title: str = Field(max_length=500)
     start: dt.datetime = Field(
@@ -49,7 +46,7 @@ class MeetingIn(_In):
     invitees: list[str] = Field(default_factory=list, max_length=1000)
 
 
-class MeetingPatch(_In):
+class MeetingPatch(Input):
     title: str | None = Field(None, max_length=500)
     start: dt.datetime | None = None
     timezone: str | None = Field(None, max_length=64)
@@ -78,7 +75,7 @@ class MeetingOut(BaseModel):
     created_at: dt.datetime
 
 
-class InviteesIn(_In):
+class InviteesIn(Input):
     emails: list[str] = Field(min_length=1, max_length=300)
 
 
@@ -181,7 +178,7 @@ class TemplateOut(BaseModel):
     variables: list[str]
 
 
-class TemplateIn(_In):
+class TemplateIn(Input):
     subject: str = Field(max_length=1000)
     body_text: str = Field(max_length=50_000)
 

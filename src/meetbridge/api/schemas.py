@@ -5,13 +5,27 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Role = Literal["owner", "admin", "member"]
 
 
-class _In(BaseModel):
+class Input(BaseModel):
+    """Every request body: unknown fields are an error, and no text may hold NUL."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL cannot store text with NUL; refuse it here, with the field's name.
+        if any(
+            "\x00" in v
+            for v in (value if isinstance(value, list) else [value])
+            if isinstance(v, str)
+        ):
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 class FieldReason(BaseModel):
@@ -57,7 +71,7 @@ class MeOut(UserOut):
     org: OrgOut
 
 
-class MemberCreate(_In):
+class MemberCreate(Input):
     email: str = Field(max_length=254)
     name: str = Field(max_length=200)
     role: Role = "member"
@@ -65,23 +79,23 @@ class MemberCreate(_In):
     timezone: str | None = Field(None, max_length=64)
 
 
-class MemberUpdate(_In):
+class MemberUpdate(Input):
     email: str | None = Field(None, max_length=254)
     name: str | None = Field(None, max_length=200)
     role: Role | None = None
     timezone: str | None = Field(None, max_length=64)
 
 
-class MemberRestore(_In):
+class MemberRestore(Input):
     password: str = Field(max_length=256)
 
 
-class PasswordChange(_In):
+class PasswordChange(Input):
     current_password: str = Field(max_length=256)
     new_password: str = Field(max_length=256)
 
 
-class TokenCreate(_In):
+class TokenCreate(Input):
     name: str = Field(max_length=100)
 
 
@@ -99,7 +113,7 @@ class TokenCreated(TokenOut):
     token: str = Field(description="The secret. Shown once; store it now.")
 
 
-class SubaccountCreate(_In):
+class SubaccountCreate(Input):
     name: str = Field(max_length=200)
     owner_email: str = Field(max_length=254)
     owner_name: str = Field(max_length=200)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from meetbridge.api.routes import Actor, C, From, _errors, container
+from meetbridge.api.schemas import Input
 from meetbridge.container import Container
 from meetbridge.core.errors import NotFound, ValidationFailed
 
@@ -33,8 +34,7 @@ class ZoomConnectionOut(BaseModel):
     updated_at: dt.datetime
 
 
-class AccountCredentials(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AccountCredentials(Input):
     account_id: str = Field(max_length=200)
     client_id: str = Field(max_length=200)
     client_secret: str = Field(max_length=200)
@@ -53,8 +53,7 @@ class AuthorizeOut(BaseModel):
     authorize_url: str
 
 
-class CallIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CallIn(Input):
     via: Literal["me", "account"] = "me"
     method: Literal["GET", "POST", "PATCH", "PUT", "DELETE"] = "GET"
     path: str = Field(pattern=r"^/[A-Za-z0-9_./@%:-]*$", max_length=500)

@@ -98,8 +98,8 @@ def worker() -> None:
         worker_type="thread",
         periodic=True,
         check_worker_health=True,
-        # SqliteHuey is polled: keep an idle worker's poll interval short so a new job
-        # starts within a fraction of a second (huey's default backs off to 10 s).
+        # An idle thread's pause between turns at the queue (huey's default backs off to
+        # 10 s). With SQLite one thread at a time polls the queue (jobs._OnePollerStorage).
         initial_delay=0.05,
         backoff=1.5,
         max_delay=0.25,

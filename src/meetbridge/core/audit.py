@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Connection, Table, insert
 from sqlalchemy.orm import Session
 
 from meetbridge.core.db import utcnow
 from meetbridge.core.models import AuditEvent
 
-_INSERT = insert(cast(Table, AuditEvent.__table__))
+TABLE = cast(Table, AuditEvent.__table__)
+INSERT = insert(TABLE)
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,7 @@ class Origin:
     via: str = "web"
 
 
-def record(
-    session: Session,
+def row(
     *,
     org_id: str | None,
     actor_id: str | None,
@@ -35,23 +35,27 @@ def record(
     target_type: str | None = None,
     target_id: str | None = None,
     details: dict[str, Any] | None = None,
-) -> None:
-    # A plain INSERT in the caller's transaction (no unit of work: audit rows are never read
-    # back in the same transaction), after the rows it may refer to.
-    session.flush()
-    session.execute(
-        _INSERT,
-        {
-            "org_id": org_id,
-            "actor_id": actor_id,
-            "actor_label": actor_label,
-            "action": action,
-            "target_type": target_type,
-            "target_id": target_id,
-            "details": {"via": origin.via, **(details or {})},
-            "ip": origin.ip,
-            "user_agent": (origin.user_agent or "")[:300] or None,
-            "request_id": origin.request_id,
-            "created_at": utcnow(),
-        },
-    )
+) -> dict[str, Any]:
+    """An audit row's values (for `record`, or for a statement that writes it itself)."""
+    return {
+        "org_id": org_id,
+        "actor_id": actor_id,
+        "actor_label": actor_label,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "details": {"via": origin.via, **(details or {})},
+        "ip": origin.ip,
+        "user_agent": (origin.user_agent or "")[:300] or None,
+        "request_id": origin.request_id,
+        "created_at": utcnow(),
+    }
+
+
+def record(session: Session | Connection, **what: Any) -> None:
+    """Writes an audit row (`row`'s arguments) in the caller's transaction."""
+    # A plain INSERT (no unit of work: audit rows are never read back in the same
+    # transaction), after the rows it may refer to.
+    if isinstance(session, Session):
+        session.flush()
+    session.execute(INSERT, row(**what))

@@ -14,9 +14,21 @@ import re
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
-from sqlalchemy import BigInteger, Table, Text, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Table,
+    Text,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from meetbridge.core import audit
@@ -81,8 +93,7 @@ _CLAIM = (
         ambiguous=Meeting.ambiguous | _DIED_CREATING,
         had_ambiguity=Meeting.had_ambiguity | Meeting.ambiguous | _DIED_CREATING,
     )
-    .returning(Meeting)
-    .execution_options(synchronize_session=False)
+    .returning(*cast(Table, Meeting.__table__).c)
 )
 # An attempt's outcome applies only if the row is still as the attempt claimed it.
 _AS_CLAIMED = (
@@ -106,8 +117,52 @@ _SETTLE_DONE = _AS_CLAIMED.values(
 )
 _SETTLE_ALONE = _SETTLE_DONE.where(Meeting.invitee_count == 0)
 _INVITEES = select(MeetingInvitee).where(MeetingInvitee.meeting_id == bindparam("mid"))
-# Scheduling runs on every request: its statements are built once.
-_INSERT_MEETING = insert(cast(Table, Meeting.__table__))
+# Scheduling runs on every request: its statements are built once. The meeting row is
+# written only if the host's Zoom is connected and the project (if any) is the organisation's,
+# in the INSERT itself; when nothing is written, a read then says why.
+_MEETINGS = cast(Table, Meeting.__table__)
+_SCHEDULED = (  # what `schedule` writes; the connection comes from the host's Zoom connection
+    *("id", "org_id", "project_id", "host_user_id", "title", "agenda", "start_at"),
+    *("duration_min", "timezone", "passcode", "waiting_room", "join_before_host", "status"),
+    *("sequence", "attempts", "ambiguous", "had_ambiguity", "invitee_count"),
+    *("next_attempt_at", "created_by", "created_at", "updated_at"),
+)
+_INSERT_IF_READY = (
+    insert(_MEETINGS)
+    .from_select(
+        [*_SCHEDULED, "connection_id"],
+        select(
+            *(bindparam(name, type_=_MEETINGS.c[name].type) for name in _SCHEDULED),
+            ZoomConnection.id,
+        ).where(
+            ZoomConnection.kind == "user",
+            ZoomConnection.user_id == bindparam("host_user_id"),
+            ZoomConnection.status != "ended",
+            ZoomConnection.status != "needs_reconnect",
+            or_(
+                bindparam("project_id").is_(None),
+                exists().where(
+                    Project.id == bindparam("project_id"), Project.org_id == bindparam("org_id")
+                ),
+            ),
+        ),
+    )
+    .returning(_MEETINGS.c.connection_id)
+)
+# PostgreSQL: the meeting and its audit row in one statement, so one round trip in autocommit
+# (a data-modifying WITH runs to completion and is atomic with the statement).
+_WRITTEN = _INSERT_IF_READY.cte("written")
+_AUDITED = (
+    insert(audit.TABLE)
+    .from_select(
+        [c.name for c in audit.TABLE.c if c.name != "id"],
+        select(
+            *(bindparam(f"audit_{c.name}", type_=c.type) for c in audit.TABLE.c if c.name != "id")
+        ).select_from(_WRITTEN),
+    )
+    .cte("audited")
+)
+_SCHEDULE_ALONE = select(_WRITTEN.c.connection_id).add_cte(_AUDITED)
 _INSERT_INVITEE = insert(cast(Table, MeetingInvitee.__table__))
 _PROJECT_IN_ORG = select(Project.id).where(
     Project.id == bindparam("pid"), Project.org_id == bindparam("org")
@@ -289,27 +344,58 @@ class Meetings:
             "created_at": now,
             "updated_at": now,
         }
-        with self.db.write() as s:
-            if (
-                data.project_id is not None
-                and s.scalar(_PROJECT_IN_ORG, {"pid": data.project_id, "org": actor.org_id}) is None
-            ):
-                raise ValidationFailed("project_id", "no such project in your organisation")
-            values["connection_id"] = self._host_connection(s, actor)
-            s.execute(_INSERT_MEETING, values)
-            if invitees:
-                s.execute(
-                    _INSERT_INVITEE,
-                    [
-                        {"id": new_id(), "meeting_id": values["id"], "email": e, "created_at": now}
-                        for e in invitees
-                    ],
-                )
-            _audit(s, actor, "meeting.scheduled", origin, "meeting", values["id"], {"title": title})
+        what = audit.row(
+            org_id=actor.org_id,
+            actor_id=actor.id,
+            actor_label=actor.email,
+            action="meeting.scheduled",
+            origin=origin,
+            target_type="meeting",
+            target_id=values["id"],
+            details={"title": title},
+        )
+        if invitees or self.db.is_sqlite:
+            with self.db.begin() as conn:
+                values["connection_id"] = conn.scalar(_INSERT_IF_READY, values)
+                if values["connection_id"] is None:
+                    self._why_not_ready(conn, actor, data.project_id)
+                if invitees:
+                    conn.execute(
+                        _INSERT_INVITEE,
+                        [
+                            {
+                                "id": new_id(),
+                                "meeting_id": values["id"],
+                                "email": e,
+                                "created_at": now,
+                            }
+                            for e in invitees
+                        ],
+                    )
+                conn.execute(audit.INSERT, what)
+        else:
+            # PostgreSQL, nobody to invite: one statement in autocommit, one round trip.
+            params = values | {f"audit_{k}": v for k, v in what.items()}
+            with self.db.connect() as conn:
+                values["connection_id"] = conn.scalar(_SCHEDULE_ALONE, params)
+                if values["connection_id"] is None:
+                    self._why_not_ready(conn, actor, data.project_id)
         self.jobs.enqueue(WORK_TASK, values["id"])
         return Meeting(**values)
 
-    def _host_connection(self, s: Session, actor: User) -> str:
+    def _why_not_ready(
+        self, s: Session | Connection, actor: User, project_id: str | None
+    ) -> NoReturn:
+        """Nothing was written: says why (the project, or the host's Zoom connection)."""
+        if (
+            project_id is not None
+            and s.scalar(_PROJECT_IN_ORG, {"pid": project_id, "org": actor.org_id}) is None
+        ):
+            raise ValidationFailed("project_id", "no such project in your organisation")
+        self._host_connection(s, actor)
+        raise Conflict("platform", "Zoom is not ready for this host; try again")
+
+    def _host_connection(self, s: Session | Connection, actor: User) -> str:
         """The id of the actor's own Zoom connection, or a Conflict that says what to do."""
         row = s.execute(_HOST_CONNECTION, {"uid": actor.id}).first()
         if row is None:
@@ -510,14 +596,12 @@ class Meetings:
         meeting is worked on again at once."""
         now = utcnow()
         lease = now + dt.timedelta(seconds=self.settings.effective_meetings_lease)
-        with self.db.single() as s:
-            m = s.execute(
-                _CLAIM, {"mid": meeting_id, "now": now, "lease": lease}
-            ).scalar_one_or_none()
-            if m is None:
-                status = s.scalar(select(Meeting.status).where(Meeting.id == meeting_id))
+        with self.db.single() as conn:
+            row = conn.execute(_CLAIM, {"mid": meeting_id, "now": now, "lease": lease}).first()
+            if row is None:
+                status = conn.scalar(select(Meeting.status).where(Meeting.id == meeting_id))
                 return status or "missing"
-            s.expunge(m)
+        m = Meeting(**row._asdict())
         # `ambiguous` now says whether a create may already have reached Zoom: an earlier
         # answer was unclear, or an earlier attempt never settled (its process died).
         was_ambiguous = m.ambiguous
@@ -619,8 +703,8 @@ class Meetings:
         done = {"status": status, "now": now, "zoom_id": zoom_id, "join_url": join_url}
         if values is None and m.invitee_count == 0:
             # Nobody to invite (checked in the statement itself): one statement, no transaction.
-            with self.db.single() as s:
-                if s.execute(_SETTLE_ALONE, {**claimed, **done}).rowcount == 1:  # type: ignore[attr-defined]
+            with self.db.single() as conn:
+                if conn.execute(_SETTLE_ALONE, {**claimed, **done}).rowcount == 1:
                     m.status = status
                     return "done"
         queued: list[str] = []
@@ -881,7 +965,7 @@ class Meetings:
 
 
 def _audit(
-    s: Session,
+    s: Session | Connection,
     actor: User,
     action: str,
     origin: Origin,

@@ -74,8 +74,17 @@ class RequestMiddleware:
                 too_big = int(length) > self.max_body
             except ValueError:
                 too_big = True
-        if too_big:
-            await self._reject(send_wrapper, 413, "request body is larger than allowed")
+        query = scope.get("query_string", b"")
+        if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+            # PostgreSQL cannot store or compare text with NUL; no page or API needs one.
+            where = "path" if "\x00" in scope["path"] else "query"
+            await self._reject(
+                send_wrapper, 400, "bad_request", f"the {where} must not contain NUL (%00)", where
+            )
+        elif too_big:
+            await self._reject(
+                send_wrapper, 413, "body_too_large", "request body is larger than allowed", "body"
+            )
         else:
             received = 0
 
@@ -92,7 +101,13 @@ class RequestMiddleware:
                 with structlog.contextvars.bound_contextvars(request_id=request_id):
                     await self.app(scope, receive_limited, send_wrapper)
             except _BodyTooLarge:
-                await self._reject(send_wrapper, 413, "request body is larger than allowed")
+                await self._reject(
+                    send_wrapper,
+                    413,
+                    "body_too_large",
+                    "request body is larger than allowed",
+                    "body",
+                )
         route = scope.get("route")
         route_path = getattr(route, "path", "unmatched")
         elapsed = time.perf_counter() - start
@@ -108,8 +123,8 @@ class RequestMiddleware:
             ms=round(elapsed * 1000, 2),
         )
 
-    async def _reject(self, send: Any, status: int, message: str) -> None:
-        body = _json_error(status, "body_too_large", message, "body")
+    async def _reject(self, send: Any, status: int, code: str, message: str, field: str) -> None:
+        body = _json_error(status, code, message, field)
         await send(
             {
                 "type": "http.response.start",

@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from meetbridge.container import Container
-from meetbridge.core.errors import DomainError, NotAuthenticated, Throttled
+from meetbridge.core.errors import DomainError, NotAuthenticated, Throttled, ValidationFailed
 from meetbridge.core.models import ROLES, User
 from meetbridge.core.security import csrf_token, csrf_valid, digest, new_token
 from meetbridge.web.http import origin_of
@@ -81,6 +81,9 @@ async def _form(request: Request) -> dict[str, str]:
     secret = _c(request).settings.secret_key.get_secret_value()
     if not csrf_valid(secret, _binding(request), data.get("csrf_token")):
         raise CsrfFailed
+    for key, value in data.items():
+        if "\x00" in value:  # PostgreSQL cannot store text with NUL
+            raise ValidationFailed(key, "must not contain NUL characters")
     return data
 
 
