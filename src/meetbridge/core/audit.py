@@ -12,7 +12,7 @@ from meetbridge.core.db import utcnow
 from meetbridge.core.models import AuditEvent
 
 TABLE = cast(Table, AuditEvent.__table__)
-INSERT = insert(TABLE)
+_INSERT = insert(TABLE)
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,15 @@ def row(
     }
 
 
-def record(session: Session | Connection, **what: Any) -> None:
-    """Writes an audit row (`row`'s arguments) in the caller's transaction."""
+def write(session: Session | Connection, values: dict[str, Any]) -> None:
+    """Writes an audit row (`row`'s values) in the caller's transaction."""
     # A plain INSERT (no unit of work: audit rows are never read back in the same
     # transaction), after the rows it may refer to.
     if isinstance(session, Session):
         session.flush()
-    session.execute(INSERT, row(**what))
+    session.execute(_INSERT, values)
+
+
+def record(session: Session | Connection, **what: Any) -> None:
+    """`write` of a `row` with these arguments."""
+    write(session, row(**what))

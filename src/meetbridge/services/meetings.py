@@ -69,6 +69,8 @@ PENDING = ("creating", "updating", "cancelling")
 PASSCODE = re.compile(r"^[A-Za-z0-9@\-_*]{1,10}$")
 MAX_DURATION = 24 * 60
 
+_MEETINGS = cast(Table, Meeting.__table__)
+
 # One statement claims a due meeting for an attempt. The SET expressions read the row as it
 # was: a "creating" row whose last claim was never released (the attempt's process died) may
 # have been created at Zoom, so it becomes ambiguous, and the next attempt looks first.
@@ -93,7 +95,7 @@ _CLAIM = (
         ambiguous=Meeting.ambiguous | _DIED_CREATING,
         had_ambiguity=Meeting.had_ambiguity | Meeting.ambiguous | _DIED_CREATING,
     )
-    .returning(*cast(Table, Meeting.__table__).c)
+    .returning(*_MEETINGS.c)
 )
 # An attempt's outcome applies only if the row is still as the attempt claimed it.
 _AS_CLAIMED = (
@@ -120,7 +122,6 @@ _INVITEES = select(MeetingInvitee).where(MeetingInvitee.meeting_id == bindparam(
 # Scheduling runs on every request: its statements are built once. The meeting row is
 # written only if the host's Zoom is connected and the project (if any) is the organisation's,
 # in the INSERT itself; when nothing is written, a read then says why.
-_MEETINGS = cast(Table, Meeting.__table__)
 _SCHEDULED = (  # what `schedule` writes; the connection comes from the host's Zoom connection
     *("id", "org_id", "project_id", "host_user_id", "title", "agenda", "start_at"),
     *("duration_min", "timezone", "passcode", "waiting_room", "join_before_host", "status"),
@@ -344,15 +345,8 @@ class Meetings:
             "created_at": now,
             "updated_at": now,
         }
-        what = audit.row(
-            org_id=actor.org_id,
-            actor_id=actor.id,
-            actor_label=actor.email,
-            action="meeting.scheduled",
-            origin=origin,
-            target_type="meeting",
-            target_id=values["id"],
-            details={"title": title},
+        what = _audit_row(
+            actor, "meeting.scheduled", origin, "meeting", values["id"], {"title": title}
         )
         if invitees or self.db.is_sqlite:
             with self.db.begin() as conn:
@@ -372,7 +366,7 @@ class Meetings:
                             for e in invitees
                         ],
                     )
-                conn.execute(audit.INSERT, what)
+                audit.write(conn, what)
         else:
             # PostgreSQL, nobody to invite: one statement in autocommit, one round trip.
             params = values | {f"audit_{k}": v for k, v in what.items()}
@@ -973,8 +967,18 @@ def _audit(
     target_id: str,
     details: dict[str, Any] | None = None,
 ) -> None:
-    audit.record(
-        s,
+    audit.write(s, _audit_row(actor, action, origin, target_type, target_id, details))
+
+
+def _audit_row(
+    actor: User,
+    action: str,
+    origin: Origin,
+    target_type: str,
+    target_id: str,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return audit.row(
         org_id=actor.org_id,
         actor_id=actor.id,
         actor_label=actor.email,
