@@ -284,7 +284,10 @@ class Meetings:
             )
             s.add(project)
             s.flush()
-            _audit(s, actor, "project.created", origin, "project", project.id, {"name": name})
+            audit.write(
+                s,
+                _audit_row(actor, "project.created", origin, "project", project.id, {"name": name}),
+            )
         return project
 
     def list_projects(self, actor: User) -> Sequence[Project]:
@@ -490,9 +493,8 @@ class Meetings:
             m.attempts = 0
             m.next_attempt_at = now
             m.updated_at = now
-            _audit(
-                s, actor, "meeting.updated", origin, "meeting", m.id, {"from": before, "to": after}
-            )
+            what = {"from": before, "to": after}
+            audit.write(s, _audit_row(actor, "meeting.updated", origin, "meeting", m.id, what))
         self.jobs.enqueue(WORK_TASK, m.id)
         return m
 
@@ -508,7 +510,10 @@ class Meetings:
                 m.attempts = 0
                 m.next_attempt_at = utcnow()
             m.updated_at = utcnow()
-            _audit(s, actor, "meeting.cancelled", origin, "meeting", m.id, {"title": m.title})
+            audit.write(
+                s,
+                _audit_row(actor, "meeting.cancelled", origin, "meeting", m.id, {"title": m.title}),
+            )
         if m.status == "cancelling":
             self.jobs.enqueue(WORK_TASK, m.id)
         return m
@@ -570,7 +575,7 @@ class Meetings:
         except ZoomError as exc:
             raise Conflict("zoom", f"Zoom did not give the host link: {exc.message}") from None
         with self.db.write() as s:
-            _audit(s, actor, "meeting.host_link", origin, "meeting", m.id)
+            audit.write(s, _audit_row(actor, "meeting.host_link", origin, "meeting", m.id))
         return str(data.get("start_url", ""))
 
     def _mine(self, s: Session, actor: User, meeting_id: str) -> Meeting:
@@ -956,18 +961,6 @@ class Meetings:
             with self.db.write() as s:
                 s.execute(update(Meeting).where(Meeting.id == m.id).values(swept_at=utcnow()))
         return deleted
-
-
-def _audit(
-    s: Session | Connection,
-    actor: User,
-    action: str,
-    origin: Origin,
-    target_type: str,
-    target_id: str,
-    details: dict[str, Any] | None = None,
-) -> None:
-    audit.write(s, _audit_row(actor, action, origin, target_type, target_id, details))
 
 
 def _audit_row(
