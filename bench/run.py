@@ -162,6 +162,9 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres"], help="meetings: only this")
     parser.add_argument("--scale", type=float, default=1.0, help="meetings: more or fewer")
     parser.add_argument(
+        "--clients", type=int, choices=[1, 8, 32], action="append", help="meetings: only these"
+    )
+    parser.add_argument(
         "--postgres",
         default=os.environ.get(
             "MEETBRIDGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -502,6 +505,8 @@ def bench_meetings_on(args: argparse.Namespace, backend: str) -> None:
                     },
                 )
                 for clients, base in ((1, 100), (8, 4), (32, 4)):
+                    if args.clients and clients not in args.clients:
+                        continue
                     n = max(1, int(base * args.scale))  # meetings, or seconds of wrk
                     day += 1
                     start = dt.datetime.now(dt.UTC).replace(microsecond=0)

@@ -12,9 +12,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from meetbridge_sandbox import pages
 from meetbridge_sandbox.config import DEMO_USER_PASSWORD, SandboxConfig
@@ -24,6 +26,19 @@ from meetbridge_sandbox.state import Account, App, Persistence, User, iso, zoom_
 from meetbridge_sandbox.webhooks import Dispatcher
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+class _Arrival:
+    """Notes when a request reached the app, so the time Zoom took over a create (reported by
+    the control API) includes the sandbox's own routing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope.setdefault("state", {})["arrived"] = time.perf_counter()
+        await self.app(scope, receive, send)
 
 
 def zoom_json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -36,7 +51,7 @@ def zoom_route(fn: Callable[[Request, Sandbox, Caller], Awaitable[Response]]) ->
     """Wraps a /v2 handler: faults first, then the bearer token, then Zoom's error mapping."""
 
     async def handler(request: Request) -> Response:
-        start = time.perf_counter()
+        start = getattr(request.state, "arrived", None) or time.perf_counter()
         sandbox: Sandbox = request.app.state.sandbox
         faults: Faults = request.app.state.faults
         decision = faults.decide(request.method, request.url.path)
@@ -633,7 +648,7 @@ def create_app(config: SandboxConfig) -> Starlette:
                 await task
             await app.state.dispatcher.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(_Arrival)])
     app.state.sandbox = sandbox
     app.state.faults = faults
     app.state.dispatcher = Dispatcher(sandbox)

@@ -80,7 +80,7 @@ def test_300_meetings_through_faults(tmp_path: Path, database_url: str, smtp: Sm
                 s.execute(
                     update(Meeting)
                     .where(Meeting.status == "creating")
-                    .values(next_attempt_at=utcnow())
+                    .values(next_attempt_at=utcnow() - dt.timedelta(minutes=1))
                 )
             if env.c.meetings.reconcile()["requeued"] == 0:
                 break

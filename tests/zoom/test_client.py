@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
+from meetbridge.core.models import ZoomConnection
 from meetbridge.zoom.client import ZoomApi, parse_retry_after
 from meetbridge.zoom.errors import (
+    NeedsReconnect,
     ZoomAmbiguous,
     ZoomNotFound,
     ZoomRateLimited,
@@ -18,6 +21,7 @@ from meetbridge.zoom.errors import (
     ZoomUnavailable,
     ZoomValidationError,
 )
+from meetbridge.zoom.tokens import SeenState
 from tests.conftest import ORIGIN
 from tests.support import SmtpServer
 from tests.zoom_env import ZoomEnv, zoom_env
@@ -161,3 +165,25 @@ def test_retry_after_forms() -> None:
     assert parse_retry_after("Fri, 15 Jan 2027 08:00:30 GMT", now) == 30
     assert parse_retry_after(None, now) is None
     assert parse_retry_after("garbage", now) is None
+
+
+def test_a_connection_state_read_with_the_job_overrides_the_token_cache(
+    env: ZoomEnv, api: ZoomApi
+) -> None:
+    """A job's claim reads the connection's status and token version with the meeting; a
+    connection that another process marked for reconnecting is refused at once, although this
+    process still holds its token in its short cache."""
+    assert next(api.iter_users())  # the token is now in this process's cache
+    with env.c.db.write() as s:
+        s.execute(
+            update(ZoomConnection)
+            .where(ZoomConnection.id == api.connection_id)
+            .values(status="needs_reconnect")
+        )
+    assert next(api.iter_users())  # the cache alone: still served for up to 2 s
+    with env.c.db.read() as s:
+        conn = s.get(ZoomConnection, api.connection_id)
+        assert conn is not None
+    with pytest.raises(NeedsReconnect):
+        seen = SeenState(conn.status, conn.token_version)
+        env.c.zoom.api(api.connection_id, seen).get_user("me")

@@ -99,7 +99,7 @@ def worker() -> None:
         periodic=True,
         check_worker_health=True,
         # An idle thread's pause between turns at the queue (huey's default backs off to
-        # 10 s). With SQLite one thread at a time polls the queue (jobs._OnePollerStorage).
+        # 10 s). With SQLite one thread at a time watches the queue (jobs._RungStorage).
         initial_delay=0.05,
         backoff=1.5,
         max_delay=0.25,

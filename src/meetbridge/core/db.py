@@ -152,9 +152,15 @@ class Database:
             # default): at most 15 per process, kept open (a new connection costs the server a
             # process); a busy process waits for a free one. No ping per checkout: a
             # connection found dead fails its statement once and SQLAlchemy then replaces
-            # every connection of that age (a server restart costs one failed request).
+            # every connection of that age (a server restart costs one failed request). The
+            # connection used last is handed out first: its server process is the one awake.
             self.write_engine = create_engine(
-                url, pool_size=15, max_overflow=0, pool_timeout=60, pool_recycle=3600
+                url,
+                pool_size=15,
+                max_overflow=0,
+                pool_timeout=60,
+                pool_recycle=3600,
+                pool_use_lifo=True,
             )
             # Reads run in autocommit: no BEGIN / ROLLBACK round trips. Each statement sees
             # what is committed when it starts, as in a READ COMMITTED transaction.

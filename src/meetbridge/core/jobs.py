@@ -7,9 +7,17 @@ reconciler re-enqueues work whose row is stuck (lost enqueue, killed worker).
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import datetime as dt
+import os
+import select
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
@@ -20,18 +28,78 @@ from meetbridge.core.settings import Settings
 
 log = get_logger("meetbridge.jobs")
 
+# How long a reconciler leaves work that is due alone: until then its job is most likely still
+# waiting in the queue, and queuing it again would double a backlog when workers are busiest.
+RECONCILE_GRACE = dt.timedelta(seconds=30)
 
-class _OnePollerStorage(SqliteStorage):  # type: ignore[misc]  # huey has no types
-    """SQLite cannot wake a waiting worker, so the queue is polled. One thread of the process
-    polls, every few milliseconds; the others wait their turn on a lock, using no CPU. A new
-    job so starts within a few milliseconds, without dozens of threads polling (and
-    contending for SQLite's lock) when there is nothing to do."""
 
-    POLL_EVERY = 0.004
+class Doorbell:
+    """Wakes the SQLite queue's workers on this machine when a job is queued (SQLite cannot
+    notify). Each worker process listens on a UNIX datagram socket in one folder; whoever
+    queues a job sends one byte to every socket there. Best effort: a lost ring only means the
+    job waits for the next poll."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._sender: socket.socket | None = None
+        self._listener: socket.socket | None = None
+        self._path: Path | None = None
+
+    def ring(self) -> None:
+        if self._sender is None:
+            self._sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self._sender.setblocking(False)
+        # Its own socket too: a task this process queues (huey's scheduler moving a due one)
+        # wakes this process's own waiting thread.
+        for path in self.folder.glob("*.sock"):
+            try:
+                self._sender.sendto(b"!", str(path))
+            except BlockingIOError:  # its buffer is full of rings: it is awake anyway
+                pass
+            except (ConnectionRefusedError, FileNotFoundError):
+                path.unlink(missing_ok=True)  # its process is gone (a live one stays bound)
+            except OSError as exc:
+                log.debug("jobs.ring_failed", socket=str(path), error=str(exc))
+
+    def wait(self, seconds: float) -> None:
+        """Returns when rung, or after `seconds`."""
+        if self._listener is None:
+            self._listen()
+        assert self._listener is not None
+        ready, _, _ = select.select([self._listener], [], [], seconds)
+        if ready:
+            with contextlib.suppress(BlockingIOError):
+                while self._listener.recv(64):  # drain: one wake-up for many rings
+                    pass
+
+    def _listen(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._path = self.folder / f"{os.getpid()}-{uuid.uuid4().hex[:8]}.sock"
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        listener.bind(str(self._path))
+        listener.setblocking(False)
+        self._listener = listener
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        if self._path is not None:
+            self._path.unlink(missing_ok=True)
+
+
+class _RungStorage(SqliteStorage):  # type: ignore[misc]  # huey has no types
+    """The SQLite queue with a doorbell. One thread of the process looks at the queue at a
+    time, each time it is rung and at least every `POLL_EVERY` seconds; the others wait their
+    turn on a lock, using no CPU."""
+
+    POLL_EVERY = 0.1
     WAIT_AT_MOST = 1.0
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, doorbell: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.doorbell = Doorbell(Path(doorbell))
         self._poller = threading.Lock()
 
     def _create_connection(self) -> Any:
@@ -42,6 +110,10 @@ class _OnePollerStorage(SqliteStorage):  # type: ignore[misc]  # huey has no typ
         conn.execute("pragma synchronous=1")
         return conn
 
+    def enqueue(self, data: bytes, priority: Any = None) -> None:
+        super().enqueue(data, priority)
+        self.doorbell.ring()
+
     def dequeue(self) -> bytes | None:
         give_up = time.monotonic() + self.WAIT_AT_MOST
         if not self._poller.acquire(timeout=self.WAIT_AT_MOST):
@@ -49,23 +121,53 @@ class _OnePollerStorage(SqliteStorage):  # type: ignore[misc]  # huey has no typ
         try:
             while True:
                 data: bytes | None = super().dequeue()
-                if data is not None or time.monotonic() >= give_up:
+                left = give_up - time.monotonic()
+                if data is not None or left <= 0:
                     return data
-                time.sleep(self.POLL_EVERY)
+                self.doorbell.wait(min(self.POLL_EVERY, left))
         finally:
             self._poller.release()
 
 
-class _SqliteHuey(SqliteHuey):  # type: ignore[misc]
-    storage_class = _OnePollerStorage
+class _NoRevoking:
+    """Tasks are never revoked here (a task's own row says whether its work is still wanted),
+    so huey's look-up of a revocation flag before each task and its clean-up after it, two
+    trips to the queue's store per task, are skipped."""
+
+    REVOKE_PREFIX = "r:"  # huey's Task.revoke_id
+
+    def is_revoked(self, task: Any, timestamp: Any = None, peek: bool = True) -> bool:
+        return False
+
+    def delete(self, key: str) -> Any:
+        if key.startswith(self.REVOKE_PREFIX):
+            return False
+        return super().delete(key)  # type: ignore[misc]
+
+    def revoke(self, *args: Any, **kwargs: Any) -> None:
+        raise NotImplementedError("meetbridge does not revoke tasks")
+
+    revoke_all = revoke_by_id = revoke
+
+
+class _RedisHuey(_NoRevoking, RedisHuey):  # type: ignore[misc]  # huey has no types
+    pass
+
+
+class _SqliteHuey(_NoRevoking, SqliteHuey):  # type: ignore[misc]
+    storage_class = _RungStorage
 
 
 def make_huey(settings: Settings, immediate: bool = False) -> Huey:
     if settings.redis_url:
-        return RedisHuey("meetbridge", url=settings.redis_url, immediate=immediate, results=False)
+        return _RedisHuey("meetbridge", url=settings.redis_url, immediate=immediate, results=False)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return _SqliteHuey(
-        "meetbridge", filename=str(settings.huey_file), immediate=immediate, results=False
+        "meetbridge",
+        filename=str(settings.huey_file),
+        doorbell=str(settings.data_dir / "doorbell"),
+        immediate=immediate,
+        results=False,
     )
 
 
@@ -85,8 +187,16 @@ class JobQueue:
     def enqueue(self, name: str, *args: Any) -> bool:
         """Queue a task. A failure to enqueue is logged, not raised: the caller's change is
         already committed, and the reconciler will pick the work up."""
+        return self._submit(name, lambda task: task(*args))
+
+    def enqueue_in(self, seconds: float, name: str, *args: Any) -> bool:
+        """Queue a task to run `seconds` from now (it carries its time; the worker that takes
+        it early keeps it in huey's schedule until then). Failures as for `enqueue`."""
+        return self._submit(name, lambda task: task.schedule(args=args, delay=max(0.0, seconds)))
+
+    def _submit(self, name: str, send: Callable[[Any], Any]) -> bool:
         try:
-            self._tasks[name](*args)
+            send(self._tasks[name])
             return True
         except Exception as exc:  # queue down; the reconciler covers it
             log.warning("jobs.enqueue_failed", task=name, error=str(exc))

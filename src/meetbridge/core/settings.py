@@ -38,8 +38,8 @@ class Settings(BaseSettings):
     web_workers: int = Field(1, ge=1, le=64)
     # Threads per worker process. A job spends most of its time waiting for Zoom (100-500 ms a
     # call), holding no database connection meanwhile: enough threads keep that many calls in
-    # flight (32 threads at 300 ms a call: about 100 meetings a second per worker process).
-    worker_threads: int = Field(32, ge=1, le=128)
+    # flight (64 threads at 300 ms a call: about 200 meetings a second per worker process).
+    worker_threads: int = Field(64, ge=1, le=128)
     # Threads per web process for handlers that block (writes, password hashing): as many as
     # the process has database connections; more only contend for the GIL.
     web_threads: int = Field(15, ge=1, le=200)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from meetbridge.core.db import Database, utcnow
 from meetbridge.core.errors import NotFound, ValidationFailed
-from meetbridge.core.jobs import JobQueue
+from meetbridge.core.jobs import RECONCILE_GRACE, JobQueue
 from meetbridge.core.logging import get_logger
 from meetbridge.core.models import EmailMessage, EmailTemplate
 from meetbridge.notify.email import Attachment, Mailer, Outgoing
@@ -28,7 +28,6 @@ SEND_TASK = "email.send"
 RECONCILE_TASK = "email.reconcile"
 MAX_ATTEMPTS = 8
 LEASE = dt.timedelta(minutes=5)
-RECONCILE_GRACE = dt.timedelta(seconds=30)
 
 
 def queue_email(

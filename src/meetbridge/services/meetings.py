@@ -35,7 +35,7 @@ from meetbridge.core import audit
 from meetbridge.core.audit import Origin
 from meetbridge.core.db import Database, utcnow
 from meetbridge.core.errors import Conflict, NotFound, ValidationFailed
-from meetbridge.core.jobs import JobQueue
+from meetbridge.core.jobs import RECONCILE_GRACE, JobQueue
 from meetbridge.core.logging import get_logger
 from meetbridge.core.models import (
     Meeting,
@@ -60,6 +60,7 @@ from meetbridge.zoom.errors import (
     ZoomRateLimited,
     ZoomUnavailable,
 )
+from meetbridge.zoom.tokens import SeenState
 
 log = get_logger("meetbridge.meetings")
 
@@ -95,7 +96,21 @@ _CLAIM = (
         ambiguous=Meeting.ambiguous | _DIED_CREATING,
         had_ambiguity=Meeting.had_ambiguity | Meeting.ambiguous | _DIED_CREATING,
     )
-    .returning(*_MEETINGS.c)
+    .returning(
+        *_MEETINGS.c,
+        # The host's connection as it is now, so its cached Zoom token is checked without
+        # another read.
+        *(
+            select(column)
+            .where(ZoomConnection.id == Meeting.connection_id)
+            .scalar_subquery()
+            .label(f"conn__{name}")
+            for name, column in (
+                ("status", ZoomConnection.status),
+                ("v", ZoomConnection.token_version),
+            )
+        ),
+    )
 )
 # An attempt's outcome applies only if the row is still as the attempt claimed it.
 _AS_CLAIMED = (
@@ -600,13 +615,15 @@ class Meetings:
             if row is None:
                 status = conn.scalar(select(Meeting.status).where(Meeting.id == meeting_id))
                 return status or "missing"
-        m = Meeting(**row._asdict())
+        values = row._asdict()
+        status, version = values.pop("conn__status"), values.pop("conn__v")
+        m = Meeting(**values)
         # `ambiguous` now says whether a create may already have reached Zoom: an earlier
         # answer was unclear, or an earlier attempt never settled (its process died).
         was_ambiguous = m.ambiguous
         if m.connection_id is None:
             return self._fail(m, "Zoom is not connected for the host; connect Zoom, then retry")
-        api = self.zoom.api(m.connection_id)
+        api = self.zoom.api(m.connection_id, SeenState(status, version) if status else None)
         try:
             if m.status == "creating":
                 found = self._find_at_zoom(m, api) if was_ambiguous else None
@@ -736,17 +753,21 @@ class Meetings:
             seconds=min(base * 2 ** min(m.attempts, 10), self.settings.meetings_retry_max_seconds)
         )
         log.info("meetings.retry_later", meeting_id=m.id, error=error)
-        self._settle(
+        at = at or utcnow() + backoff
+        settled = self._settle(
             m,
             values={
                 "status": m.status,
                 "last_error": error,
                 "last_error_at": utcnow(),
-                "next_attempt_at": at or utcnow() + backoff,
+                "next_attempt_at": at,
                 "ambiguous": Meeting.ambiguous | ambiguous,
                 "had_ambiguity": Meeting.had_ambiguity | ambiguous,
             },
         )
+        if settled == "done":  # else the row changed meanwhile and is already queued again
+            # The next attempt is queued for its time; the reconciler only covers a lost one.
+            self.jobs.enqueue_in((at - utcnow()).total_seconds(), WORK_TASK, m.id)
         return "later"
 
     def _fail(self, m: Meeting, error: str) -> str:
@@ -885,11 +906,18 @@ class Meetings:
 
     # ---- reconciler ----------------------------------------------------------------------
 
-    def reconcile(self, sync_batch: int = 50) -> dict[str, int]:
-        """Re-enqueues due work, and compares upcoming meetings with Zoom (missed webhooks)."""
+    def reconcile(self, sync_batch: int = 50, requeue_batch: int = 500) -> dict[str, int]:
+        """Re-enqueues due work that no job is doing (its enqueue was lost, its worker died, its
+        back-off is over), and compares upcoming meetings with Zoom (missed webhooks). A row
+        due for less than RECONCILE_GRACE is most likely still waiting in the queue."""
         now = utcnow()
         with self.db.read() as s:
-            due = s.scalars(select(Meeting.id).where(_due(now))).all()
+            due = s.scalars(
+                select(Meeting.id)
+                .where(_due(now), Meeting.next_attempt_at <= now - RECONCILE_GRACE)
+                .order_by(Meeting.next_attempt_at)
+                .limit(requeue_batch)
+            ).all()
             stale = s.scalars(
                 select(Meeting)
                 .where(

@@ -33,8 +33,8 @@ from meetbridge.zoom.errors import (
     ZoomValidationError,
 )
 from meetbridge.zoom.models import ZoomMeeting, ZoomRecording, ZoomRegistrant, ZoomUser
-from meetbridge.zoom.ratelimit import RateLimiter
-from meetbridge.zoom.tokens import Credentials, TokenManager
+from meetbridge.zoom.ratelimit import Hit, RateLimiter
+from meetbridge.zoom.tokens import Credentials, SeenState, TokenManager
 
 log = get_logger("meetbridge.zoom.client")
 
@@ -111,8 +111,9 @@ class ZoomClient:
         self.http = http
         self.sleep = sleep
 
-    def api(self, connection_id: str) -> ZoomApi:
-        return ZoomApi(self, connection_id)
+    def api(self, connection_id: str, seen: SeenState | None = None) -> ZoomApi:
+        """`seen`: the connection's state as the caller just read it (saves a read)."""
+        return ZoomApi(self, connection_id, seen)
 
     def probe(self, access_token: str, path: str, params: dict[str, Any] | None = None) -> Any:
         """One GET with a token that is not stored yet (checking a fresh connection). No
@@ -138,9 +139,12 @@ class ZoomClient:
 class ZoomApi:
     """Calls to Zoom through one connection (a member's OAuth or the account's S2S app)."""
 
-    def __init__(self, client: ZoomClient, connection_id: str) -> None:
+    def __init__(
+        self, client: ZoomClient, connection_id: str, seen: SeenState | None = None
+    ) -> None:
         self.c = client
         self.connection_id = connection_id
+        self._seen = seen  # good for the first call only: a refresh moves the version on
 
     # ---- typed operations ----------------------------------------------------------------------
 
@@ -225,15 +229,30 @@ class ZoomApi:
         method = method.upper()
         path = "/" + path.lstrip("/")
         c = self.c
-        creds = c.tokens.current(self.connection_id)
-        if host is not None and method in ("POST", "PATCH") and "/meetings" in path:
-            self._count_host_daily(creds, host)
+        creds = c.tokens.current(self.connection_id, self._seen)
+        self._seen = None
         label = label_for(method, path)
+        account = self._account_hit(creds, label)
+        # The first slot in the account's budget is asked for with the host's daily count,
+        # when there is one: one round trip to the shared store for both.
+        first: float | None = None
+        if host is not None and method in ("POST", "PATCH") and "/meetings" in path:
+            daily, first = c.limiter.hit_all([self._host_daily_hit(creds, host), account])
+            if daily > 0:
+                raise ZoomRateLimited(
+                    f"Zoom allows {HOST_DAILY_LIMIT} meeting creates and updates per host per "
+                    "day; this host has used them. They reset at 00:00 UTC.",
+                    retry_at=next_utc_midnight(),
+                    daily=True,
+                    status=429,
+                    code=429,
+                )
         refreshed = False
         waited = 0.0
         attempt = 0
         while True:
-            waited += self._account_limit(creds, label, waited)
+            waited += self._account_limit(account, waited, first)
+            first = None
             try:
                 r = c.http.request(
                     method,
@@ -281,27 +300,24 @@ class ZoomApi:
 
     # ---- limits and retries ----------------------------------------------------------------
 
-    def _count_host_daily(self, creds: Credentials, host: str) -> None:
+    @staticmethod
+    def _host_daily_hit(creds: Credentials, host: str) -> Hit:
         host_id = creds.zoom_user_id if host == "me" else host
         key = f"zoom:host-daily:{creds.zoom_account_id}:{(host_id or host).lower()}"
-        if self.c.limiter.hit(key, HOST_DAILY_LIMIT, 86_400) > 0:
-            raise ZoomRateLimited(
-                f"Zoom allows {HOST_DAILY_LIMIT} meeting creates and updates per host per day; "
-                "this host has used them. They reset at 00:00 UTC.",
-                retry_at=next_utc_midnight(),
-                daily=True,
-                status=429,
-                code=429,
-            )
+        return Hit(key, HOST_DAILY_LIMIT, 86_400)
 
-    def _account_limit(self, creds: Credentials, label: str, waited: float) -> float:
-        """Waits for a slot in this Zoom account's per-second budget for `label`."""
+    def _account_hit(self, creds: Credentials, label: str) -> Hit:
         qps = PLAN_QPS.get(self.c.config.plan, PLAN_QPS["pro"])[label]
         qps = max(1, int(qps * self.c.config.qps_multiplier))
-        key = f"zoom:qps:{creds.zoom_account_id}:{label}"
+        return Hit(f"zoom:qps:{creds.zoom_account_id}:{label}", qps, 1, lease=max(1, qps // 10))
+
+    def _account_limit(self, account: Hit, waited: float, first: float | None = None) -> float:
+        """Waits for a slot in the Zoom account's per-second budget (`first`: the answer to
+        a request for one already made)."""
         slept = 0.0
         while True:
-            wait = self.c.limiter.hit(key, qps, 1, lease=max(1, qps // 10))
+            wait = first if first is not None else self.c.limiter.hit(*account)
+            first = None
             if wait <= 0:
                 return slept
             if waited + slept + wait > self.c.config.max_wait:

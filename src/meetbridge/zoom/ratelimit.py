@@ -8,9 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from typing import Protocol
+from collections.abc import Sequence
+from typing import NamedTuple, Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -18,12 +19,25 @@ from meetbridge.core.db import Database, utcnow
 from meetbridge.core.models import RateCounter
 
 
+class Hit(NamedTuple):
+    """One call counted against `limit` calls per `window` seconds under `key`. With
+    `lease` > 1 the process reserves that many slots at once and spends them locally (fewer
+    round trips; never over the limit, but slots reserved and not used in the window are lost,
+    so only for per-second limits)."""
+
+    key: str
+    limit: int
+    window: int
+    lease: int = 1
+
+
 class RateLimiter(Protocol):
+    def hit_all(self, hits: Sequence[Hit]) -> list[float]:
+        """Counts each hit, in one round trip to the store. For each: 0 when it is within its
+        limit for the current window, else the seconds until that window ends."""
+
     def hit(self, key: str, limit: int, window: int, lease: int = 1) -> float:
-        """Counts one call. Returns 0 when it is within `limit` for the current window, else
-        the seconds until the window ends. With `lease` > 1 the process reserves that many
-        slots at once and spends them locally (fewer round trips; never over the limit, but
-        slots reserved and not used in the window are lost, so only for per-second limits)."""
+        """One hit (see `hit_all`)."""
 
     def used(self, key: str, window: int) -> int: ...
 
@@ -63,32 +77,69 @@ def _granted(count: int, reserved: int, limit: int) -> int:
     return max(0, min(reserved, limit - (count - reserved)))
 
 
-class SqlRateLimiter:
-    def __init__(self, db: Database) -> None:
-        self.db = db
+class _Counting:
+    """What both stores share: local leases first, then one round trip for the rest."""
+
+    def __init__(self) -> None:
         self.leases = _Leases()
 
+    def hit_all(self, hits: Sequence[Hit]) -> list[float]:
+        now = time.time()
+        waits = [0.0] * len(hits)
+        todo = []  # (position, hit, window index, seconds left in the window)
+        for i, h in enumerate(hits):
+            index, left = _window(h.window, now)
+            if not self.leases.take(h.key, index):
+                todo.append((i, h, index, left))
+        if todo:
+            counts = self._add([(h.key, index, h.lease, left) for _i, h, index, left in todo])
+            for (i, h, index, left), count in zip(todo, counts, strict=True):
+                granted = _granted(count, h.lease, h.limit)
+                if granted == 0:
+                    waits[i] = left
+                else:
+                    self.leases.add(h.key, index, granted - 1)
+        return waits
+
     def hit(self, key: str, limit: int, window: int, lease: int = 1) -> float:
-        index, left = _window(window, time.time())
-        if self.leases.take(key, index):
-            return 0.0
-        insert = sqlite_insert if self.db.is_sqlite else pg_insert
+        return self.hit_all([Hit(key, limit, window, lease)])[0]
+
+    def _add(self, adds: list[tuple[str, int, int, float]]) -> list[int]:
+        """Adds to each (key, window index) counter; returns the new counts."""
+        raise NotImplementedError
+
+
+class SqlRateLimiter(_Counting):
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self.db = db
+        insert = sqlite_insert if db.is_sqlite else pg_insert
         values = insert(RateCounter).values(
-            key=key,
-            window=index,
-            count=lease,
-            expires_at=utcnow() + dt.timedelta(seconds=left + 1),
+            key=bindparam("key"),
+            window=bindparam("window"),
+            count=bindparam("n"),
+            expires_at=bindparam("expires"),
         )
-        stmt = values.on_conflict_do_update(
-            index_elements=["key", "window"], set_={"count": RateCounter.count + lease}
+        self._upsert = values.on_conflict_do_update(
+            index_elements=["key", "window"],
+            set_={"count": RateCounter.count + values.excluded.count},
         ).returning(RateCounter.count)
-        with self.db.write() as s:
-            count = s.execute(stmt).scalar_one()
-        granted = _granted(count, lease, limit)
-        if granted == 0:
-            return left
-        self.leases.add(key, index, granted - 1)
-        return 0.0
+
+    def _add(self, adds: list[tuple[str, int, int, float]]) -> list[int]:
+        now = utcnow()
+        with self.db.begin() as conn:  # one transaction for all
+            return [
+                conn.execute(
+                    self._upsert,
+                    {
+                        "key": key,
+                        "window": index,
+                        "n": n,
+                        "expires": now + dt.timedelta(seconds=left + 1),
+                    },
+                ).scalar_one()
+                for key, index, n, left in adds
+            ]
 
     def used(self, key: str, window: int) -> int:
         index, _ = _window(window, time.time())
@@ -104,27 +155,20 @@ class SqlRateLimiter:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-class RedisRateLimiter:
+class RedisRateLimiter(_Counting):
     def __init__(self, url: str) -> None:
         import redis
 
+        super().__init__()
         self.redis = redis.Redis.from_url(url)
-        self.leases = _Leases()
 
-    def hit(self, key: str, limit: int, window: int, lease: int = 1) -> float:
-        index, left = _window(window, time.time())
-        if self.leases.take(key, index):
-            return 0.0
-        name = f"mb:rl:{key}:{index}"
+    def _add(self, adds: list[tuple[str, int, int, float]]) -> list[int]:
         pipe = self.redis.pipeline(transaction=False)  # one round trip; no MULTI needed
-        pipe.incrby(name, lease)
-        pipe.expire(name, int(left) + 2)
-        count = int(pipe.execute()[0])
-        granted = _granted(count, lease, limit)
-        if granted == 0:
-            return left
-        self.leases.add(key, index, granted - 1)
-        return 0.0
+        for key, index, n, left in adds:
+            name = f"mb:rl:{key}:{index}"
+            pipe.incrby(name, n)
+            pipe.expire(name, int(left) + 2)
+        return [int(count) for count in pipe.execute()[::2]]
 
     def used(self, key: str, window: int) -> int:
         index, _ = _window(window, time.time())

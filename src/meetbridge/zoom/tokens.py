@@ -13,6 +13,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, select
 
@@ -31,6 +32,14 @@ CACHE_SECONDS = 2.0
 _STATE = select(ZoomConnection.status, ZoomConnection.token_version.label("v")).where(
     ZoomConnection.id == bindparam("id")
 )
+
+
+class SeenState(NamedTuple):
+    """A connection's status and token version as a caller just read them (e.g. in the
+    statement that claimed a job), so `current` need not read them again."""
+
+    status: str
+    v: int
 
 
 @dataclass(frozen=True)
@@ -65,15 +74,19 @@ class TokenManager:
     def forget(self, connection_id: str) -> None:
         self._cache.pop(connection_id, None)
 
-    def current(self, connection_id: str) -> Credentials:
+    def current(self, connection_id: str, seen: SeenState | None = None) -> Credentials:
+        """Credentials for a call. `seen`: the connection's state as the caller read it a
+        moment ago; a cached token is then checked against it instead of the store."""
         hit = self._cache.get(connection_id)
-        if hit is not None and hit[0] > time.monotonic():
+        if hit is not None and seen is None and hit[0] > time.monotonic():
             return hit[1]
         if hit is not None and hit[2] > utcnow() + SKEW:
             # Seen before: a two-column look is enough to know it is still the same token.
-            with self.db.read() as s:
-                now = s.execute(_STATE, {"id": connection_id}).first()
-            if now is not None and now.status == "connected" and now.v == hit[1].token_version:
+            if seen is None:
+                with self.db.connect() as conn:
+                    state = conn.execute(_STATE, {"id": connection_id}).first()
+                seen = SeenState(*state) if state is not None else None
+            if seen is not None and seen.status == "connected" and seen.v == hit[1].token_version:
                 self._cache[connection_id] = (self._deadline(hit[2]), hit[1], hit[2])
                 return hit[1]
         with self.db.read() as s:
