@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import random
 import socket
 import threading
 import time
@@ -12,11 +13,38 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+_handed_out: set[int] = set()
+
+
+def _ephemeral_range() -> range:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+    except OSError:
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port nobody listens on, outside the kernel's ephemeral range.
+
+    Asking the kernel for port 0 hands out an *ephemeral* port: between our closing it and a
+    server binding it, any outgoing connection (to PostgreSQL, SMTP, the sandbox…) may be given
+    the same number, and the server fails with "address already in use" (it did, once in CI).
+    Ports below the ephemeral range are never handed to outgoing connections, and each one is
+    handed out once per test run.
+    """
+    ephemeral = _ephemeral_range()
+    candidates = [p for p in range(10000, 65535) if p not in ephemeral and p not in _handed_out]
+    for port in random.sample(candidates, 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free loopback port")
 
 
 class Inbox:
