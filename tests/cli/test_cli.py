@@ -17,6 +17,7 @@ import structlog
 from typer.testing import CliRunner
 
 from meetbridge.cli.main import app
+from meetbridge.container import build_container
 from tests.conftest import PASSWORD
 from tests.support import SmtpServer, free_port
 
@@ -227,7 +228,10 @@ def test_meetings_commands(tmp_path: Path, database_url: str, smtp: SmtpServer) 
         )
         assert r.exit_code == 0, r.output
         meeting_id = r.output.split("Meeting ")[1].split()[0]
-        env.c.meetings.work(meeting_id)  # what a worker does
+        worker = build_container(s)  # a worker on the queue the command wrote to
+        while (job := worker.jobs.huey.dequeue()) is not None:
+            worker.jobs.huey.execute(job)
+        worker.close()
         r = runner.invoke(
             app, ["meetings", "show", meeting_id, "--as", "ann@acme.test"], env=cli_env
         )

@@ -291,6 +291,81 @@ def test_a_meeting_cancelled_while_zoom_creates_it_is_deleted_there(env: ZoomEnv
     assert env.control("GET", "/meetings?host=maria@zoom-sandbox.test") == []
 
 
+@pytest.fixture
+def held(env: ZoomEnv, monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    """A queue that holds its jobs (as a busy one does) instead of running them at once."""
+    jobs: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(env.c.jobs, "enqueue", lambda *job: jobs.append(job) or True)
+    return jobs
+
+
+def _zoom_meetings(env: ZoomEnv) -> list[dict[str, Any]]:
+    return list(env.control("GET", "/meetings?host=maria@zoom-sandbox.test"))
+
+
+def _set(env: ZoomEnv, meeting_id: str, **values: Any) -> None:
+    with env.c.db.write() as s:
+        row = s.get(Meeting, meeting_id)
+        assert row is not None
+        for k, v in values.items():
+            setattr(row, k, v)
+
+
+def test_the_request_claims_the_first_attempt_for_its_job(
+    env: ZoomEnv, held: list[tuple[Any, ...]]
+) -> None:
+    m = _api(env).post("/meetings", json=BODY).json()
+    [(_task, meeting_id, claim)] = held
+    # Until its job runs, nothing else takes the meeting up: not a reconciler, not another job.
+    _set(env, m["id"], next_attempt_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
+    assert env.c.meetings.reconcile()["requeued"] == 0
+    assert env.c.meetings.work(meeting_id) == "creating" and _zoom_meetings(env) == []
+    assert env.c.meetings.work(meeting_id, claim) == "done"
+    assert [z["topic"] for z in _zoom_meetings(env)] == ["Kick-off"]
+
+
+def test_a_job_that_waited_long_in_the_queue_renews_its_claim(
+    env: ZoomEnv, held: list[tuple[Any, ...]]
+) -> None:
+    m = _api(env).post("/meetings", json=BODY).json()
+    [(_task, meeting_id, claim)] = held
+    # Too little of the request's lease is left for a Zoom call: the job renews it first.
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)
+    _set(env, m["id"], claimed_until=soon)
+    assert env.c.meetings.work(meeting_id, claim | {"claimed_until": soon}) == "done"
+    assert len(_zoom_meetings(env)) == 1
+
+
+def test_a_job_whose_claim_was_taken_over_does_nothing(
+    env: ZoomEnv, held: list[tuple[Any, ...]]
+) -> None:
+    api = _api(env)
+    m = api.post("/meetings", json=BODY).json()
+    [(_task, meeting_id, claim)] = held
+    # The job was stuck (a worker paused) past its lease; the reconciler queued the meeting
+    # again and another attempt made it. Then the stuck job runs: no second meeting at Zoom.
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    _set(env, m["id"], claimed_until=past, next_attempt_at=past)
+    assert env.c.meetings.reconcile()["requeued"] == 1
+    assert env.c.meetings.work(meeting_id) == "done"
+    assert env.c.meetings.work(meeting_id, claim | {"claimed_until": past}) == "scheduled"
+    assert len(_zoom_meetings(env)) == 1
+    assert _wait(api, m["id"], "scheduled")["zoom_meeting_id"] == _zoom_meetings(env)[0]["id"]
+
+
+def test_when_the_queue_is_down_the_request_lets_its_claim_go(
+    env: ZoomEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(env.c.jobs, "enqueue", lambda *job: False)
+    m = _api(env).post("/meetings", json=BODY).json()
+    with env.c.db.read() as s:
+        assert s.scalar(select(Meeting.claimed_until).where(Meeting.id == m["id"])) is None
+    monkeypatch.undo()
+    _set(env, m["id"], next_attempt_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
+    assert env.c.meetings.reconcile()["requeued"] == 1  # and its job ran
+    assert len(_zoom_meetings(env)) == 1
+
+
 def test_cancelling_a_failed_unclear_create_deletes_what_zoom_made(env: ZoomEnv) -> None:
     api = _api(env)
     env.control(

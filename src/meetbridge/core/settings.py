@@ -120,11 +120,15 @@ class Settings(BaseSettings):
         return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
+    def zoom_longest_call(self) -> float:
+        """The longest one Zoom call can take: timeouts on every try, waits on 429s, back-off."""
+        return self.zoom_timeout * (self.zoom_retries + 1) + self.zoom_max_wait + 10
+
+    @property
     def effective_meetings_lease(self) -> float:
-        """The lease, never shorter than the longest a Zoom call can take (timeouts on every
-        try, waits on 429s, back-off), so no second worker takes over a call in flight."""
-        longest = self.zoom_timeout * (self.zoom_retries + 1) + self.zoom_max_wait + 10
-        return max(self.meetings_lease_seconds, longest)
+        """The lease, never shorter than the longest Zoom call, so no second worker takes over
+        a call in flight."""
+        return max(self.meetings_lease_seconds, self.zoom_longest_call)
 
     @property
     def effective_zoom_redirect_uri(self) -> str:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal_column,
     or_,
     select,
     update,
@@ -87,6 +88,16 @@ def _due(now: Any) -> Any:
     )
 
 
+# The host's connection as it is when a meeting is claimed, returned with the claim so the
+# cached Zoom token is checked without another read.
+_CONNECTION_NOW = [
+    select(column)
+    # Named as text: SQLAlchemy does not correlate a subquery in an INSERT's RETURNING.
+    .where(ZoomConnection.id == literal_column("meetings.connection_id"))
+    .scalar_subquery()
+    .label(f"conn__{name}")
+    for name, column in (("status", ZoomConnection.status), ("v", ZoomConnection.token_version))
+]
 _CLAIM = (
     update(Meeting)
     .where(Meeting.id == bindparam("mid"), _due(bindparam("now")))
@@ -96,21 +107,25 @@ _CLAIM = (
         ambiguous=Meeting.ambiguous | _DIED_CREATING,
         had_ambiguity=Meeting.had_ambiguity | Meeting.ambiguous | _DIED_CREATING,
     )
-    .returning(
-        *_MEETINGS.c,
-        # The host's connection as it is now, so its cached Zoom token is checked without
-        # another read.
-        *(
-            select(column)
-            .where(ZoomConnection.id == Meeting.connection_id)
-            .scalar_subquery()
-            .label(f"conn__{name}")
-            for name, column in (
-                ("status", ZoomConnection.status),
-                ("v", ZoomConnection.token_version),
-            )
-        ),
+    .returning(*_MEETINGS.c, *_CONNECTION_NOW)
+)
+# A job whose request claimed the row for it (see `schedule`) but that waited in the queue until
+# too little of that lease is left for a Zoom call: it renews the claim, if the claim is still
+# the one the request took (no other attempt has taken the row since).
+_RENEW = (
+    update(Meeting)
+    .where(
+        Meeting.id == bindparam("mid"),
+        Meeting.status.in_(PENDING),
+        Meeting.claimed_until == bindparam("held"),
     )
+    .values(claimed_until=bindparam("lease"))
+    .returning(*_MEETINGS.c, *_CONNECTION_NOW)
+)
+_RELEASE = (
+    update(Meeting)
+    .where(Meeting.id == bindparam("mid"), Meeting.claimed_until == bindparam("held"))
+    .values(claimed_until=None)
 )
 # An attempt's outcome applies only if the row is still as the attempt claimed it.
 _AS_CLAIMED = (
@@ -141,7 +156,7 @@ _SCHEDULED = (  # what `schedule` writes; the connection comes from the host's Z
     *("id", "org_id", "project_id", "host_user_id", "title", "agenda", "start_at"),
     *("duration_min", "timezone", "passcode", "waiting_room", "join_before_host", "status"),
     *("sequence", "attempts", "ambiguous", "had_ambiguity", "invitee_count"),
-    *("next_attempt_at", "created_by", "created_at", "updated_at"),
+    *("next_attempt_at", "claimed_until", "created_by", "created_at", "updated_at"),
 )
 _INSERT_IF_READY = (
     insert(_MEETINGS)
@@ -163,7 +178,7 @@ _INSERT_IF_READY = (
             ),
         ),
     )
-    .returning(_MEETINGS.c.connection_id)
+    .returning(_MEETINGS.c.connection_id, *_CONNECTION_NOW)
 )
 # PostgreSQL: the meeting and its audit row in one statement, so one round trip in autocommit
 # (a data-modifying WITH runs to completion and is atomic with the statement).
@@ -178,7 +193,7 @@ _AUDITED = (
     )
     .cte("audited")
 )
-_SCHEDULE_ALONE = select(_WRITTEN.c.connection_id).add_cte(_AUDITED)
+_SCHEDULE_ALONE = select(*_WRITTEN.c).add_cte(_AUDITED)
 _INSERT_INVITEE = insert(cast(Table, MeetingInvitee.__table__))
 _PROJECT_IN_ORG = select(Project.id).where(
     Project.id == bindparam("pid"), Project.org_id == bindparam("org")
@@ -273,6 +288,7 @@ class Meetings:
         self.settings = settings
         self.zoom = zoom
         self.jobs = jobs
+        self._longest_call = dt.timedelta(seconds=settings.zoom_longest_call)
         self.mail = mail
         self.connections = connections
         connections.handlers["meeting.updated"] = self.on_zoom_updated
@@ -354,7 +370,10 @@ class Meetings:
             "join_before_host": data.join_before_host,
             "status": "creating",
             "sequence": 0,
-            "attempts": 0,
+            # The row is claimed for the first attempt as it is written, and the job carries it
+            # (see `work`): the worker need not claim it again.
+            "attempts": 1,
+            "claimed_until": now + dt.timedelta(seconds=self.settings.effective_meetings_lease),
             "ambiguous": False,
             "had_ambiguity": False,
             "invitee_count": len(invitees),
@@ -368,8 +387,8 @@ class Meetings:
         )
         if invitees or self.db.is_sqlite:
             with self.db.begin() as conn:
-                values["connection_id"] = conn.scalar(_INSERT_IF_READY, values)
-                if values["connection_id"] is None:
+                written = conn.execute(_INSERT_IF_READY, values).first()
+                if written is None:
                     self._why_not_ready(conn, actor, data.project_id)
                 if invitees:
                     conn.execute(
@@ -389,10 +408,14 @@ class Meetings:
             # PostgreSQL, nobody to invite: one statement in autocommit, one round trip.
             params = values | {f"audit_{k}": v for k, v in what.items()}
             with self.db.connect() as conn:
-                values["connection_id"] = conn.scalar(_SCHEDULE_ALONE, params)
-                if values["connection_id"] is None:
+                written = conn.execute(_SCHEDULE_ALONE, params).first()
+                if written is None:
                     self._why_not_ready(conn, actor, data.project_id)
-        self.jobs.enqueue(WORK_TASK, values["id"])
+        values["connection_id"] = written.connection_id
+        if not self.jobs.enqueue(WORK_TASK, values["id"], values | written._asdict()):
+            # The queue is down: the claim is let go, so the reconciler takes the meeting up.
+            with self.db.single() as conn:
+                conn.execute(_RELEASE, {"mid": values["id"], "held": values["claimed_until"]})
         return Meeting(**values)
 
     def _why_not_ready(
@@ -603,19 +626,32 @@ class Meetings:
 
     # ---- the job -------------------------------------------------------------------------------
 
-    def work(self, meeting_id: str) -> str:
+    def work(self, meeting_id: str, claim: dict[str, Any] | None = None) -> str:
         """Makes Zoom match the row: create, update or delete. Idempotent. The attempt claims
         the row (`claimed_until`, a lease) so two workers never act on one meeting at once;
         a change the user makes meanwhile is noticed when the attempt settles, and the
-        meeting is worked on again at once."""
+        meeting is worked on again at once.
+
+        `claim`: the row as the request that scheduled it wrote and claimed it (the first
+        attempt's job carries it, which saves a round trip). It is used while enough of its
+        lease is left for a whole Zoom call; after that it is renewed only if it is still the
+        row's claim."""
         now = utcnow()
         lease = now + dt.timedelta(seconds=self.settings.effective_meetings_lease)
-        with self.db.single() as conn:
-            row = conn.execute(_CLAIM, {"mid": meeting_id, "now": now, "lease": lease}).first()
-            if row is None:
-                status = conn.scalar(select(Meeting.status).where(Meeting.id == meeting_id))
-                return status or "missing"
-        values = row._asdict()
+        if claim is not None and claim["claimed_until"] - now >= self._longest_call:
+            values = dict(claim)
+        else:
+            with self.db.single() as conn:
+                if claim is None:
+                    params = {"mid": meeting_id, "now": now, "lease": lease}
+                    row = conn.execute(_CLAIM, params).first()
+                else:
+                    params = {"mid": meeting_id, "held": claim["claimed_until"], "lease": lease}
+                    row = conn.execute(_RENEW, params).first()
+                if row is None:
+                    status = conn.scalar(select(Meeting.status).where(Meeting.id == meeting_id))
+                    return status or "missing"
+            values = row._asdict()
         status, version = values.pop("conn__status"), values.pop("conn__v")
         m = Meeting(**values)
         # `ambiguous` now says whether a create may already have reached Zoom: an earlier
