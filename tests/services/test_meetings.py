@@ -366,6 +366,31 @@ def test_when_the_queue_is_down_the_request_lets_its_claim_go(
     assert len(_zoom_meetings(env)) == 1
 
 
+def test_a_token_revoked_or_a_user_deactivated_stops_scheduling_at_once(env: ZoomEnv) -> None:
+    # Scheduling may use the caller as read up to a minute ago; its INSERT confirms the token.
+    ann = env.user("ann@acme.test")
+    for stop in ("revoke", "deactivate"):
+        made = env.c.accounts.create_api_token(ann, name=f"t-{stop}", origin=ORIGIN)
+        api = httpx.Client(
+            base_url=f"{env.product}/api/v1",
+            headers={"Authorization": f"Bearer {made.secret}"},
+            timeout=30,
+        )
+        assert api.post("/meetings", json=BODY).status_code == 202  # the caller is remembered
+        before = len(_zoom_meetings(env))
+        if stop == "revoke":
+            env.c.accounts.revoke_api_token(ann, made.token.id, origin=ORIGIN)
+        else:
+            owner = env.c.accounts.first_owner("acme")
+            assert owner is not None
+            env.c.accounts.deactivate_member(owner, ann.id, origin=ORIGIN)
+        r = api.post("/meetings", json=BODY | {"title": "Not this one"})
+        assert r.status_code == 401 and "revoked" in r.json()["error"]["message"], r.text
+        with env.c.db.read() as s:
+            assert not s.scalar(select(func.count()).where(Meeting.title == "Not this one"))
+        assert len(_zoom_meetings(env)) == before
+
+
 def test_cancelling_a_failed_unclear_create_deletes_what_zoom_made(env: ZoomEnv) -> None:
     api = _api(env)
     env.control(

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from meetbridge.api.routes import Actor, C, From, _errors
+from meetbridge.api.routes import Actor, C, Caller, From, _errors
 from meetbridge.api.schemas import Input
 from meetbridge.core.errors import PermissionDenied
 from meetbridge.core.models import User
@@ -106,9 +106,10 @@ async def list_meetings(
 
 
 @router.post("/meetings", response_model=MeetingOut, status_code=202)
-def schedule(body: MeetingIn, c: C, actor: Actor, origin: From) -> object:
+def schedule(body: MeetingIn, c: C, caller: Caller, origin: From) -> object:
     """Records the meeting and creates it in your Zoom in the background: `status` is
     "creating" until Zoom has it, then "scheduled" with `join_url`."""
+    actor = caller.user
     m = c.meetings.schedule(
         actor,
         MeetingInput(
@@ -124,6 +125,7 @@ def schedule(body: MeetingIn, c: C, actor: Actor, origin: From) -> object:
             invitees=body.invitees,
         ),
         origin,
+        token_id=caller.token_id,
     )
     # Serialised here, in the request's thread: for a plain `def` endpoint FastAPI would
     # check the returned object against the response model in a second trip to the pool.

@@ -19,6 +19,7 @@ from typing import Any, NoReturn, cast
 from sqlalchemy import (
     BigInteger,
     Connection,
+    String,
     Table,
     Text,
     bindparam,
@@ -35,10 +36,11 @@ from sqlalchemy.orm import Session
 from meetbridge.core import audit
 from meetbridge.core.audit import Origin
 from meetbridge.core.db import Database, utcnow
-from meetbridge.core.errors import Conflict, NotFound, ValidationFailed
+from meetbridge.core.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 from meetbridge.core.jobs import RECONCILE_GRACE, JobQueue
 from meetbridge.core.logging import get_logger
 from meetbridge.core.models import (
+    ApiToken,
     Meeting,
     MeetingInvitee,
     Project,
@@ -48,7 +50,7 @@ from meetbridge.core.models import (
 )
 from meetbridge.core.settings import Settings
 from meetbridge.notify.ics import InviteEvent, build_invite
-from meetbridge.services.accounts import normalize_email
+from meetbridge.services.accounts import API_TOKEN_REFUSED, normalize_email
 from meetbridge.services.connections import ZoomConnections
 from meetbridge.services.mail import MailDelivery, queue_email
 from meetbridge.zoom.client import ZoomApi, ZoomClient
@@ -158,6 +160,14 @@ _SCHEDULED = (  # what `schedule` writes; the connection comes from the host's Z
     *("sequence", "attempts", "ambiguous", "had_ambiguity", "invitee_count"),
     *("next_attempt_at", "claimed_until", "created_by", "created_at", "updated_at"),
 )
+# The API token a request came with is still live and its user (the host) active.
+_TOKEN_LIVE = exists().where(
+    ApiToken.id == bindparam("token_id", type_=String),
+    ApiToken.revoked_at.is_(None),
+    ApiToken.user_id == User.id,
+    User.id == bindparam("host_user_id"),
+    User.status == "active",
+)
 _INSERT_IF_READY = (
     insert(_MEETINGS)
     .from_select(
@@ -176,6 +186,7 @@ _INSERT_IF_READY = (
                     Project.id == bindparam("project_id"), Project.org_id == bindparam("org_id")
                 ),
             ),
+            or_(bindparam("token_id", type_=String).is_(None), _TOKEN_LIVE),
         ),
     )
     .returning(_MEETINGS.c.connection_id, *_CONNECTION_NOW)
@@ -338,9 +349,15 @@ class Meetings:
 
     # ---- meetings ----------------------------------------------------------------------------
 
-    def schedule(self, actor: User, data: MeetingInput, origin: Origin) -> Meeting:
+    def schedule(
+        self, actor: User, data: MeetingInput, origin: Origin, *, token_id: str | None = None
+    ) -> Meeting:
         """Validates everything, records the meeting as "creating" and queues the Zoom call.
-        Nothing is sent to Zoom, and nothing is written, when the input is wrong."""
+        Nothing is sent to Zoom, and nothing is written, when the input is wrong.
+
+        `token_id`: the API token the request came with, when `actor` was read from it
+        earlier (`Accounts.api_caller_to_confirm`): the INSERT itself confirms the token is
+        still live and the actor active, or nothing is written and NotAuthenticated is raised."""
         now = utcnow()
         title = _title(data.title)
         tz = _tz(data.timezone)
@@ -387,9 +404,9 @@ class Meetings:
         )
         if invitees or self.db.is_sqlite:
             with self.db.begin() as conn:
-                written = conn.execute(_INSERT_IF_READY, values).first()
+                written = conn.execute(_INSERT_IF_READY, values | {"token_id": token_id}).first()
                 if written is None:
-                    self._why_not_ready(conn, actor, data.project_id)
+                    self._why_not_ready(conn, actor, data.project_id, token_id)
                 if invitees:
                     conn.execute(
                         _INSERT_INVITEE,
@@ -406,11 +423,11 @@ class Meetings:
                 audit.write(conn, what)
         else:
             # PostgreSQL, nobody to invite: one statement in autocommit, one round trip.
-            params = values | {f"audit_{k}": v for k, v in what.items()}
+            params = values | {f"audit_{k}": v for k, v in what.items()} | {"token_id": token_id}
             with self.db.connect() as conn:
                 written = conn.execute(_SCHEDULE_ALONE, params).first()
                 if written is None:
-                    self._why_not_ready(conn, actor, data.project_id)
+                    self._why_not_ready(conn, actor, data.project_id, token_id)
         values["connection_id"] = written.connection_id
         if not self.jobs.enqueue(WORK_TASK, values["id"], values | written._asdict()):
             # The queue is down: the claim is let go, so the reconciler takes the meeting up.
@@ -419,9 +436,14 @@ class Meetings:
         return Meeting(**values)
 
     def _why_not_ready(
-        self, s: Session | Connection, actor: User, project_id: str | None
+        self, s: Session | Connection, actor: User, project_id: str | None, token_id: str | None
     ) -> NoReturn:
-        """Nothing was written: says why (the project, or the host's Zoom connection)."""
+        """Nothing was written: says why (the API token, the project, or the host's Zoom
+        connection)."""
+        if token_id is not None and not s.scalar(
+            select(_TOKEN_LIVE), {"token_id": token_id, "host_user_id": actor.id}
+        ):
+            raise NotAuthenticated(API_TOKEN_REFUSED)
         if (
             project_id is not None
             and s.scalar(_PROJECT_IN_ORG, {"pid": project_id, "org": actor.org_id}) is None
