@@ -68,6 +68,9 @@ class ApiCaller(NamedTuple):
 _USERS = cast(Table, User.__table__)
 _ORGS = cast(Table, Organization.__table__)
 _TOKENS = cast(Table, ApiToken.__table__)
+# An API token that works: not revoked, and its user active. The one definition: the read
+# below and the writes that confirm a remembered caller (`Meetings.schedule`) use it.
+TOKEN_USABLE = _TOKENS.c.revoked_at.is_(None) & (_USERS.c.status == "active")
 _TOKEN_USER = (
     select(
         *_USERS.c,
@@ -76,11 +79,7 @@ _TOKEN_USER = (
         _TOKENS.c.last_used_at.label("token__last_used_at"),
     )
     .select_from(_USERS.join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id).join(_ORGS))
-    .where(
-        _TOKENS.c.token_hash == bindparam("token_hash"),
-        _TOKENS.c.revoked_at.is_(None),
-        _USERS.c.status == "active",
-    )
+    .where(_TOKENS.c.token_hash == bindparam("token_hash"), TOKEN_USABLE)
 )
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -627,22 +626,22 @@ class Accounts:
     def api_token_user(self, secret: str) -> User | None:
         """The active user behind an API token (hot path: one indexed read; the last-used
         stamp is written at most every few minutes)."""
-        found = self._api_caller(secret)
+        found = self._api_caller(secret, digest(secret))
         return found.user if found is not None else None
 
     def api_caller_to_confirm(self, secret: str) -> ApiCaller | None:
         """As `api_token_user`, but possibly as the token was up to `CALLER_REMEMBERED` ago:
         only for a request whose write confirms, in the same statement, that the token is
         still live and its user active (see `Meetings.schedule`). Saves the read."""
-        remembered = self._callers.get(digest(secret))
+        token_hash = digest(secret)
+        remembered = self._callers.get(token_hash)
         if remembered is not None and time.monotonic() - remembered[0] < CALLER_REMEMBERED:
             return remembered[1]
-        return self._api_caller(secret)
+        return self._api_caller(secret, token_hash)
 
-    def _api_caller(self, secret: str) -> ApiCaller | None:
+    def _api_caller(self, secret: str, token_hash: str) -> ApiCaller | None:
         if not secret.startswith(API_TOKEN_PREFIX):
             return None
-        token_hash = digest(secret)
         with self.db.connect() as conn:
             row = conn.execute(_TOKEN_USER, {"token_hash": token_hash}).first()
         if row is None:

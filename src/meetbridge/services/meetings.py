@@ -50,7 +50,7 @@ from meetbridge.core.models import (
 )
 from meetbridge.core.settings import Settings
 from meetbridge.notify.ics import InviteEvent, build_invite
-from meetbridge.services.accounts import API_TOKEN_REFUSED, normalize_email
+from meetbridge.services.accounts import API_TOKEN_REFUSED, TOKEN_USABLE, normalize_email
 from meetbridge.services.connections import ZoomConnections
 from meetbridge.services.mail import MailDelivery, queue_email
 from meetbridge.zoom.client import ZoomApi, ZoomClient
@@ -160,13 +160,12 @@ _SCHEDULED = (  # what `schedule` writes; the connection comes from the host's Z
     *("sequence", "attempts", "ambiguous", "had_ambiguity", "invitee_count"),
     *("next_attempt_at", "claimed_until", "created_by", "created_at", "updated_at"),
 )
-# The API token a request came with is still live and its user (the host) active.
+# The API token a request came with still works, and it is the host's.
 _TOKEN_LIVE = exists().where(
     ApiToken.id == bindparam("token_id", type_=String),
-    ApiToken.revoked_at.is_(None),
     ApiToken.user_id == User.id,
     User.id == bindparam("host_user_id"),
-    User.status == "active",
+    TOKEN_USABLE,
 )
 _INSERT_IF_READY = (
     insert(_MEETINGS)
@@ -299,9 +298,9 @@ class Meetings:
         self.settings = settings
         self.zoom = zoom
         self.jobs = jobs
-        self._longest_call = dt.timedelta(seconds=settings.zoom_longest_call)
         self.mail = mail
         self.connections = connections
+        self._longest_call = dt.timedelta(seconds=settings.zoom_longest_call)
         connections.handlers["meeting.updated"] = self.on_zoom_updated
         connections.handlers["meeting.deleted"] = self.on_zoom_deleted
         connections.purgers.append(self._purge_zoom_data)
