@@ -4,6 +4,7 @@ shared by e-mail and calendar invite, changed, cancelled, and kept in step with 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import time
 import uuid
@@ -18,7 +19,8 @@ import pytest
 import vobject
 from sqlalchemy import func, select
 
-from meetbridge.core.models import Meeting
+from meetbridge.core.models import Meeting, ZoomConnection
+from meetbridge.services.meetings import WORK_TASK
 from tests.conftest import ORIGIN
 from tests.support import SmtpServer
 from tests.zoom_env import ZoomEnv, zoom_env
@@ -408,6 +410,72 @@ def test_cancelling_a_failed_unclear_create_deletes_what_zoom_made(env: ZoomEnv)
     assert api.delete(f"/meetings/{meeting_id}").json()["status"] == "cancelling"
     _wait(api, meeting_id, "cancelled")
     assert env.control("GET", "/meetings?host=maria@zoom-sandbox.test") == []
+
+
+@pytest.fixture(params=["database", "redis"])
+def counters(
+    request: pytest.FixtureRequest, tmp_path: Path, database_url: str, smtp: SmtpServer
+) -> Iterator[ZoomEnv]:
+    """A connected host, Zoom's limits counted in the database or in Redis."""
+    redis_url = None
+    if request.param == "redis":
+        redis_url = os.environ.get("MEETBRIDGE_TEST_REDIS_URL")
+        if not redis_url:
+            pytest.skip("MEETBRIDGE_TEST_REDIS_URL is not set")
+    with zoom_env(tmp_path, database_url, smtp, redis_url=redis_url) as e:
+        e.connect(e.signed_in("ann@acme.test"), "maria@zoom-sandbox.test")
+        yield e
+
+
+def _limits_used(env: ZoomEnv) -> tuple[int, int]:
+    """Maria's creates today and her Zoom account's Medium calls this second, as counted."""
+    with env.c.db.read() as s:
+        conn = s.scalar(select(ZoomConnection).where(ZoomConnection.status == "connected"))
+    assert conn is not None and conn.zoom_account_id and conn.zoom_user_id
+    daily, qps = env.c.zoom.meeting_write_hits(conn.zoom_account_id, conn.zoom_user_id)
+    return env.c.limiter.used(daily.key, daily.window), env.c.limiter.used(qps.key, qps.window)
+
+
+def test_the_request_counts_the_jobs_zoom_call_once(
+    counters: ZoomEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = counters
+    held: list[tuple[Any, ...]] = []  # the meetings' jobs, held; the invites' dropped
+    monkeypatch.setattr(
+        env.c.jobs, "enqueue", lambda *job: job[0] != WORK_TASK or held.append(job) or True
+    )
+    api = _api(env)
+    day0, _ = _limits_used(env)
+    for i in range(3):
+        m = api.post("/meetings", json=BODY | {"title": f"Call {i}"}).json()
+        (_task, meeting_id, claim) = held.pop()
+        counted_by_request = _limits_used(env)[0] - day0
+        assert env.c.meetings.work(meeting_id, claim) == "done"
+        day, _ = _limits_used(env)
+        # Once per meeting: by the request (from the second meeting on, once this process
+        # knows the host's Zoom user in Redis's case; at once in the database), else by the
+        # job, never by both.
+        assert day - day0 == i + 1
+        if i > 0:
+            assert counted_by_request == i + 1
+        assert api.get(f"/meetings/{m['id']}").json()["status"] == "scheduled"
+    # A request refused after its count takes the count back.
+    foreign = {"project_id": "00000000-0000-0000-0000-000000000000"}
+    assert api.post("/meetings", json=BODY | foreign).status_code == 422
+    assert _limits_used(env)[0] - day0 == 3 and held == []
+    # A job that runs after the second it was counted in counts that second's slot again.
+    api.post("/meetings", json=BODY | {"title": "Late"})
+    (_task, meeting_id, claim) = held.pop()
+    time.sleep(1.05)
+    assert env.c.meetings.work(meeting_id, claim) == "done"
+    day, second = _limits_used(env)
+    assert day - day0 == 4 and second >= 1
+    assert sorted(z["topic"] for z in _zoom_meetings(env)) == [
+        "Call 0",
+        "Call 1",
+        "Call 2",
+        "Late",
+    ]
 
 
 def test_host_at_the_daily_limit_is_told_and_created_later(env: ZoomEnv) -> None:

@@ -33,6 +33,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from meetbridge.core import audit
@@ -55,7 +56,7 @@ from meetbridge.notify.ics import InviteEvent, build_invite
 from meetbridge.services.accounts import API_TOKEN_REFUSED, TOKEN_USABLE, normalize_email
 from meetbridge.services.connections import ZoomConnections
 from meetbridge.services.mail import MailDelivery, queue_email
-from meetbridge.zoom.client import ZoomApi, ZoomClient
+from meetbridge.zoom.client import Counted, ZoomApi, ZoomClient
 from meetbridge.zoom.errors import (
     NeedsReconnect,
     NotConnected,
@@ -65,11 +66,14 @@ from meetbridge.zoom.errors import (
     ZoomRateLimited,
     ZoomUnavailable,
 )
+from meetbridge.zoom.ratelimit import Hit, Later
 from meetbridge.zoom.tokens import SeenState
 
 log = get_logger("meetbridge.meetings")
 
 WORK_TASK = "meetings.work"
+# What the first attempt's job carries beside the row and its connection's state.
+_ONLY_IN_THE_JOB = ("prepaid", "conn__account", "conn__zoom_user")
 RECONCILE_TASK = "meetings.reconcile"
 PENDING = ("creating", "updating", "cancelling")
 PASSCODE = re.compile(r"^[A-Za-z0-9@\-_*]{1,10}$")
@@ -92,16 +96,37 @@ def _due(now: Any) -> Any:
     )
 
 
+def _within(hits: list[Hit], waits: list[float], now: dt.datetime) -> list[Counted]:
+    """The job's call was counted within every limit: the hits and their windows (as of
+    `now`, taken before the count: should a window end in between, the job finds its window
+    passed and counts again, never too few). Over a limit: nothing, and the job counts again
+    (and waits, or is told the day is used up)."""
+    if any(w > 0 for w in waits):
+        return []
+    at = now.timestamp()
+    return [(h.key, int(at // h.window)) for h in hits]
+
+
+def _connection_now(**columns: Any) -> list[Any]:
+    """Columns of the meeting's Zoom connection for a RETURNING, labelled `conn__<name>`."""
+    return [
+        select(column)
+        # Named as text: SQLAlchemy does not correlate a subquery in an INSERT's RETURNING.
+        .where(ZoomConnection.id == literal_column("meetings.connection_id"))
+        .scalar_subquery()
+        .label(f"conn__{name}")
+        for name, column in columns.items()
+    ]
+
+
 # The host's connection as it is when a meeting is claimed, returned with the claim so the
 # cached Zoom token is checked without another read.
-_CONNECTION_NOW = [
-    select(column)
-    # Named as text: SQLAlchemy does not correlate a subquery in an INSERT's RETURNING.
-    .where(ZoomConnection.id == literal_column("meetings.connection_id"))
-    .scalar_subquery()
-    .label(f"conn__{name}")
-    for name, column in (("status", ZoomConnection.status), ("v", ZoomConnection.token_version))
-]
+_CONNECTION_NOW = _connection_now(status=ZoomConnection.status, v=ZoomConnection.token_version)
+# The host's Zoom user, returned by the meeting's INSERT: the request counts the job's call
+# against Zoom's limits (`Meetings._count_early`, `_count_in`).
+_ZOOM_USER_NOW = _connection_now(
+    account=ZoomConnection.zoom_account_id, zoom_user=ZoomConnection.zoom_user_id
+)
 _CLAIM = (
     update(Meeting)
     .where(Meeting.id == bindparam("mid"), _due(bindparam("now")))
@@ -195,7 +220,7 @@ def _insert_if_ready(project: bool, token: bool) -> Insert:
     return (
         insert(_MEETINGS)
         .from_select([*_SCHEDULED, "connection_id"], chosen)
-        .returning(_MEETINGS.c.connection_id, *_CONNECTION_NOW)
+        .returning(_MEETINGS.c.connection_id, *_CONNECTION_NOW, *_ZOOM_USER_NOW)
     )
 
 
@@ -321,6 +346,9 @@ class Meetings:
         self.mail = mail
         self.connections = connections
         self._longest_call = dt.timedelta(seconds=settings.zoom_longest_call)
+        # Host user id → their Zoom (account id, user id), as the last meeting this process
+        # scheduled for them found it (see `_count_early`).
+        self._zoom_users: dict[str, tuple[str, str]] = {}
         connections.handlers["meeting.updated"] = self.on_zoom_updated
         connections.handlers["meeting.deleted"] = self.on_zoom_deleted
         connections.purgers.append(self._purge_zoom_data)
@@ -422,13 +450,45 @@ class Meetings:
             actor, "meeting.scheduled", origin, "meeting", values["id"], {"title": title}
         )
         case = (data.project_id is not None, token_id is not None)
+        early = self._count_early(actor.id)
+        try:
+            written, prepaid = self._write(
+                values, what, invitees, case, token_id, actor, data.project_id, early
+            )
+        except BaseException:
+            if early is not None:
+                early[1].cancel()
+            raise
+        values["connection_id"] = written.connection_id
+        job = values | written._asdict() | {"prepaid": prepaid}
+        if not self.jobs.enqueue(WORK_TASK, values["id"], job):
+            # The queue is down: the claim is let go, so the reconciler takes the meeting up.
+            with self.db.single() as conn:
+                conn.execute(_RELEASE, {"mid": values["id"], "held": values["claimed_until"]})
+        return Meeting(**values)
+
+    def _write(
+        self,
+        values: dict[str, Any],
+        what: dict[str, Any],
+        invitees: list[str],
+        case: tuple[bool, bool],
+        token_id: str | None,
+        actor: User,
+        project_id: str | None,
+        early: tuple[list[Hit], Later] | None,
+    ) -> tuple[Row[Any], list[Counted]]:
+        """Writes the meeting (and its invitees and audit row) if it can be scheduled, and
+        counts the job's Zoom call: in the same transaction when the counters live in this
+        database, or from the count sent before the write (`early`)."""
+        now = values["created_at"]
         if invitees or self.db.is_sqlite:
             with self.db.begin() as conn:
                 written = conn.execute(
                     _INSERT_IF_READY[case], values | {"token_id": token_id}
                 ).first()
                 if written is None:
-                    self._why_not_ready(conn, actor, data.project_id, token_id)
+                    self._why_not_ready(conn, actor, project_id, token_id)
                 if invitees:
                     conn.execute(
                         _INSERT_INVITEE,
@@ -443,19 +503,66 @@ class Meetings:
                         ],
                     )
                 audit.write(conn, what)
+                if early is None and (counted := self._count_in(conn, written, now)) is not None:
+                    return written, counted
         else:
             # PostgreSQL, nobody to invite: one statement in autocommit, one round trip.
             params = values | {f"audit_{k}": v for k, v in what.items()} | {"token_id": token_id}
             with self.db.connect() as conn:
                 written = conn.execute(_SCHEDULE_ALONE[case], params).first()
                 if written is None:
-                    self._why_not_ready(conn, actor, data.project_id, token_id)
-        values["connection_id"] = written.connection_id
-        if not self.jobs.enqueue(WORK_TASK, values["id"], values | written._asdict()):
-            # The queue is down: the claim is let go, so the reconciler takes the meeting up.
-            with self.db.single() as conn:
-                conn.execute(_RELEASE, {"mid": values["id"], "held": values["claimed_until"]})
-        return Meeting(**values)
+                    self._why_not_ready(conn, actor, project_id, token_id)
+        return written, self._counted_early(actor.id, early, written, now)
+
+    # ---- counting the job's Zoom call against Zoom's limits in the request -------------------
+    # The job then goes straight to Zoom: the count's round trip overlaps the meeting's write
+    # (Redis), or rides in its transaction (counters in the database). What was counted, and
+    # in which window, travels with the job; a job that runs after its window has passed
+    # counts again (`ZoomApi.create_meeting(prepaid=…)`).
+
+    def _count_early(self, host_user_id: str) -> tuple[list[Hit], Later] | None:
+        """Sends the count before the write, for the host's Zoom user as the last meeting
+        this process scheduled for them found it (the write then confirms it)."""
+        known = self._zoom_users.get(host_user_id)
+        if known is None:
+            return None
+        hits = self.zoom.meeting_write_hits(*known)
+        later = self.zoom.limiter.hit_all_later(hits)
+        return (hits, later) if later is not None else None
+
+    def _counted_early(
+        self,
+        host_user_id: str,
+        early: tuple[list[Hit], Later] | None,
+        written: Row[Any],
+        now: dt.datetime,
+    ) -> list[Counted]:
+        zoom_user = (written.conn__account, written.conn__zoom_user)
+        if None in zoom_user:
+            return []
+        if len(self._zoom_users) > 10_000:
+            self._zoom_users.clear()
+        self._zoom_users[host_user_id] = zoom_user
+        if early is None:
+            return []
+        hits, later = early
+        if self.zoom.meeting_write_hits(*zoom_user) != hits:  # the host's Zoom changed
+            later.cancel()
+            return []
+        try:
+            return _within(hits, later.waits(), now)
+        except Exception:  # no answer: counted or not, the job counts for itself
+            return []
+
+    def _count_in(
+        self, conn: Connection, written: Row[Any], now: dt.datetime
+    ) -> list[Counted] | None:
+        """Counts in the write's own transaction; None when the counters are elsewhere."""
+        if written.conn__account is None or written.conn__zoom_user is None:
+            return []
+        hits = self.zoom.meeting_write_hits(written.conn__account, written.conn__zoom_user)
+        waits = self.zoom.limiter.hit_all_in(conn, hits)
+        return None if waits is None else _within(hits, waits, now)
 
     def _why_not_ready(
         self, s: Session | Connection, actor: User, project_id: str | None, token_id: str | None
@@ -682,8 +789,10 @@ class Meetings:
         row's claim."""
         now = utcnow()
         lease = now + dt.timedelta(seconds=self.settings.effective_meetings_lease)
+        # What the request counted against Zoom's limits for this call (see `schedule`).
+        prepaid: list[Counted] = claim.get("prepaid", []) if claim is not None else []
         if claim is not None and claim["claimed_until"] - now >= self._longest_call:
-            values = dict(claim)
+            values = {k: v for k, v in claim.items() if k not in _ONLY_IN_THE_JOB}
         else:
             with self.db.single() as conn:
                 if claim is None:
@@ -712,7 +821,7 @@ class Meetings:
                         "meetings.recovered_ambiguous_create", meeting_id=m.id, zoom_id=found[0]
                     )
                 else:
-                    zm = api.create_meeting(self._zoom_body(m), user_id="me")
+                    zm = api.create_meeting(self._zoom_body(m), user_id="me", prepaid=prepaid)
                     found = zm.id, zm.join_url
                 return self._settle(m, link=found)
             if m.status == "updating":

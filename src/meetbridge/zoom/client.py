@@ -15,7 +15,7 @@ import email.utils
 import random
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,8 @@ PLAN_QPS = {
     "business": {"Light": 80, "Medium": 60, "Heavy": 40},
 }
 HOST_DAILY_LIMIT = 100
+# A hit counted in advance: (its key, the number of the window it was counted in).
+Counted = tuple[str, int]
 # Rate-limit labels from Zoom's spec ("Rate Limit Label"); anything not listed counts as Light.
 LABELS: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"^/users/[^/]+/meetings$"), "Medium"),
@@ -111,6 +113,19 @@ class ZoomClient:
         self.http = http
         self.sleep = sleep
 
+    def meeting_write_hits(self, zoom_account_id: str, zoom_user_id: str) -> list[Hit]:
+        """What creating a meeting for this Zoom user counts against Zoom's limits: the host's
+        creates and updates today, and a slot in the account's per-second budget (Medium)."""
+        host = Hit(
+            f"zoom:host-daily:{zoom_account_id}:{zoom_user_id.lower()}", HOST_DAILY_LIMIT, 86_400
+        )
+        return [host, self.account_hit(zoom_account_id, "Medium")]
+
+    def account_hit(self, zoom_account_id: str, label: str) -> Hit:
+        qps = PLAN_QPS.get(self.config.plan, PLAN_QPS["pro"])[label]
+        qps = max(1, int(qps * self.config.qps_multiplier))
+        return Hit(f"zoom:qps:{zoom_account_id}:{label}", qps, 1, lease=max(1, qps // 10))
+
     def api(self, connection_id: str, seen: SeenState | None = None) -> ZoomApi:
         """`seen`: the connection's state as the caller just read it (saves a read)."""
         return ZoomApi(self, connection_id, seen)
@@ -161,9 +176,16 @@ class ZoomApi:
         body = {"action": action, "user_info": {"email": email, "type": user_type, **info}}
         return dict(self.call_api("POST", "/users", json=body))
 
-    def create_meeting(self, body: dict[str, Any], user_id: str = "me") -> ZoomMeeting:
-        """Not idempotent at Zoom: an ambiguous failure raises ZoomAmbiguous, never retries."""
-        data = self.call_api("POST", f"/users/{user_id}/meetings", json=body, host=user_id)
+    def create_meeting(
+        self, body: dict[str, Any], user_id: str = "me", prepaid: Collection[Counted] = ()
+    ) -> ZoomMeeting:
+        """Not idempotent at Zoom: an ambiguous failure raises ZoomAmbiguous, never retries.
+        `prepaid`: this call's hits against Zoom's limits, as the request that asked for it
+        counted them (`ZoomClient.meeting_write_hits`); those still in their window are not
+        counted again."""
+        data = self.call_api(
+            "POST", f"/users/{user_id}/meetings", json=body, host=user_id, prepaid=prepaid
+        )
         return ZoomMeeting.model_validate(data)
 
     def get_meeting(self, meeting_id: int | str) -> ZoomMeeting:
@@ -222,22 +244,33 @@ class ZoomApi:
         params: dict[str, Any] | None = None,
         json: Any = None,
         host: str | None = None,
+        prepaid: Collection[Counted] = (),
     ) -> Any:
         """One call to Zoom's REST API (`path` under /v2). Returns the decoded JSON body, or
         None for 204. `host` names the meeting host for Zoom's per-host daily limit on creates
-        and updates ("me" is the connection's own Zoom user)."""
+        and updates ("me" is the connection's own Zoom user). `prepaid`: hits already counted
+        for this call, by key and window (see `create_meeting`)."""
         method = method.upper()
         path = "/" + path.lstrip("/")
         c = self.c
         creds = c.tokens.current(self.connection_id, self._seen)
         self._seen = None
         label = label_for(method, path)
-        account = self._account_hit(creds, label)
+        account = c.account_hit(creds.zoom_account_id, label)
+        now = time.time()
+        paid = {tuple(p) for p in prepaid}
+
+        def unpaid(h: Hit) -> bool:
+            return (h.key, int(now // h.window)) not in paid
+
         # The first slot in the account's budget is asked for with the host's daily count,
         # when there is one: one round trip to the shared store for both.
-        first: float | None = None
+        first: float | None = None if unpaid(account) else 0.0
         if host is not None and method in ("POST", "PATCH") and "/meetings" in path:
-            daily, first = c.limiter.hit_all([self._host_daily_hit(creds, host), account])
+            hits = [self._host_daily_hit(creds, host), account]
+            waits = c.limiter.hit_all([h for h in hits if unpaid(h)])
+            daily = waits.pop(0) if unpaid(hits[0]) else 0.0
+            first = waits.pop(0) if waits else first
             if daily > 0:
                 raise ZoomRateLimited(
                     f"Zoom allows {HOST_DAILY_LIMIT} meeting creates and updates per host per "
@@ -300,16 +333,9 @@ class ZoomApi:
 
     # ---- limits and retries ----------------------------------------------------------------
 
-    @staticmethod
-    def _host_daily_hit(creds: Credentials, host: str) -> Hit:
+    def _host_daily_hit(self, creds: Credentials, host: str) -> Hit:
         host_id = creds.zoom_user_id if host == "me" else host
-        key = f"zoom:host-daily:{creds.zoom_account_id}:{(host_id or host).lower()}"
-        return Hit(key, HOST_DAILY_LIMIT, 86_400)
-
-    def _account_hit(self, creds: Credentials, label: str) -> Hit:
-        qps = PLAN_QPS.get(self.c.config.plan, PLAN_QPS["pro"])[label]
-        qps = max(1, int(qps * self.c.config.qps_multiplier))
-        return Hit(f"zoom:qps:{creds.zoom_account_id}:{label}", qps, 1, lease=max(1, qps // 10))
+        return self.c.meeting_write_hits(creds.zoom_account_id, host_id or host)[0]
 
     def _account_limit(self, account: Hit, waited: float, first: float | None = None) -> float:
         """Waits for a slot in the Zoom account's per-second budget (`first`: the answer to

@@ -9,14 +9,17 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Sequence
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Connection, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from meetbridge.core.db import Database, utcnow
+from meetbridge.core.logging import get_logger
 from meetbridge.core.models import RateCounter
+
+log = get_logger("meetbridge.zoom.ratelimit")
 
 
 class Hit(NamedTuple):
@@ -31,6 +34,17 @@ class Hit(NamedTuple):
     lease: int = 1
 
 
+class Later(Protocol):
+    """Hits sent to the store, its answer not read yet."""
+
+    def waits(self) -> list[float]:
+        """As `RateLimiter.hit_all`. Raises when the store does not answer (the hits then
+        count as made)."""
+
+    def cancel(self) -> None:
+        """Takes the hits back (the call will not be made)."""
+
+
 class RateLimiter(Protocol):
     def hit_all(self, hits: Sequence[Hit]) -> list[float]:
         """Counts each hit, in one round trip to the store. For each: 0 when it is within its
@@ -38,6 +52,18 @@ class RateLimiter(Protocol):
 
     def hit(self, key: str, limit: int, window: int, lease: int = 1) -> float:
         """One hit (see `hit_all`)."""
+
+    def hit_all_later(self, hits: Sequence[Hit]) -> Later | None:
+        """Counts `hits` for a call a job will make, beside the caller's own write: the store
+        is asked now and its answer read later, so the round trip overlaps what the caller
+        does meanwhile. None when this store cannot (the SQL store counts in the caller's
+        transaction instead: `hit_all_in`) or is unreachable: then nothing was counted.
+        No slots are leased for later."""
+
+    def hit_all_in(self, conn: Connection, hits: Sequence[Hit]) -> list[float] | None:
+        """As `hit_all` in `conn`'s transaction, when the counters live in that database (a
+        rollback takes the hits back); None (nothing counted) otherwise. No slots are leased
+        for later."""
 
     def used(self, key: str, window: int) -> int: ...
 
@@ -84,29 +110,53 @@ class _Counting:
         self.leases = _Leases()
 
     def hit_all(self, hits: Sequence[Hit]) -> list[float]:
-        now = time.time()
-        waits = [0.0] * len(hits)
-        todo = []  # (position, hit, window index, seconds left in the window)
-        for i, h in enumerate(hits):
-            index, left = _window(h.window, now)
-            if not self.leases.take(h.key, index):
-                todo.append((i, h, index, left))
-        if todo:
-            counts = self._add([(h.key, index, h.lease, left) for _i, h, index, left in todo])
-            for (i, h, index, left), count in zip(todo, counts, strict=True):
-                granted = _granted(count, h.lease, h.limit)
-                if granted == 0:
-                    waits[i] = left
-                else:
-                    self.leases.add(h.key, index, granted - 1)
-        return waits
+        todo = self._local(hits)
+        return self._waits(hits, todo, self._add(_adds(todo)) if todo else [])
 
     def hit(self, key: str, limit: int, window: int, lease: int = 1) -> float:
         return self.hit_all([Hit(key, limit, window, lease)])[0]
 
+    def hit_all_later(self, hits: Sequence[Hit]) -> Later | None:
+        return None
+
+    def hit_all_in(self, conn: Connection, hits: Sequence[Hit]) -> list[float] | None:
+        return None
+
+    def _local(self, hits: Sequence[Hit]) -> list[_Todo]:
+        """Spends this process's leased slots; returns the hits the store must count."""
+        now = time.time()
+        todo = []
+        for i, h in enumerate(hits):
+            index, left = _window(h.window, now)
+            if not self.leases.take(h.key, index):
+                todo.append(_Todo(i, h, index, left))
+        return todo
+
+    def _waits(self, hits: Sequence[Hit], todo: list[_Todo], counts: list[int]) -> list[float]:
+        """The store's counts for `todo` → the wait for each hit; leases the spare slots."""
+        waits = [0.0] * len(hits)
+        for t, count in zip(todo, counts, strict=True):
+            granted = _granted(count, t.hit.lease, t.hit.limit)
+            if granted == 0:
+                waits[t.position] = t.left
+            else:
+                self.leases.add(t.hit.key, t.window, granted - 1)
+        return waits
+
     def _add(self, adds: list[tuple[str, int, int, float]]) -> list[int]:
         """Adds to each (key, window index) counter; returns the new counts."""
         raise NotImplementedError
+
+
+class _Todo(NamedTuple):
+    position: int
+    hit: Hit
+    window: int  # its number: seconds since the epoch // the window's length
+    left: float  # seconds left in the window
+
+
+def _adds(todo: list[_Todo]) -> list[tuple[str, int, int, float]]:
+    return [(t.hit.key, t.window, t.hit.lease, t.left) for t in todo]
 
 
 class SqlRateLimiter(_Counting):
@@ -126,20 +176,30 @@ class SqlRateLimiter(_Counting):
         ).returning(RateCounter.count)
 
     def _add(self, adds: list[tuple[str, int, int, float]]) -> list[int]:
-        now = utcnow()
         with self.db.begin() as conn:  # one transaction for all
-            return [
-                conn.execute(
-                    self._upsert,
-                    {
-                        "key": key,
-                        "window": index,
-                        "n": n,
-                        "expires": now + dt.timedelta(seconds=left + 1),
-                    },
-                ).scalar_one()
-                for key, index, n, left in adds
-            ]
+            return self._add_in(conn, adds)
+
+    def hit_all_in(self, conn: Connection, hits: Sequence[Hit]) -> list[float] | None:
+        if conn.engine.url != self.db.write_engine.url:  # counters in another database
+            return None
+        hits = [h._replace(lease=1) for h in hits]  # a rollback must not leave leased slots
+        todo = self._local(hits)
+        return self._waits(hits, todo, self._add_in(conn, _adds(todo)) if todo else [])
+
+    def _add_in(self, conn: Connection, adds: list[tuple[str, int, int, float]]) -> list[int]:
+        now = utcnow()
+        return [
+            conn.execute(
+                self._upsert,
+                {
+                    "key": key,
+                    "window": index,
+                    "n": n,
+                    "expires": now + dt.timedelta(seconds=left + 1),
+                },
+            ).scalar_one()
+            for key, index, n, left in adds
+        ]
 
     def used(self, key: str, window: int) -> int:
         index, _ = _window(window, time.time())
@@ -170,6 +230,28 @@ class RedisRateLimiter(_Counting):
             pipe.expire(name, int(left) + 2)
         return [int(count) for count in pipe.execute()[::2]]
 
+    def hit_all_later(self, hits: Sequence[Hit]) -> Later | None:
+        hits = [h._replace(lease=1) for h in hits]  # a cancel must not leave leased slots
+        todo = self._local(hits)
+        if not todo:
+            return _Answered([0.0] * len(hits))
+        names = [f"mb:rl:{key}:{index}" for key, index, _n, _left in _adds(todo)]
+        commands: list[tuple[object, ...]] = []
+        for name, t in zip(names, todo, strict=True):
+            commands += [("INCRBY", name, 1), ("EXPIRE", name, int(t.left) + 2)]
+        conn = self.redis.connection_pool.get_connection()
+        try:
+            conn.send_packed_command(conn.pack_commands(commands))
+        except Exception as exc:  # nothing counted: the job counts for itself
+            self._drop(conn, exc)
+            return None
+        return _RedisLater(self, conn, hits, todo, names)
+
+    def _drop(self, conn: Any, exc: Exception) -> None:
+        log.warning("zoom.rate_count_failed", error=str(exc))
+        conn.disconnect()
+        self.redis.connection_pool.release(conn)
+
     def used(self, key: str, window: int) -> int:
         index, _ = _window(window, time.time())
         value = self.redis.get(f"mb:rl:{key}:{index}")
@@ -177,3 +259,51 @@ class RedisRateLimiter(_Counting):
 
     def prune(self) -> int:
         return 0  # keys expire by themselves
+
+
+class _Answered:
+    def __init__(self, waits: list[float]) -> None:
+        self._waits = waits
+
+    def waits(self) -> list[float]:
+        return self._waits
+
+    def cancel(self) -> None:
+        pass
+
+
+class _RedisLater:
+    def __init__(
+        self,
+        store: RedisRateLimiter,
+        conn: Any,
+        hits: Sequence[Hit],
+        todo: list[_Todo],
+        names: list[str],
+    ) -> None:
+        self.store, self.conn, self.hits, self.todo, self.names = store, conn, hits, todo, names
+        self._counts: list[int] | None = None
+
+    def _read(self) -> list[int]:
+        if self._counts is None:
+            try:
+                replies = [self.conn.read_response() for _ in range(2 * len(self.names))]
+            except Exception as exc:
+                self.store._drop(self.conn, exc)
+                raise
+            self.store.redis.connection_pool.release(self.conn)
+            self._counts = [int(count) for count in replies[::2]]
+        return self._counts
+
+    def waits(self) -> list[float]:
+        return self.store._waits(self.hits, self.todo, self._read())
+
+    def cancel(self) -> None:
+        try:
+            self._read()
+            pipe = self.store.redis.pipeline(transaction=False)
+            for name in self.names:
+                pipe.decr(name)
+            pipe.execute()
+        except Exception as exc:  # the hits stay counted: a slot lost, never one too many
+            log.warning("zoom.rate_uncount_failed", error=str(exc))
