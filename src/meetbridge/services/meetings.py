@@ -97,14 +97,12 @@ def _due(now: Any) -> Any:
 
 
 def _within(hits: list[Hit], waits: list[float], now: dt.datetime) -> list[Counted]:
-    """The job's call was counted within every limit: the hits and their windows (as of
-    `now`, taken before the count: should a window end in between, the job finds its window
-    passed and counts again, never too few). Over a limit: nothing, and the job counts again
-    (and waits, or is told the day is used up)."""
-    if any(w > 0 for w in waits):
-        return []
+    """The hits counted within their limits, with their windows (as of `now`, taken before
+    the count: should a window end in between, the job finds its window passed and counts
+    again, never too few). The job counts the others itself (and waits, or is told the day
+    is used up); their count here landed in a window already full."""
     at = now.timestamp()
-    return [(h.key, int(at // h.window)) for h in hits]
+    return [(h.key, int(at // h.window)) for h, w in zip(hits, waits, strict=True) if w <= 0]
 
 
 def _connection_now(**columns: Any) -> list[Any]:
