@@ -536,15 +536,15 @@ class Meetings:
         now: dt.datetime,
     ) -> list[Counted]:
         zoom_user = (written.conn__account, written.conn__zoom_user)
-        if None in zoom_user:
-            return []
-        if len(self._zoom_users) > 10_000:
-            self._zoom_users.clear()
-        self._zoom_users[host_user_id] = zoom_user
+        known = None not in zoom_user
+        if known:
+            if len(self._zoom_users) > 10_000:
+                self._zoom_users.clear()
+            self._zoom_users[host_user_id] = zoom_user
         if early is None:
             return []
         hits, later = early
-        if self.zoom.meeting_write_hits(*zoom_user) != hits:  # the host's Zoom changed
+        if not known or self.zoom.meeting_write_hits(*zoom_user) != hits:  # its Zoom changed
             later.cancel()
             return []
         try:
