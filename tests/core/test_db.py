@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from meetbridge.core.db import Database
+from meetbridge.core.db import IDLE_PING_SECONDS, Database
 
 
 def _table(db: Database) -> None:
@@ -76,3 +76,25 @@ def test_a_writer_waits_for_another_process_and_a_failed_write_frees_the_turn(
         assert sorted(conn.execute(text("SELECT v FROM n")).scalars()) == [1, 2, 3]
     one.dispose()
     other.dispose()
+
+
+def test_connections_the_server_closed_while_idle_are_replaced_before_use(
+    pg_database: str,
+) -> None:
+    """What a PostgreSQL restart does to a process's pool: the server closes every connection
+    in it. The next reads and writes still succeed, on new connections."""
+    db = Database(pg_database)
+    admin = Database(pg_database)
+    try:
+        with db.connect() as a, db.begin() as b:  # two connections in the pool
+            pids = {c.execute(text("SELECT pg_backend_pid()")).scalar_one() for c in (a, b)}
+        with admin.connect() as conn:
+            for pid in pids:
+                assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+        time.sleep(IDLE_PING_SECONDS + 0.2)
+        with db.connect() as a, db.begin() as b:
+            now = {c.execute(text("SELECT pg_backend_pid()")).scalar_one() for c in (a, b)}
+        assert len(now) == 2 and not now & pids
+    finally:
+        db.dispose()
+        admin.dispose()

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Engine, create_engine, event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -136,6 +137,30 @@ def _begin_immediate(raw: Any, deadline: float = BUSY_SECONDS) -> None:
         raw.execute(f"PRAGMA busy_timeout = {BUSY_SECONDS * 1000}")
 
 
+IDLE_PING_SECONDS = 1.0
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """A connection that sat in the pool for over a second is pinged before use, and replaced
+    if the server has closed it (a restart, a failover, an idle timeout), so the request that
+    takes it does not fail. A connection in steady use is not pinged: a round trip per
+    checkout would cost the hot paths more than it saves."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle(_dbapi: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since <= IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi)
+        except engine.dialect.loaded_dbapi.Error as e:
+            raise DisconnectionError(f"closed while idle: {e}") from e
+
+
 class Database:
     """Engines and sessions. `read()` for queries, `write()` for a transaction that commits;
     `connect()`, `begin()` and `single()` give Core connections for the hot paths."""
@@ -150,10 +175,9 @@ class Database:
         else:
             # Several processes share one server's connection slots (PostgreSQL allows 100 by
             # default): at most 15 per process, kept open (a new connection costs the server a
-            # process); a busy process waits for a free one. No ping per checkout: a
-            # connection found dead fails its statement once and SQLAlchemy then replaces
-            # every connection of that age (a server restart costs one failed request). The
-            # connection used last is handed out first: its server process is the one awake.
+            # process); a busy process waits for a free one. The connection used last is
+            # handed out first: its server process is the one awake. Pinged only after it sat
+            # idle (`_ping_after_idle`).
             self.write_engine = create_engine(
                 url,
                 pool_size=15,
@@ -165,6 +189,7 @@ class Database:
             # Reads run in autocommit: no BEGIN / ROLLBACK round trips. Each statement sees
             # what is committed when it starts, as in a READ COMMITTED transaction.
             self.engine = self.write_engine.execution_options(isolation_level="AUTOCOMMIT")
+            _ping_after_idle(self.write_engine)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
 
