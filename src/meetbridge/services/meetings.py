@@ -56,7 +56,7 @@ from meetbridge.notify.ics import InviteEvent, build_invite
 from meetbridge.services.accounts import API_TOKEN_REFUSED, TOKEN_USABLE, normalize_email
 from meetbridge.services.connections import ZoomConnections
 from meetbridge.services.mail import MailDelivery, queue_email
-from meetbridge.zoom.client import Counted, ZoomApi, ZoomClient
+from meetbridge.zoom.client import ZoomApi, ZoomClient
 from meetbridge.zoom.errors import (
     NeedsReconnect,
     NotConnected,
@@ -66,7 +66,7 @@ from meetbridge.zoom.errors import (
     ZoomRateLimited,
     ZoomUnavailable,
 )
-from meetbridge.zoom.ratelimit import Hit, Later
+from meetbridge.zoom.ratelimit import Counted, Hit, Later
 from meetbridge.zoom.tokens import SeenState
 
 log = get_logger("meetbridge.meetings")
@@ -102,7 +102,15 @@ def _within(hits: list[Hit], waits: list[float], now: dt.datetime) -> list[Count
     again, never too few). The job counts the others itself (and waits, or is told the day
     is used up); their count here landed in a window already full."""
     at = now.timestamp()
-    return [(h.key, int(at // h.window)) for h, w in zip(hits, waits, strict=True) if w <= 0]
+    return [h.counted_at(at) for h, w in zip(hits, waits, strict=True) if w <= 0]
+
+
+def _zoom_user(written: Row[Any]) -> tuple[str, str] | None:
+    """The host's Zoom (account id, user id) as the meeting's INSERT returned it; None when
+    the connection does not know its Zoom user yet."""
+    if written.conn__account is None or written.conn__zoom_user is None:
+        return None
+    return written.conn__account, written.conn__zoom_user
 
 
 def _connection_now(**columns: Any) -> list[Any]:
@@ -535,16 +543,15 @@ class Meetings:
         written: Row[Any],
         now: dt.datetime,
     ) -> list[Counted]:
-        zoom_user = (written.conn__account, written.conn__zoom_user)
-        known = None not in zoom_user
-        if known:
+        zoom_user = _zoom_user(written)
+        if zoom_user is not None:
             if len(self._zoom_users) > 10_000:
                 self._zoom_users.clear()
             self._zoom_users[host_user_id] = zoom_user
         if early is None:
             return []
         hits, later = early
-        if not known or self.zoom.meeting_write_hits(*zoom_user) != hits:  # its Zoom changed
+        if zoom_user is None or self.zoom.meeting_write_hits(*zoom_user) != hits:  # it changed
             later.cancel()
             return []
         try:
@@ -556,9 +563,10 @@ class Meetings:
         self, conn: Connection, written: Row[Any], now: dt.datetime
     ) -> list[Counted] | None:
         """Counts in the write's own transaction; None when the counters are elsewhere."""
-        if written.conn__account is None or written.conn__zoom_user is None:
+        zoom_user = _zoom_user(written)
+        if zoom_user is None:
             return []
-        hits = self.zoom.meeting_write_hits(written.conn__account, written.conn__zoom_user)
+        hits = self.zoom.meeting_write_hits(*zoom_user)
         waits = self.zoom.limiter.hit_all_in(conn, hits)
         return None if waits is None else _within(hits, waits, now)
 

@@ -33,7 +33,7 @@ from meetbridge.zoom.errors import (
     ZoomValidationError,
 )
 from meetbridge.zoom.models import ZoomMeeting, ZoomRecording, ZoomRegistrant, ZoomUser
-from meetbridge.zoom.ratelimit import Hit, RateLimiter
+from meetbridge.zoom.ratelimit import Counted, Hit, RateLimiter
 from meetbridge.zoom.tokens import Credentials, SeenState, TokenManager
 
 log = get_logger("meetbridge.zoom.client")
@@ -44,8 +44,6 @@ PLAN_QPS = {
     "business": {"Light": 80, "Medium": 60, "Heavy": 40},
 }
 HOST_DAILY_LIMIT = 100
-# A hit counted in advance: (its key, the number of the window it was counted in).
-Counted = tuple[str, int]
 # Rate-limit labels from Zoom's spec ("Rate Limit Label"); anything not listed counts as Light.
 LABELS: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(r"^/users/[^/]+/meetings$"), "Medium"),
@@ -116,10 +114,15 @@ class ZoomClient:
     def meeting_write_hits(self, zoom_account_id: str, zoom_user_id: str) -> list[Hit]:
         """What creating a meeting for this Zoom user counts against Zoom's limits: the host's
         creates and updates today, and a slot in the account's per-second budget (Medium)."""
-        host = Hit(
-            f"zoom:host-daily:{zoom_account_id}:{zoom_user_id.lower()}", HOST_DAILY_LIMIT, 86_400
-        )
-        return [host, self.account_hit(zoom_account_id, "Medium")]
+        return [
+            self.host_daily_hit(zoom_account_id, zoom_user_id),
+            self.account_hit(zoom_account_id, "Medium"),
+        ]
+
+    @staticmethod
+    def host_daily_hit(zoom_account_id: str, zoom_user_id: str) -> Hit:
+        key = f"zoom:host-daily:{zoom_account_id}:{zoom_user_id.lower()}"
+        return Hit(key, HOST_DAILY_LIMIT, 86_400)
 
     def account_hit(self, zoom_account_id: str, label: str) -> Hit:
         qps = PLAN_QPS.get(self.config.plan, PLAN_QPS["pro"])[label]
@@ -261,7 +264,7 @@ class ZoomApi:
         paid = {tuple(p) for p in prepaid}
 
         def unpaid(h: Hit) -> bool:
-            return (h.key, int(now // h.window)) not in paid
+            return h.counted_at(now) not in paid
 
         # The first slot in the account's budget is asked for with the host's daily count,
         # when there is one: one round trip to the shared store for both.
@@ -335,7 +338,7 @@ class ZoomApi:
 
     def _host_daily_hit(self, creds: Credentials, host: str) -> Hit:
         host_id = creds.zoom_user_id if host == "me" else host
-        return self.c.meeting_write_hits(creds.zoom_account_id, host_id or host)[0]
+        return self.c.host_daily_hit(creds.zoom_account_id, host_id or host)
 
     def _account_limit(self, account: Hit, waited: float, first: float | None = None) -> float:
         """Waits for a slot in the Zoom account's per-second budget (`first`: the answer to

@@ -33,6 +33,14 @@ class Hit(NamedTuple):
     window: int
     lease: int = 1
 
+    def counted_at(self, at: float) -> Counted:
+        """This hit as counted at `at` (seconds since the epoch): its key and window."""
+        return self.key, _window(self.window, at)[0]
+
+
+# A hit counted in advance: (its key, the number of the window it was counted in).
+Counted = tuple[str, int]
+
 
 class Later(Protocol):
     """Hits sent to the store, its answer not read yet."""
