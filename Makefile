@@ -49,7 +49,7 @@ test: lint typecheck pytest
 chaos: $(DEV_STAMP)
 	MEETBRIDGE_TEST_POSTGRES_URL=$${MEETBRIDGE_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} \
 	MEETBRIDGE_TEST_REDIS_URL=$${MEETBRIDGE_TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
-	$(BIN)/pytest -m chaos tests/services/test_meetings_scaled.py
+	$(BIN)/pytest -m chaos tests/meetings/test_meetings_scaled.py
 
 ## bench: run the benchmarks and print their figures
 bench: $(DEV_STAMP)

@@ -6,28 +6,29 @@ from dataclasses import dataclass
 
 import httpx
 
+from meetbridge.accounts.service import Accounts
 from meetbridge.core.crypto import Crypto
 from meetbridge.core.db import Database
 from meetbridge.core.jobs import JobQueue, make_huey
 from meetbridge.core.settings import Settings
-from meetbridge.notify.email import Mailer, make_mailer
-from meetbridge.services.accounts import Accounts
-from meetbridge.services.connections import (
+from meetbridge.integrations.zoom.client import ClientConfig, ZoomClient
+from meetbridge.integrations.zoom.connections import (
     RECONCILE_TASK as ZOOM_RECONCILE_TASK,
 )
-from meetbridge.services.connections import (
+from meetbridge.integrations.zoom.connections import (
     REVOKE_TASK,
     WEBHOOK_TASK,
     ZoomConnections,
 )
-from meetbridge.services.mail import RECONCILE_TASK, SEND_TASK, MailDelivery, Templates
-from meetbridge.services.meetings import RECONCILE_TASK as MEETINGS_RECONCILE_TASK
-from meetbridge.services.meetings import WORK_TASK as MEETINGS_WORK_TASK
-from meetbridge.services.meetings import Meetings
-from meetbridge.zoom.client import ClientConfig, ZoomClient
-from meetbridge.zoom.oauth import ZoomOAuth
-from meetbridge.zoom.ratelimit import RateLimiter, RedisRateLimiter, SqlRateLimiter
-from meetbridge.zoom.tokens import TokenManager
+from meetbridge.integrations.zoom.limits import RateLimiter, RedisRateLimiter, SqlRateLimiter
+from meetbridge.integrations.zoom.oauth import ZoomOAuth
+from meetbridge.integrations.zoom.tokens import TokenManager
+from meetbridge.meetings.engine import RECONCILE_TASK as MEETINGS_RECONCILE_TASK
+from meetbridge.meetings.engine import WORK_TASK as MEETINGS_WORK_TASK
+from meetbridge.meetings.engine import Meetings
+from meetbridge.notify.email import Mailer, make_mailer
+from meetbridge.notify.outbox import RECONCILE_TASK, SEND_TASK, MailDelivery, Templates
+from meetbridge.projects.service import Projects
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Container:
     limiter: RateLimiter
     connections: ZoomConnections
     meetings: Meetings
+    projects: Projects
     templates: Templates
 
     def close(self) -> None:
@@ -101,6 +103,7 @@ def build_container(
         limiter=limiter,
         connections=connections,
         meetings=Meetings(db, settings, zoom, jobs, mail, connections),
+        projects=Projects(db),
         templates=Templates(db),
     )
     register_tasks(c)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from meetbridge.accounts.demo import ensure_demo
 from meetbridge.app import create_app
 from meetbridge.container import Container
-from meetbridge.services.demo import ensure_demo
 from tests.conftest import PASSWORD
 from tests.support import LiveServer, SmtpServer
 

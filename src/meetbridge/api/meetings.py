@@ -12,7 +12,7 @@ from meetbridge.api.routes import Actor, C, Caller, From, _errors
 from meetbridge.api.schemas import Input
 from meetbridge.core.errors import PermissionDenied
 from meetbridge.core.models import User
-from meetbridge.services.meetings import MeetingChanges, MeetingInput
+from meetbridge.meetings.engine import MeetingChanges, MeetingInput
 
 router = APIRouter(prefix="/api/v1", responses=_errors, tags=["meetings"])
 
@@ -85,14 +85,12 @@ class HostLinkOut(BaseModel):
 
 @router.get("/projects", response_model=list[ProjectOut], tags=["projects"])
 async def list_projects(c: C, actor: Actor) -> list[object]:
-    return list(c.meetings.list_projects(actor))
+    return list(c.projects.list(actor))
 
 
 @router.post("/projects", response_model=ProjectOut, status_code=201, tags=["projects"])
 def create_project(body: ProjectIn, c: C, actor: Actor, origin: From) -> object:
-    return c.meetings.create_project(
-        actor, name=body.name, description=body.description, origin=origin
-    )
+    return c.projects.create(actor, name=body.name, description=body.description, origin=origin)
 
 
 @router.get("/meetings", response_model=list[MeetingOut])

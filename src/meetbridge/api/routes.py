@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from meetbridge.accounts.service import API_TOKEN_REFUSED, ApiCaller
 from meetbridge.api.schemas import (
     AuditOut,
     ErrorOut,
@@ -25,7 +26,6 @@ from meetbridge.container import Container
 from meetbridge.core.audit import Origin
 from meetbridge.core.errors import NotAuthenticated
 from meetbridge.core.models import User
-from meetbridge.services.accounts import API_TOKEN_REFUSED, ApiCaller
 from meetbridge.web.http import origin_of
 
 _errors: dict[int | str, dict[str, object]] = {

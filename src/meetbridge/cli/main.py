@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from meetbridge.accounts.demo import DEMO_ADMIN_EMAIL, ensure_demo
 from meetbridge.container import Container, build_container
 from meetbridge.core.audit import Origin
 from meetbridge.core.errors import DomainError
@@ -22,8 +23,7 @@ from meetbridge.core.logging import configure_logging
 from meetbridge.core.migrate import upgrade
 from meetbridge.core.models import Meeting, User
 from meetbridge.core.settings import Settings
-from meetbridge.services.demo import DEMO_ADMIN_EMAIL, ensure_demo
-from meetbridge.services.meetings import MeetingInput
+from meetbridge.meetings.engine import MeetingInput
 
 app = typer.Typer(help="meetbridge: a self-hostable Zoom integration.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage user logins.", no_args_is_help=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Connection, Table, insert
 from sqlalchemy.orm import Session
@@ -23,6 +23,38 @@ class Origin:
     user_agent: str | None = None
     request_id: str | None = None
     via: str = "web"
+
+
+class Actor(Protocol):
+    """Who acted: a signed-in user (anything with these attributes)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def org_id(self) -> str: ...
+    @property
+    def email(self) -> str: ...
+
+
+def by(
+    actor: Actor,
+    action: str,
+    origin: Origin,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The values of an audit row for something `actor` did (for `write`)."""
+    return row(
+        org_id=actor.org_id,
+        actor_id=actor.id,
+        actor_label=actor.email,
+        action=action,
+        origin=origin,
+        target_type=target_type,
+        target_id=target_id,
+        details=details,
+    )
 
 
 def row(

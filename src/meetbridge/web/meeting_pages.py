@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from meetbridge.core.errors import DomainError, PermissionDenied, ValidationFailed
 from meetbridge.core.models import Meeting, User
-from meetbridge.services.meetings import MeetingChanges, MeetingInput
+from meetbridge.meetings.engine import MeetingChanges, MeetingInput
 from meetbridge.web.http import origin_of
 from meetbridge.web.pages import TIMEZONES, _c, _errors, _form, _redirect, _render, _slow, _user
 
@@ -54,7 +54,7 @@ async def meetings(request: Request) -> Response:
         user,
         meetings=rows,
         when=when,
-        projects=c.meetings.list_projects(user),
+        projects=c.projects.list(user),
         project_id=project_id,
         local=local,
         nav="meetings",
@@ -79,7 +79,7 @@ def _new_page(request: Request, user: User, status: int = 200, **ctx: Any) -> Re
         user,
         status,
         timezones=TIMEZONES,
-        projects=c.meetings.list_projects(user),
+        projects=c.projects.list(user),
         connected=conn is not None and conn.status == "connected",
         nav="meetings",
         **ctx,
@@ -213,7 +213,7 @@ async def projects(request: Request) -> Response:
         request,
         "projects.html",
         user,
-        projects=_c(request).meetings.list_projects(user),
+        projects=_c(request).projects.list(user),
         errors={},
         nav="projects",
     )
@@ -226,7 +226,7 @@ async def project_create(request: Request) -> Response:
     c = _c(request)
     try:
         p = await _slow(
-            c.meetings.create_project,
+            c.projects.create,
             user,
             name=form.get("name", ""),
             description=form.get("description", ""),
@@ -238,7 +238,7 @@ async def project_create(request: Request) -> Response:
             "projects.html",
             user,
             exc.status,
-            projects=c.meetings.list_projects(user),
+            projects=c.projects.list(user),
             errors=_errors(exc),
             nav="projects",
         )
@@ -249,7 +249,7 @@ async def project_create(request: Request) -> Response:
 async def project_detail(request: Request, project_id: str) -> Response:
     user = _user(request)
     c = _c(request)
-    project = c.meetings.get_project(user, project_id)
+    project = c.projects.get(user, project_id)
     upcoming = c.meetings.list_meetings(user, project_id=project_id)
     past = c.meetings.list_meetings(user, when="past", project_id=project_id)
     return _render(

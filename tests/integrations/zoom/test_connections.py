@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from meetbridge.core.models import WebhookEvent, ZoomConnection, ZoomRevocation
-from meetbridge.zoom.errors import NeedsReconnect
+from meetbridge.integrations.zoom.errors import NeedsReconnect
 from meetbridge_sandbox.webhooks import sign
 from tests.support import SmtpServer
 from tests.zoom_env import ZoomEnv, csrf, zoom_env

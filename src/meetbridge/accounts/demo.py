@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from meetbridge.accounts.service import Accounts
 from meetbridge.core.audit import Origin
-from meetbridge.services.accounts import Accounts
 
 DEMO_SLUG = "demo"
 DEMO_ADMIN_EMAIL = "admin@demo.test"

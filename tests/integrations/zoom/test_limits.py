@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from meetbridge.container import Container
-from meetbridge.zoom.ratelimit import RateLimiter, RedisRateLimiter, SqlRateLimiter
+from meetbridge.integrations.zoom.limits import RateLimiter, RedisRateLimiter, SqlRateLimiter
 
 REDIS_URL = os.environ.get("MEETBRIDGE_TEST_REDIS_URL")
 

@@ -21,10 +21,15 @@ from meetbridge.core.crypto import Crypto
 from meetbridge.core.db import Database, utcnow
 from meetbridge.core.logging import get_logger
 from meetbridge.core.models import ZoomConnection
-from meetbridge.zoom.errors import NeedsReconnect, NotConnected, ZoomAuthError, ZoomUnavailable
-from meetbridge.zoom.oauth import OAuthFailed, ZoomOAuth
+from meetbridge.integrations.zoom.errors import (
+    NeedsReconnect,
+    NotConnected,
+    ZoomAuthError,
+    ZoomUnavailable,
+)
+from meetbridge.integrations.zoom.oauth import OAuthFailed, ZoomOAuth
 
-log = get_logger("meetbridge.zoom.tokens")
+log = get_logger("meetbridge.integrations.zoom.tokens")
 SKEW = dt.timedelta(seconds=60)
 # How long a process reuses credentials it read without looking at the store again. Bounds how
 # long another process's disconnect takes to stop this one (this process's own: at once).

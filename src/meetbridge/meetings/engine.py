@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
+from meetbridge.accounts.service import API_TOKEN_REFUSED, TOKEN_USABLE, normalize_email
 from meetbridge.core import audit
 from meetbridge.core.audit import Origin
 from meetbridge.core.db import Database, utcnow
@@ -52,12 +53,9 @@ from meetbridge.core.models import (
     new_id,
 )
 from meetbridge.core.settings import Settings
-from meetbridge.notify.ics import InviteEvent, build_invite
-from meetbridge.services.accounts import API_TOKEN_REFUSED, TOKEN_USABLE, normalize_email
-from meetbridge.services.connections import ZoomConnections
-from meetbridge.services.mail import MailDelivery, queue_email
-from meetbridge.zoom.client import ZoomApi, ZoomClient
-from meetbridge.zoom.errors import (
+from meetbridge.integrations.zoom.client import ZoomApi, ZoomClient
+from meetbridge.integrations.zoom.connections import ZoomConnections
+from meetbridge.integrations.zoom.errors import (
     NeedsReconnect,
     NotConnected,
     ZoomAmbiguous,
@@ -66,8 +64,10 @@ from meetbridge.zoom.errors import (
     ZoomRateLimited,
     ZoomUnavailable,
 )
-from meetbridge.zoom.ratelimit import Counted, Hit, Later
-from meetbridge.zoom.tokens import SeenState
+from meetbridge.integrations.zoom.limits import Counted, Hit, Later
+from meetbridge.integrations.zoom.tokens import SeenState
+from meetbridge.notify.ics import InviteEvent, build_invite
+from meetbridge.notify.outbox import MailDelivery, queue_email
 
 log = get_logger("meetbridge.meetings")
 
@@ -359,47 +359,6 @@ class Meetings:
         connections.handlers["meeting.deleted"] = self.on_zoom_deleted
         connections.purgers.append(self._purge_zoom_data)
 
-    # ---- projects ----------------------------------------------------------------------------
-
-    def create_project(
-        self, actor: User, *, name: str, description: str, origin: Origin
-    ) -> Project:
-        name = " ".join(name.split())
-        if not name or len(name) > 200:
-            raise ValidationFailed("name", "must be 1 to 200 characters")
-        if len(description) > 5000:
-            raise ValidationFailed("description", "must be at most 5000 characters")
-        with self.db.write() as s:
-            if s.scalar(
-                select(Project.id).where(Project.org_id == actor.org_id, Project.name == name)
-            ):
-                raise Conflict("name", "a project with this name exists")
-            project = Project(
-                org_id=actor.org_id, name=name, description=description, created_by=actor.id
-            )
-            s.add(project)
-            s.flush()
-            audit.write(
-                s,
-                _audit_row(actor, "project.created", origin, "project", project.id, {"name": name}),
-            )
-        return project
-
-    def list_projects(self, actor: User) -> Sequence[Project]:
-        with self.db.read() as s:
-            return s.scalars(
-                select(Project).where(Project.org_id == actor.org_id).order_by(Project.name)
-            ).all()
-
-    def get_project(self, actor: User, project_id: str) -> Project:
-        with self.db.read() as s:
-            project = s.scalar(
-                select(Project).where(Project.id == project_id, Project.org_id == actor.org_id)
-            )
-        if project is None:
-            raise NotFound("no such project")
-        return project
-
     # ---- meetings ----------------------------------------------------------------------------
 
     def schedule(
@@ -452,7 +411,7 @@ class Meetings:
             "created_at": now,
             "updated_at": now,
         }
-        what = _audit_row(
+        what = audit.by(
             actor, "meeting.scheduled", origin, "meeting", values["id"], {"title": title}
         )
         case = (data.project_id is not None, token_id is not None)
@@ -689,7 +648,7 @@ class Meetings:
             m.next_attempt_at = now
             m.updated_at = now
             what = {"from": before, "to": after}
-            audit.write(s, _audit_row(actor, "meeting.updated", origin, "meeting", m.id, what))
+            audit.write(s, audit.by(actor, "meeting.updated", origin, "meeting", m.id, what))
         self.jobs.enqueue(WORK_TASK, m.id)
         return m
 
@@ -707,7 +666,7 @@ class Meetings:
             m.updated_at = utcnow()
             audit.write(
                 s,
-                _audit_row(actor, "meeting.cancelled", origin, "meeting", m.id, {"title": m.title}),
+                audit.by(actor, "meeting.cancelled", origin, "meeting", m.id, {"title": m.title}),
             )
         if m.status == "cancelling":
             self.jobs.enqueue(WORK_TASK, m.id)
@@ -770,7 +729,7 @@ class Meetings:
         except ZoomError as exc:
             raise Conflict("zoom", f"Zoom did not give the host link: {exc.message}") from None
         with self.db.write() as s:
-            audit.write(s, _audit_row(actor, "meeting.host_link", origin, "meeting", m.id))
+            audit.write(s, audit.by(actor, "meeting.host_link", origin, "meeting", m.id))
         return str(data.get("start_url", ""))
 
     def _mine(self, s: Session, actor: User, meeting_id: str) -> Meeting:
@@ -1184,26 +1143,6 @@ class Meetings:
             with self.db.write() as s:
                 s.execute(update(Meeting).where(Meeting.id == m.id).values(swept_at=utcnow()))
         return deleted
-
-
-def _audit_row(
-    actor: User,
-    action: str,
-    origin: Origin,
-    target_type: str,
-    target_id: str,
-    details: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    return audit.row(
-        org_id=actor.org_id,
-        actor_id=actor.id,
-        actor_label=actor.email,
-        action=action,
-        origin=origin,
-        target_type=target_type,
-        target_id=target_id,
-        details=details,
-    )
 
 
 def _int(value: Any) -> int | None:

@@ -20,8 +20,8 @@ import vobject
 from sqlalchemy import func, select
 
 from meetbridge.core.models import Meeting, ZoomConnection
-from meetbridge.services.meetings import WORK_TASK
-from meetbridge.zoom.ratelimit import Hit
+from meetbridge.integrations.zoom.limits import Hit
+from meetbridge.meetings.engine import WORK_TASK
 from tests.conftest import ORIGIN
 from tests.support import SmtpServer
 from tests.zoom_env import ZoomEnv, zoom_env

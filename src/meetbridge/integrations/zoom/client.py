@@ -6,7 +6,7 @@ Every call: the account's per-label rate limit and, for meeting creates and upda
 100 per UTC day, counted in a store all processes share; a token from the store; one refresh
 and one retry on 401 / code 124; a wait on 429 per Retry-After (seconds, a date, or none, with
 jitter); bounded retries with backoff on 5xx and timeouts where the call is safe to repeat.
-Failures come out as `meetbridge.zoom.errors`."""
+Failures come out as `meetbridge.integrations.zoom.errors`."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from meetbridge.core.logging import get_logger
-from meetbridge.zoom.errors import (
+from meetbridge.integrations.zoom.errors import (
     ZoomAmbiguous,
     ZoomApiError,
     ZoomAuthError,
@@ -32,11 +32,16 @@ from meetbridge.zoom.errors import (
     ZoomUnavailable,
     ZoomValidationError,
 )
-from meetbridge.zoom.models import ZoomMeeting, ZoomRecording, ZoomRegistrant, ZoomUser
-from meetbridge.zoom.ratelimit import Counted, Hit, RateLimiter
-from meetbridge.zoom.tokens import Credentials, SeenState, TokenManager
+from meetbridge.integrations.zoom.limits import Counted, Hit, RateLimiter
+from meetbridge.integrations.zoom.payloads import (
+    ZoomMeeting,
+    ZoomRecording,
+    ZoomRegistrant,
+    ZoomUser,
+)
+from meetbridge.integrations.zoom.tokens import Credentials, SeenState, TokenManager
 
-log = get_logger("meetbridge.zoom.client")
+log = get_logger("meetbridge.integrations.zoom.client")
 
 PLAN_QPS = {
     "basic": {"Light": 4, "Medium": 2, "Heavy": 1},

@@ -41,9 +41,8 @@ from meetbridge.core.models import (
 )
 from meetbridge.core.security import digest
 from meetbridge.core.settings import Settings
-from meetbridge.services.mail import MailDelivery, queue_email
-from meetbridge.zoom.client import ZoomClient
-from meetbridge.zoom.errors import (
+from meetbridge.integrations.zoom.client import ZoomClient
+from meetbridge.integrations.zoom.errors import (
     NeedsReconnect,
     NotConnected,
     ZoomError,
@@ -51,8 +50,9 @@ from meetbridge.zoom.errors import (
     ZoomScopeError,
     ZoomUnavailable,
 )
-from meetbridge.zoom.oauth import OAuthFailed, ZoomOAuth, pkce_pair
-from meetbridge.zoom.webhooks import WebhookRejected, url_validation_reply, verify
+from meetbridge.integrations.zoom.oauth import OAuthFailed, ZoomOAuth, pkce_pair
+from meetbridge.integrations.zoom.signatures import WebhookRejected, url_validation_reply, verify
+from meetbridge.notify.outbox import MailDelivery, queue_email
 
 log = get_logger("meetbridge.connections")
 

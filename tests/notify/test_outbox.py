@@ -11,7 +11,7 @@ from meetbridge.container import Container, build_container
 from meetbridge.core.db import utcnow
 from meetbridge.core.models import EmailMessage
 from meetbridge.core.settings import Settings
-from meetbridge.services.mail import queue_email
+from meetbridge.notify.outbox import queue_email
 from tests.conftest import ORIGIN, PASSWORD, make_org, make_settings
 from tests.support import SmtpServer, free_port
 

@@ -50,7 +50,7 @@ from meetbridge.core.security import (
     verify_password,
 )
 from meetbridge.core.settings import Settings
-from meetbridge.services.mail import MailDelivery, queue_email
+from meetbridge.notify.outbox import MailDelivery, queue_email
 
 API_TOKEN_PREFIX = "mbp_"  # noqa: S105  (a prefix, not a secret)
 TOKEN_TOUCH_INTERVAL = dt.timedelta(minutes=5)

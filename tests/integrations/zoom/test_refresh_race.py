@@ -67,7 +67,7 @@ def test_exactly_one_refresh_under_a_crowd(
         env_vars = {k: v for k, v in os.environ.items() if not k.startswith("MEETBRIDGE_")}
         procs = [
             subprocess.Popen(
-                [sys.executable, "-m", "tests.zoom.race_worker", job],
+                [sys.executable, "-m", "tests.integrations.zoom.race_worker", job],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,

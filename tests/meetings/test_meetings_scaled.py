@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from meetbridge.core.db import utcnow
 from meetbridge.core.models import Meeting
 from tests.conftest import ORIGIN
-from tests.services.test_meetings_chaos import CHAOS, HOSTS, TOTAL, connect_hosts
+from tests.meetings.test_meetings_chaos import CHAOS, HOSTS, TOTAL, connect_hosts
 from tests.support import SmtpServer, free_port
 from tests.zoom_env import zoom_env
 

@@ -19,7 +19,7 @@ from meetbridge.core.db import Database, utcnow
 from meetbridge.core.logging import get_logger
 from meetbridge.core.models import RateCounter
 
-log = get_logger("meetbridge.zoom.ratelimit")
+log = get_logger("meetbridge.integrations.zoom.limits")
 
 
 class Hit(NamedTuple):

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import update
 
 from meetbridge.core.models import ZoomConnection
-from meetbridge.zoom.client import ZoomApi, parse_retry_after
-from meetbridge.zoom.errors import (
+from meetbridge.integrations.zoom.client import ZoomApi, parse_retry_after
+from meetbridge.integrations.zoom.errors import (
     NeedsReconnect,
     ZoomAmbiguous,
     ZoomNotFound,
@@ -21,7 +21,7 @@ from meetbridge.zoom.errors import (
     ZoomUnavailable,
     ZoomValidationError,
 )
-from meetbridge.zoom.tokens import SeenState
+from meetbridge.integrations.zoom.tokens import SeenState
 from tests.conftest import ORIGIN
 from tests.support import SmtpServer
 from tests.zoom_env import ZoomEnv, zoom_env

@@ -1,0 +1,1 @@
+"""Everything that talks to another platform: one package per platform."""

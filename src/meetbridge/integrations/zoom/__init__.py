@@ -1,0 +1,1 @@
+"""Zoom: the client, OAuth, tokens, limits, install flows, webhooks and revocations."""
