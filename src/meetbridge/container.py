@@ -27,7 +27,8 @@ from meetbridge.meetings.engine import RECONCILE_TASK as MEETINGS_RECONCILE_TASK
 from meetbridge.meetings.engine import WORK_TASK as MEETINGS_WORK_TASK
 from meetbridge.meetings.engine import Meetings
 from meetbridge.notify.email import Mailer, make_mailer
-from meetbridge.notify.outbox import RECONCILE_TASK, SEND_TASK, MailDelivery, Templates
+from meetbridge.notify.outbox import RECONCILE_TASK, SEND_TASK, MailDelivery
+from meetbridge.notify.wording import Templates
 from meetbridge.projects.service import Projects
 
 
