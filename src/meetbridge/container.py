@@ -7,9 +7,15 @@ from dataclasses import dataclass
 import httpx
 
 from meetbridge.accounts.service import Accounts
+from meetbridge.core import events as domain_events
+from meetbridge.core import retention
+from meetbridge.core.clock import Clock, SystemClock
 from meetbridge.core.crypto import Crypto
 from meetbridge.core.db import Database
+from meetbridge.core.events import EventBus
 from meetbridge.core.jobs import JobQueue, make_huey
+from meetbridge.core.models import DomainEvent, EmailMessage, LoginAttempt, WebhookEvent
+from meetbridge.core.retention import Retention, Rule
 from meetbridge.core.settings import Settings
 from meetbridge.integrations.zoom.client import ClientConfig, ZoomClient
 from meetbridge.integrations.zoom.connections import (
@@ -35,7 +41,10 @@ from meetbridge.projects.service import Projects
 @dataclass
 class Container:
     settings: Settings
+    clock: Clock
     db: Database
+    events: EventBus
+    retention: Retention
     jobs: JobQueue
     mailer: Mailer
     mail: MailDelivery
@@ -59,12 +68,15 @@ def build_container(
     immediate_jobs: bool = False,
     mailer: Mailer | None = None,
     zoom_transport: httpx.BaseTransport | None = None,
+    clock: Clock | None = None,
 ) -> Container:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    clock = clock or SystemClock()
     db = Database(settings.effective_database_url)
     jobs = JobQueue(make_huey(settings, immediate=immediate_jobs))
+    events = EventBus(db, jobs, clock)
     mailer = mailer or make_mailer(settings)
-    mail = MailDelivery(db, mailer, jobs)
+    mail = MailDelivery(db, mailer, jobs, clock)
     crypto = Crypto.from_settings(settings)
     http = httpx.Client(
         timeout=settings.zoom_timeout,
@@ -94,11 +106,14 @@ def build_container(
     tokens.on_lost = connections.connection_lost
     c = Container(
         settings=settings,
+        clock=clock,
         db=db,
+        events=events,
+        retention=Retention(db, clock, settings.retention_days, _retention_rules()),
         jobs=jobs,
         mailer=mailer,
         mail=mail,
-        accounts=Accounts(db, settings, mail),
+        accounts=Accounts(db, settings, mail, events),
         crypto=crypto,
         zoom=zoom,
         limiter=limiter,
@@ -111,8 +126,36 @@ def build_container(
     return c
 
 
+def _retention_rules() -> list[Rule]:
+    """What is pruned, per table: only finished rows."""
+    return [
+        Rule(
+            "email_messages",
+            EmailMessage,
+            EmailMessage.created_at,
+            EmailMessage.status.in_(("sent", "failed")),
+        ),
+        Rule(
+            "webhook_events",
+            WebhookEvent,
+            WebhookEvent.received_at,
+            WebhookEvent.status.in_(("done", "ignored", "failed")),
+        ),
+        Rule(
+            "domain_events",
+            DomainEvent,
+            DomainEvent.occurred_at,
+            DomainEvent.status.in_(("done", "failed")),
+        ),
+        Rule("login_attempts", LoginAttempt, LoginAttempt.created_at),
+    ]
+
+
 def register_tasks(c: Container) -> None:
     """Every task the workers run, by name. Each is idempotent and keyed by a domain id."""
+    c.jobs.task(domain_events.DISPATCH_TASK, c.events.dispatch)
+    c.jobs.periodic(domain_events.RECONCILE_TASK, c.events.reconcile)
+    c.jobs.periodic(retention.PRUNE_TASK, c.retention.prune, minutes="17")
     c.jobs.task(SEND_TASK, c.mail.deliver)
     c.jobs.periodic(RECONCILE_TASK, c.mail.reconcile)
     c.jobs.task(REVOKE_TASK, c.connections.revoke)
