@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from meetbridge.container import Container, build_container
 from meetbridge.core.clock import ManualClock
 from meetbridge.core.db import utcnow
-from meetbridge.core.models import EmailMessage
+from meetbridge.core.models import EmailMessage, EmailTemplate
 from meetbridge.core.settings import Settings
 from meetbridge.notify.outbox import queue_email
 from tests.conftest import ORIGIN, PASSWORD, make_org, make_settings
@@ -178,3 +180,106 @@ def test_outbox_mailer_writes_eml_files(tmp_path: Path, database_url: str) -> No
     text = eml.read_text()
     assert "To: x@example.test" in text and "Welcome to Z" in text
     c.close()
+
+
+LONG_ADDRESS = "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 50 + ".test"
+
+
+def test_a_long_address_and_a_long_subject_fit_their_columns_on_both_databases(
+    container: Container, smtp: SmtpServer
+) -> None:
+    assert len(LONG_ADDRESS) == 248
+    with container.db.write() as s:
+        msg = queue_email(
+            s,
+            org_id=None,
+            dedupe_key=f"invite:{'m' * 36}:3:REQUEST:{LONG_ADDRESS}",
+            to=LONG_ADDRESS,
+            template="invite",
+            context={**_INVITE, "title": "T" * 400},
+        )
+        assert msg is not None
+        email_id = msg.id
+    assert container.mail.deliver(email_id) == "sent"
+    [mail] = smtp.inbox.to(LONG_ADDRESS)
+    assert mail["Subject"].startswith("TTTT") and mail["Subject"].endswith("…")
+    with container.db.read() as s:
+        row = s.get(EmailMessage, email_id)
+        assert row and row.subject and len(row.subject) == 300 and row.subject.endswith("…")
+        assert len(row.dedupe_key) == 200
+    with container.db.write() as s:  # the same long key again: still one message
+        assert (
+            queue_email(
+                s,
+                org_id=None,
+                dedupe_key=f"invite:{'m' * 36}:3:REQUEST:{LONG_ADDRESS}",
+                to=LONG_ADDRESS,
+                template="invite",
+                context=_INVITE,
+            )
+            is None
+        )
+
+
+_INVITE = {
+    "title": "Kick-off",
+    "when": "Monday 01 March 2027, 09:30",
+    "timezone": "Europe/London",
+    "duration": 30,
+    "join_url": "https://zoom.us/j/12345678901",
+    "meeting_id": 12345678901,
+    "passcode": None,
+    "agenda": "",
+    "host": "Grace",
+    "sequence": 0,
+    "cancelled": False,
+}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "{% if passcode|length %}Passcode {{ passcode }}{% endif %}",
+        "{{ 1/0 }}",
+        "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+        "{{ 'A' * 5242880 }}",
+    ],
+)
+def test_an_organisation_template_that_fails_falls_back_to_the_shipped_wording(
+    container: Container, smtp: SmtpServer, body: str
+) -> None:
+    """Stored directly (as a template saved before these checks existed would be): queueing
+    never fails, and the message goes out with meetbridge's own wording."""
+    org = make_org(container, "Acme", "owner@acme.test")
+    with container.db.write() as s:
+        s.add(EmailTemplate(org_id=org.owner.org_id, name="invite", subject="Hi", body_text=body))
+    with container.db.write() as s:
+        msg = queue_email(
+            s,
+            org_id=org.owner.org_id,
+            dedupe_key="fails",
+            to="guest@example.test",
+            template="invite",
+            context=_INVITE,
+        )
+        assert msg is not None
+    started = time.monotonic()
+    assert container.mail.deliver(msg.id) == "sent"
+    assert time.monotonic() - started < 3
+    [mail] = smtp.inbox.to("guest@example.test")
+    assert mail["Subject"] == "Kick-off (Monday 01 March 2027, 09:30)"
+    text = mail.get_body(("plain",))
+    assert text is not None and "https://zoom.us/j/12345678901" in text.get_content()
+
+
+def test_every_message_carries_the_headers_a_relay_expects(
+    container: Container, smtp: SmtpServer
+) -> None:
+    """Parsed by the standard library's strict parser after a real SMTP round trip."""
+    assert container.mail.deliver(_queue(container, "headers")) == "sent"
+    [mail] = smtp.inbox.to("x@example.test")
+    date = mail["Date"]
+    assert date is not None and date.datetime.tzinfo is not None
+    assert abs((date.datetime - utcnow()).total_seconds()) < 60
+    assert mail["Message-ID"].endswith("@meetbridge.local>")
+    assert mail["From"] and mail["To"] == "x@example.test"

@@ -146,8 +146,13 @@ class EmailMessage(Base):
     org_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     to_addr: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(300))
-    body_text: Mapped[str] = mapped_column(Text)
+    # The template and its values; the message is rendered when it is sent (an organisation's
+    # failing template must not undo the change that queued it), then the rendered parts are
+    # kept as the record of what went out.
+    template: Mapped[str | None] = mapped_column(String(64))
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body_text: Mapped[str | None] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
     # A calendar invite (text/calendar) sent along, with its METHOD (REQUEST or CANCEL).
     ics: Mapped[str | None] = mapped_column(Text)

@@ -9,10 +9,11 @@ died mid-send is taken back when its lease runs out.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import String, select
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -24,7 +25,7 @@ from meetbridge.core.logging import get_logger
 from meetbridge.core.models import EmailMessage, EmailTemplate
 from meetbridge.core.work import Done, Later, Outcome, Retry, WorkTable
 from meetbridge.notify.email import Attachment, Mailer, Outgoing
-from meetbridge.notify.render import render_custom, render_email
+from meetbridge.notify.render import SHIPPED, render_custom, render_email
 
 log = get_logger("meetbridge.mail")
 
@@ -41,6 +42,16 @@ class MailStatus(StrEnum):
 # 30 s, 1, 2, 4 … minutes between attempts, at most an hour, eight attempts in all.
 RETRY = Retry(base=30, cap=3600, max_attempts=8)
 LEASE = dt.timedelta(minutes=5)
+DEDUPE_KEY_MAX = cast(String, EmailMessage.__table__.c.dedupe_key.type).length or 200
+SUBJECT_MAX = cast(String, EmailMessage.__table__.c.subject.type).length or 300
+
+
+def _fit(key: str) -> str:
+    """A dedupe key that fits its column whatever it is built from (an invitee's address may
+    be 254 characters): a long one keeps its start and ends in a digest of the whole."""
+    if len(key) <= DEDUPE_KEY_MAX:
+        return key
+    return key[: DEDUPE_KEY_MAX - 65] + ":" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def queue_email(
@@ -55,30 +66,22 @@ def queue_email(
     ics_method: str | None = None,
 ) -> EmailMessage | None:
     """Adds a message to the outbox in the caller's transaction. Returns None when a message
-    with the same `dedupe_key` is already queued (the caller's change still commits)."""
+    with the same `dedupe_key` is already queued (the caller's change still commits).
+
+    Nothing is rendered here: the message keeps its template's name and values and is rendered
+    when it is sent, so an organisation's template that fails can never undo the change that
+    queued the message (it falls back to the shipped wording then)."""
+    if template not in SHIPPED:
+        raise ValueError(f"no e-mail template {template!r}")
+    dedupe_key = _fit(dedupe_key)
     if session.scalar(select(EmailMessage.id).where(EmailMessage.dedupe_key == dedupe_key)):
         return None
-    subject, text, rendered_html = render_email(template, **context)
-    html: str | None = rendered_html
-    if org_id is not None:
-        own = session.scalar(
-            select(EmailTemplate).where(
-                EmailTemplate.org_id == org_id, EmailTemplate.name == template
-            )
-        )
-        if own is not None:
-            try:
-                subject, text = render_custom(own.subject, own.body_text, **context)
-                html = None  # the organisation wrote plain text
-            except ValueError as exc:  # keep the shipped wording rather than lose the e-mail
-                log.warning("mail.custom_template_failed", template=template, error=str(exc))
     msg = EmailMessage(
         org_id=org_id,
         dedupe_key=dedupe_key,
         to_addr=to,
-        subject=subject,
-        body_text=text,
-        body_html=html,
+        template=template,
+        context=context,
         ics=ics,
         ics_method=ics_method,
     )
@@ -88,6 +91,34 @@ def queue_email(
     except IntegrityError:
         return None
     return msg
+
+
+def render_message(
+    db: Database, org_id: str | None, template: str, context: dict[str, Any]
+) -> tuple[str, str, str | None]:
+    """(subject, text, html) of a message: the organisation's own wording if it has one and it
+    renders, else the shipped wording (a failing template is logged, never fatal)."""
+    subject, text, html = render_email(template, **context)
+    if org_id is not None:
+        with db.read() as s:
+            own = s.scalar(
+                select(EmailTemplate).where(
+                    EmailTemplate.org_id == org_id, EmailTemplate.name == template
+                )
+            )
+        if own is not None:
+            try:
+                subject, text = render_custom(own.subject, own.body_text, **context)
+                return _subject(subject), text, None  # the organisation wrote plain text
+            except ValueError as exc:
+                log.warning("mail.custom_template_failed", template=template, error=str(exc))
+    return _subject(subject), text, html
+
+
+def _subject(value: str) -> str:
+    """One line, at most SUBJECT_MAX characters (what the record keeps is what was sent)."""
+    line = " ".join(value.split())
+    return line if len(line) <= SUBJECT_MAX else line[: SUBJECT_MAX - 1] + "…"
 
 
 def _invite(ics: str | None, method: str | None) -> tuple[Attachment, ...]:
@@ -127,11 +158,17 @@ class MailDelivery:
         return self.work.attempt(self.db, self.clock, email_id, self._send).status
 
     def _send(self, msg: Row[Any]) -> Outcome:
+        if msg.template is None:  # queued before messages were rendered at sending
+            subject, text, html = msg.subject, msg.body_text, msg.body_html
+        else:
+            subject, text, html = render_message(
+                self.db, msg.org_id, msg.template, dict(msg.context or {})
+            )
         out = Outgoing(
             to=msg.to_addr,
-            subject=msg.subject,
-            text=msg.body_text,
-            html=msg.body_html,
+            subject=subject,
+            text=text,
+            html=html,
             message_id=f"<{msg.id}@meetbridge.local>",
             attachments=_invite(msg.ics, msg.ics_method),
         )
@@ -141,7 +178,10 @@ class MailDelivery:
             log.warning("mail.send_failed", email_id=msg.id, attempts=msg.attempts, error=str(exc))
             return Later(f"{type(exc).__name__}: {exc}")
         log.info("mail.sent", email_id=msg.id, attempts=msg.attempts)
-        return Done(MailStatus.SENT, {"sent_at": self.clock.now()})
+        return Done(
+            MailStatus.SENT,
+            {"sent_at": self.clock.now(), "subject": subject, "body_text": text, "body_html": html},
+        )
 
     def reconcile(self, limit: int = 500) -> int:
         """Re-enqueues messages left pending (lost enqueue, back-off over) or whose sender
