@@ -13,6 +13,7 @@ from meetbridge.core.clock import Clock, SystemClock
 from meetbridge.core.crypto import Crypto
 from meetbridge.core.db import Database
 from meetbridge.core.events import EventBus
+from meetbridge.core.files import private_dir
 from meetbridge.core.jobs import JobQueue, make_huey
 from meetbridge.core.models import DomainEvent, EmailMessage, LoginAttempt, WebhookEvent
 from meetbridge.core.retention import Retention, Rule
@@ -70,7 +71,7 @@ def build_container(
     zoom_transport: httpx.BaseTransport | None = None,
     clock: Clock | None = None,
 ) -> Container:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     clock = clock or SystemClock()
     db = Database(settings.effective_database_url)
     jobs = JobQueue(make_huey(settings, immediate=immediate_jobs))

@@ -10,6 +10,7 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Protocol
 
+from meetbridge.core.files import private_dir, write_private
 from meetbridge.core.settings import Settings
 
 
@@ -82,12 +83,10 @@ class OutboxMailer:
         self.folder: Path = settings.effective_outbox_dir
 
     def send(self, message: Outgoing) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder)
         msg = build_message(self.sender, message)
         name = (msg["Message-ID"] or "").strip("<>").replace("@", "_").replace("/", "_")
-        tmp = self.folder / f".{name}.tmp"
-        tmp.write_bytes(bytes(msg))
-        tmp.replace(self.folder / f"{name}.eml")
+        write_private(self.folder / f"{name}.eml", bytes(msg))
 
 
 def make_mailer(settings: Settings) -> Mailer:
