@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,19 +19,6 @@ from meetbridge.cli.main import app
 from meetbridge.container import build_container
 from tests.conftest import PASSWORD
 from tests.support import SmtpServer, free_port
-
-
-@pytest.fixture
-def env(tmp_path: Path, database_url: str, smtp: SmtpServer) -> Iterator[dict[str, str]]:
-    values = {
-        "MEETBRIDGE_DATA_DIR": str(tmp_path / "var"),
-        "MEETBRIDGE_DATABASE_URL": database_url,
-        "MEETBRIDGE_SMTP_HOST": "127.0.0.1",
-        "MEETBRIDGE_SMTP_PORT": str(smtp.port),
-        "MEETBRIDGE_LOG_LEVEL": "WARNING",
-    }
-    yield values
-    structlog.reset_defaults()
 
 
 def test_orgs_and_users_create(env: dict[str, str], smtp: SmtpServer) -> None:

@@ -6,7 +6,6 @@ import datetime as dt
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ import typer
 from rich.console import Console
 
 from meetbridge.accounts.demo import DEMO_ADMIN_EMAIL, ensure_demo
+from meetbridge.cli.supervise import Supervisor
 from meetbridge.container import Container, build_container
 from meetbridge.core.audit import Origin
 from meetbridge.core.errors import DomainError
@@ -118,7 +118,9 @@ def sandbox(
     cmd = [sys.executable, "-m", "meetbridge_sandbox", "--port", str(port), "--host", host]
     if state_file:
         cmd += ["--state-file", state_file]
-    raise typer.Exit(subprocess.call(cmd))
+    # The sandbox replaces this process, so a signal sent to `meetbridge sandbox` (SIGTERM from a
+    # service manager) reaches the server itself instead of leaving it running as an orphan.
+    os.execv(sys.executable, cmd)  # noqa: S606
 
 
 @app.command()
@@ -127,8 +129,8 @@ def run(
         bool, typer.Option("--sandbox/--no-sandbox", help="Start the Zoom sandbox and use it")
     ] = True,
 ) -> None:
-    """The embedded default: migrate, seed the demo organisation, run web + worker and the Zoom
-    sandbox. Ctrl-C stops everything."""
+    """The embedded default: migrate, seed the demo organisation (not in production mode), run
+    web + worker and the Zoom sandbox, starting again any that exits. Ctrl-C stops everything."""
     settings = _settings()
     ports = {"MEETBRIDGE_PORT": settings.port}
     if use_sandbox:
@@ -141,12 +143,15 @@ def run(
             )
             raise typer.Exit(1)
     c = _container(settings)
-    password = _demo_password(settings)
-    created = ensure_demo(c.accounts, password)
+    # The demo organisation (and the reset of its admin's password on every run) is for trying
+    # meetbridge out; a production install starts empty (`meetbridge orgs create`).
+    demo = settings.mode == "demo"
+    password = _demo_password(settings) if demo else ""
+    created = ensure_demo(c.accounts, password) if demo else False
     c.close()
     url = settings.effective_base_url
     env = dict(os.environ)
-    procs = []
+    children: list[tuple[str, list[str]]] = []
     if use_sandbox:
         sandbox_url = f"http://127.0.0.1:{settings.sandbox_port}"
         env.update(
@@ -156,8 +161,9 @@ def run(
             MEETBRIDGE_SANDBOX_DEAUTH_URL=f"{url}/webhooks/zoom/deauthorize",
         )
         env.setdefault("MEETBRIDGE_ZOOM_REDIRECT_URI", f"{url}/integrations/zoom/callback")
-        procs.append(
-            subprocess.Popen(
+        children.append(
+            (
+                "Zoom sandbox",
                 [
                     sys.executable,
                     "-m",
@@ -167,16 +173,20 @@ def run(
                     "--state-file",
                     str(settings.data_dir / "zoom-sandbox.db"),
                 ],
-                env=env,
             )
         )
-    procs += [
-        subprocess.Popen([sys.executable, "-m", "meetbridge", "serve"], env=env),
-        subprocess.Popen([sys.executable, "-m", "meetbridge", "worker"], env=env),
+    children += [
+        ("web server", [sys.executable, "-m", "meetbridge", "serve"]),
+        ("worker", [sys.executable, "-m", "meetbridge", "worker"]),
     ]
+    supervisor = Supervisor(children, env, lambda line: err.print(f"[yellow]{line}[/yellow]"))
+    supervisor.start()
     console.rule("[bold]meetbridge is running")
     console.print(f"  Open      [bold cyan]{url}[/]")
-    console.print(f"  Sign in   [bold]{DEMO_ADMIN_EMAIL}[/] / [bold]{password}[/]")
+    if demo:
+        console.print(f"  Sign in   [bold]{DEMO_ADMIN_EMAIL}[/] / [bold]{password}[/]")
+    else:
+        console.print("  Sign in   with a login made by `meetbridge orgs create` (production mode)")
     console.print(f"  E-mail    written to {settings.effective_outbox_dir}/ as .eml files")
     console.print(f"  API docs  {url}/docs")
     if use_sandbox:
@@ -199,20 +209,12 @@ def run(
     signal.signal(signal.SIGTERM, _stop)
     code = 0
     while not stopping:
-        for p in procs:
-            if p.poll() is not None:
-                err.print(f"[red]A child process exited ({p.args!r}); stopping.[/red]")
-                stopping, code = True, 1
+        problem = supervisor.check()
+        if problem is not None:
+            err.print(f"[red]{problem}[/red]")
+            stopping, code = True, 1
         time.sleep(0.3)
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGINT)
-    deadline = time.monotonic() + 10
-    for p in procs:
-        try:
-            p.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            p.kill()
+    supervisor.stop()
     console.print("Stopped.")
     raise typer.Exit(code)
 
