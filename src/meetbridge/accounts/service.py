@@ -117,8 +117,8 @@ def _timezone(raw: str) -> str:
     return raw
 
 
-def _password(raw: str, email: str, field: str = "password") -> str:
-    problem = password_problem(raw, email)
+def _password(raw: str, email: str, field: str = "password", name: str = "") -> str:
+    problem = password_problem(raw, email, name)
     if problem:
         raise ValidationFailed(field, problem)
     return raw
@@ -420,15 +420,39 @@ class Accounts:
                 )
         return user
 
-    def change_password(self, actor: User, *, current: str, new: str, origin: Origin) -> None:
+    def change_password(
+        self,
+        actor: User,
+        *,
+        current: str,
+        new: str,
+        origin: Origin,
+        keep_session: str | None = None,
+    ) -> None:
+        """Sets a new password and signs the user out everywhere else: every other browser
+        session ends (`keep_session`: the cookie of the one making the change, kept)."""
         with self.db.write() as s:
             user = self._member(s, actor, actor.id)
             if not verify_password(user.password_hash, current):
                 raise ValidationFailed("current_password", "is not your current password")
-            _password(new, user.email, "new_password")
+            _password(new, user.email, "new_password", name=user.name)
             user.password_hash = hash_password(new)
             user.updated_at = utcnow()
-            self._audit(s, actor, "member.password_changed", origin, "user", user.id)
+            ended = s.execute(
+                delete(WebSession).where(
+                    WebSession.user_id == user.id,
+                    WebSession.id != (digest(keep_session) if keep_session else ""),
+                )
+            ).rowcount  # type: ignore[attr-defined]
+            self._audit(
+                s,
+                actor,
+                "member.password_changed",
+                origin,
+                "user",
+                user.id,
+                {"other_sessions_ended": ended},
+            )
 
     def deactivate_member(self, actor: User, user_id: str, *, origin: Origin) -> User:
         """Ends the login at once: sessions and API tokens stop working. The row and its ID

@@ -398,6 +398,7 @@ async def password_change(request: Request) -> Response:
             current=form.get("current_password", ""),
             new=form.get("new_password", ""),
             origin=origin_of(request),
+            keep_session=request.cookies.get(SESSION_COOKIE),
         )
     except DomainError as exc:
         return _render(

@@ -1,4 +1,4 @@
-"""Members' domain events reach subscribers: what onboarding workflows will hang on."""
+"""Accounts: members' domain events, and what a password change does to other sessions."""
 
 from __future__ import annotations
 
@@ -34,3 +34,17 @@ def test_creating_deactivating_and_restoring_a_member_tell_subscribers(
     assert seen[0].data == {"email": "new@acme.test", "role": "member"}
     assert seen[2].data["previous_id"] == member.id
     assert all(e.org_id == acme.owner.org_id for e in seen)
+
+
+def test_changing_a_password_ends_the_other_sessions(container: Container, acme: Org) -> None:
+    here = container.accounts.start_session(acme.owner, ORIGIN)
+    elsewhere = container.accounts.start_session(acme.owner, ORIGIN)
+    container.accounts.change_password(
+        acme.owner,
+        current=PASSWORD,
+        new="a-brand-new-passphrase",
+        origin=ORIGIN,
+        keep_session=here,
+    )
+    assert container.accounts.session_user(here) is not None
+    assert container.accounts.session_user(elsewhere) is None
