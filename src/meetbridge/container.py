@@ -114,7 +114,7 @@ def build_container(
         jobs=jobs,
         mailer=mailer,
         mail=mail,
-        accounts=Accounts(db, settings, mail, events),
+        accounts=Accounts(db, settings, mail, events, clock),
         crypto=crypto,
         zoom=zoom,
         limiter=limiter,

@@ -19,12 +19,13 @@ from enum import StrEnum
 from typing import NamedTuple, cast
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from meetbridge.core import audit
 from meetbridge.core.audit import Origin
+from meetbridge.core.clock import Clock
 from meetbridge.core.db import Database, utcnow
 from meetbridge.core.errors import (
     Conflict,
@@ -146,6 +147,11 @@ class CreatedToken:
     secret: str
 
 
+# PostgreSQL: tries to sign in to one login take turns (a lock held to the transaction's end),
+# so each one's count includes every try before it.
+_SIGN_IN_TURN = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+
+
 class MemberEvent(StrEnum):
     """The domain events of members (core.events)."""
 
@@ -156,9 +162,15 @@ class MemberEvent(StrEnum):
 
 class Accounts:
     def __init__(
-        self, db: Database, settings: Settings, mail: MailDelivery, events: EventBus
+        self,
+        db: Database,
+        settings: Settings,
+        mail: MailDelivery,
+        events: EventBus,
+        clock: Clock,
     ) -> None:
         self.db = db
+        self.clock = clock
         self.settings = settings
         self.mail = mail
         self.events = events
@@ -529,41 +541,57 @@ class Accounts:
     # ---- sign-in and sessions ----------------------------------------------------------------
 
     def authenticate(self, email: str, password: str, origin: Origin) -> User:
-        """Checks a password, with throttling per e-mail and per address. A miss never says
-        whether the e-mail exists."""
+        """Checks a password. A miss never says whether the e-mail exists.
+
+        Guessing is slowed, nobody is locked out. Each try is recorded *before* the password is
+        checked, and the counts include it, so tries sent at once cannot slip past a limit.
+        - one address guessing one login: after `login_max_failures` misses in the window,
+          each further try waits 30 s, doubling, at most 15 minutes (429 with Retry-After);
+        - one login guessed from many addresses: after 4x that many misses, one check per
+          2 seconds for that login — its owner still gets in, at once from an address it
+          signed in from before, after a few seconds from a new one;
+        - one address guessing many logins: after 20x misses, that address waits out the
+          window (not an address the login signed in from before).
+        The address is the client's as the trusted proxies report it (MEETBRIDGE_TRUSTED_PROXIES).
+        """
         try:
             email = normalize_email(email)
         except ValidationFailed:
             email = email.strip().lower()[:254]
-        ip = origin.ip or "unknown"
+        ip = (origin.ip or "unknown")[:64]
+        now = self.clock.now()
         window = dt.timedelta(minutes=self.settings.login_window_minutes)
-        since = utcnow() - window
         limit = self.settings.login_max_failures
-        with self.db.read() as s:
-            by_email = s.scalar(
-                select(func.count()).where(
-                    LoginAttempt.email == email,
-                    LoginAttempt.success.is_(False),
-                    LoginAttempt.created_at >= since,
-                )
-            )
-            by_ip = s.scalar(
-                select(func.count()).where(
-                    LoginAttempt.ip == ip,
-                    LoginAttempt.success.is_(False),
-                    LoginAttempt.created_at >= since,
-                )
-            )
-            if (by_email or 0) >= limit or (by_ip or 0) >= limit * 4:
-                raise Throttled(
-                    "too many failed sign-ins; wait a few minutes and try again",
-                    retry_after=int(window.total_seconds()),
-                )
+        with self.db.write() as s:  # first the try itself, then the counts that include it
+            if not self.db.is_sqlite:  # SQLite's writers take turns already (BEGIN IMMEDIATE)
+                s.execute(_SIGN_IN_TURN, {"key": f"signin:{email}"})
+            attempt = LoginAttempt(email=email, ip=ip, success=False, created_at=now)
+            s.add(attempt)
+            s.flush()
+            wait = self._sign_in_wait(s, email, ip, now, window, limit)
             user = s.scalar(select(User).where(User.email == email, User.status == "active"))
+            if wait > 0:
+                s.delete(attempt)  # a refused try was never checked: it is not a miss
+        if wait > 0:
+            raise Throttled(
+                "too many failed sign-ins; wait a little and try again",
+                retry_after=int(wait) + 1,
+            )
         ok = verify_password(user.password_hash if user else None, password)
         with self.db.write() as s:
-            s.add(LoginAttempt(email=email, ip=ip, success=ok))
             if ok and user:
+                # A success clears this address's misses for the login (its owner, back).
+                s.execute(
+                    delete(LoginAttempt).where(
+                        LoginAttempt.email == email,
+                        LoginAttempt.ip == ip,
+                        LoginAttempt.success.is_(False),
+                        LoginAttempt.id != attempt.id,
+                    )
+                )
+                s.execute(
+                    update(LoginAttempt).where(LoginAttempt.id == attempt.id).values(success=True)
+                )
                 self._audit(s, user, "auth.signed_in", origin, "user", user.id)
             else:
                 audit.record(
@@ -577,6 +605,58 @@ class Accounts:
         if not ok or user is None:
             raise NotAuthenticated("wrong e-mail or password")
         return user
+
+    @staticmethod
+    def _sign_in_wait(
+        s: Session, email: str, ip: str, now: dt.datetime, window: dt.timedelta, limit: int
+    ) -> float:
+        """Seconds this try must wait (0: check it). Counts misses in the window, this try and
+        any sent at the same moment included."""
+        recent = (LoginAttempt.success.is_(False), LoginAttempt.created_at >= now - window)
+        pair = s.execute(
+            select(func.count(), func.max(LoginAttempt.created_at)).where(
+                LoginAttempt.email == email, LoginAttempt.ip == ip, *recent
+            )
+        ).one()
+        if pair[0] > limit:
+            # The first tries of a burst are checked; every later one waits its turn.
+            previous = s.scalar(
+                select(LoginAttempt.created_at)
+                .where(LoginAttempt.email == email, LoginAttempt.ip == ip, *recent)
+                .order_by(LoginAttempt.created_at.desc())
+                .offset(1)
+                .limit(1)
+            )
+            pause = min(30.0 * 2 ** (pair[0] - limit - 1), 900.0)
+            left = ((previous or now) + dt.timedelta(seconds=pause) - now).total_seconds()
+            if left > 0:
+                return left
+        known = s.scalar(
+            select(LoginAttempt.id)
+            .where(
+                LoginAttempt.email == email,
+                LoginAttempt.ip == ip,
+                LoginAttempt.success.is_(True),
+                LoginAttempt.created_at >= now - dt.timedelta(days=30),
+            )
+            .limit(1)
+        )
+        if known is not None:
+            return 0.0
+        by_ip = s.scalar(select(func.count()).where(LoginAttempt.ip == ip, *recent)) or 0
+        if by_ip > limit * 20:
+            return window.total_seconds()
+        by_email = s.scalar(select(func.count()).where(LoginAttempt.email == email, *recent)) or 0
+        if by_email > limit * 4:
+            spaced = s.scalar(
+                select(func.count()).where(
+                    LoginAttempt.email == email,
+                    LoginAttempt.created_at >= now - dt.timedelta(seconds=2),
+                )
+            )
+            if (spaced or 0) > 1:
+                return 2.0
+        return 0.0
 
     def start_session(self, user: User, origin: Origin) -> str:
         """Returns the cookie value. Only its digest is stored."""

@@ -84,7 +84,8 @@ def serve(
         workers=workers or settings.web_workers,
         log_level="warning",
         access_log=False,
-        proxy_headers=False,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )
 
 

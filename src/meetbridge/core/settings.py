@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     session_hours: int = Field(12, ge=1, le=24 * 30)
     login_max_failures: int = Field(5, ge=1)
     login_window_minutes: int = Field(15, ge=1)
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated
+    # addresses, or "*"). Unset, the client's address is the connection's: behind a proxy every
+    # user would share the proxy's, and sign-in throttling would treat them as one.
+    trusted_proxies: str = ""
     max_body_bytes: int = Field(1_048_576, ge=1024)
     log_level: str = "INFO"
     log_json: bool = True
