@@ -48,3 +48,17 @@ def test_changing_a_password_ends_the_other_sessions(container: Container, acme:
     )
     assert container.accounts.session_user(here) is not None
     assert container.accounts.session_user(elsewhere) is None
+
+
+def test_only_admins_see_deactivated_logins(container: Container, acme: Org) -> None:
+    member = container.accounts.create_member(
+        acme.owner, email="m@acme.test", name="M", role="member", password=PASSWORD, origin=ORIGIN
+    )
+    gone = container.accounts.create_member(
+        acme.owner, email="g@acme.test", name="G", role="member", password=PASSWORD, origin=ORIGIN
+    )
+    container.accounts.deactivate_member(acme.owner, gone.id, origin=ORIGIN)
+    as_admin = container.accounts.list_members(acme.owner, include_inactive=True)
+    as_member = container.accounts.list_members(member, include_inactive=True)
+    assert gone.id in {u.id for u in as_admin}
+    assert gone.id not in {u.id for u in as_member} and member.id in {u.id for u in as_member}

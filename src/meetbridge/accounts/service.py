@@ -330,9 +330,11 @@ class Accounts:
     # ---- members ---------------------------------------------------------------------------
 
     def list_members(self, actor: User, include_inactive: bool = False) -> Sequence[User]:
+        """The organisation's logins; deactivated ones only for admins (a member has no use
+        for who left, and it is an admin's record)."""
         with self.db.read() as s:
             q = select(User).where(User.org_id == actor.org_id)
-            if not include_inactive:
+            if not (include_inactive and actor.is_admin):
                 q = q.where(User.status == "active")
             return s.scalars(q.order_by(User.status, func.lower(User.name))).all()
 
