@@ -1,4 +1,7 @@
-"""The `meetbridge` command: run the product, serve, work, migrate, and manage accounts."""
+"""The `meetbridge` command: run the product, serve, work, migrate, and manage accounts.
+
+Imports of the product happen inside the commands: `meetbridge --help` and a quick command
+must not pay for SQLAlchemy, huey, httpx and every service (seconds on a slow machine)."""
 
 from __future__ import annotations
 
@@ -9,21 +12,18 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from meetbridge.accounts.demo import DEMO_ADMIN_EMAIL, ensure_demo
-from meetbridge.cli.supervise import Supervisor
-from meetbridge.container import Container, build_container
-from meetbridge.core.audit import Origin
 from meetbridge.core.errors import DomainError
-from meetbridge.core.logging import configure_logging
-from meetbridge.core.migrate import upgrade
-from meetbridge.core.models import Meeting, User
-from meetbridge.core.settings import Settings
-from meetbridge.meetings.engine import MeetingInput
+
+if TYPE_CHECKING:
+    from meetbridge.container import Container
+    from meetbridge.core.audit import Origin
+    from meetbridge.core.models import Meeting, User
+    from meetbridge.core.settings import Settings
 
 app = typer.Typer(help="meetbridge: a self-hostable Zoom integration.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage user logins.", no_args_is_help=True)
@@ -34,10 +34,17 @@ meetings_app = typer.Typer(help="Schedule and manage Zoom meetings.", no_args_is
 app.add_typer(meetings_app, name="meetings")
 console = Console()
 err = Console(stderr=True)
-CLI = Origin(via="cli")
+
+
+def _cli() -> Origin:
+    from meetbridge.core.audit import Origin
+
+    return Origin(via="cli")
 
 
 def _settings() -> Settings:
+    from meetbridge.core.settings import Settings
+
     try:
         return Settings()
     except Exception as exc:
@@ -46,6 +53,10 @@ def _settings() -> Settings:
 
 
 def _container(settings: Settings) -> Container:
+    from meetbridge.container import build_container
+    from meetbridge.core.logging import configure_logging
+    from meetbridge.core.migrate import upgrade
+
     configure_logging(settings.log_level, settings.log_json)
     upgrade(settings.effective_database_url)
     return build_container(settings)
@@ -60,6 +71,8 @@ def _fail(exc: DomainError) -> typer.Exit:
 @app.command()
 def migrate() -> None:
     """Apply database migrations (also done on every start)."""
+    from meetbridge.core.migrate import upgrade
+
     settings = _settings()
     upgrade(settings.effective_database_url)
     console.print("Database is up to date.")
@@ -72,6 +85,9 @@ def serve(
 ) -> None:
     """Serve the web UI and the REST API."""
     import uvicorn
+
+    from meetbridge.core.logging import configure_logging
+    from meetbridge.core.migrate import upgrade
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -132,6 +148,9 @@ def run(
 ) -> None:
     """The embedded default: migrate, seed the demo organisation (not in production mode), run
     web + worker and the Zoom sandbox, starting again any that exits. Ctrl-C stops everything."""
+    from meetbridge.accounts.demo import DEMO_ADMIN_EMAIL, ensure_demo
+    from meetbridge.cli.supervise import Supervisor
+
     settings = _settings()
     ports = {"MEETBRIDGE_PORT": settings.port}
     if use_sandbox:
@@ -281,7 +300,7 @@ def orgs_create(
             owner_email=owner_email,
             owner_name=owner_name,
             owner_password=owner_password,
-            origin=CLI,
+            origin=_cli(),
             slug=slug,
             timezone=timezone,
         )
@@ -306,7 +325,7 @@ def users_create(
         raise typer.Exit(1)
     try:
         user = c.accounts.create_member(
-            owner, email=email, name=name, role=role, password=password, origin=CLI
+            owner, email=email, name=name, role=role, password=password, origin=_cli()
         )
     except DomainError as exc:
         raise _fail(exc) from None
@@ -333,6 +352,8 @@ def meetings_create(
     wait: Annotated[bool, typer.Option(help="Wait until Zoom has it")] = True,
 ) -> None:
     """Schedule a Zoom meeting in the host's connected Zoom."""
+    from meetbridge.meetings.engine import MeetingInput
+
     c = _container(_settings())
     host = _member(c, as_)
     try:
@@ -351,7 +372,7 @@ def meetings_create(
                 agenda=agenda,
                 invitees=list(invite or []),
             ),
-            CLI,
+            _cli(),
         )
     except DomainError as exc:
         raise _fail(exc) from None
@@ -419,7 +440,7 @@ def meetings_cancel(
     """Cancel a meeting (deleted in Zoom; invitees get a cancellation)."""
     c = _container(_settings())
     try:
-        m = c.meetings.cancel(_member(c, as_), meeting_id, CLI)
+        m = c.meetings.cancel(_member(c, as_), meeting_id, _cli())
     except DomainError as exc:
         raise _fail(exc) from None
     console.print(f"Meeting {m.id}: {m.status}.")
