@@ -5,7 +5,6 @@ must not pay for SQLAlchemy, huey, httpx and every service (seconds on a slow ma
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import secrets
 import signal
@@ -15,57 +14,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from meetbridge.core.errors import DomainError
+from meetbridge.cli.accounts import orgs_app, users_app
+from meetbridge.cli.common import console, err, load_settings, open_container
+from meetbridge.cli.meetings import meetings_app
 
 if TYPE_CHECKING:
-    from meetbridge.container import Container
-    from meetbridge.core.audit import Origin
-    from meetbridge.core.models import Meeting, User
     from meetbridge.core.settings import Settings
 
 app = typer.Typer(help="meetbridge: a self-hostable Zoom integration.", no_args_is_help=True)
-users_app = typer.Typer(help="Manage user logins.", no_args_is_help=True)
-orgs_app = typer.Typer(help="Manage organisations.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(orgs_app, name="orgs")
-meetings_app = typer.Typer(help="Schedule and manage Zoom meetings.", no_args_is_help=True)
 app.add_typer(meetings_app, name="meetings")
-console = Console()
-err = Console(stderr=True)
-
-
-def _cli() -> Origin:
-    from meetbridge.core.audit import Origin
-
-    return Origin(via="cli")
-
-
-def _settings() -> Settings:
-    from meetbridge.core.settings import Settings
-
-    try:
-        return Settings()
-    except Exception as exc:
-        err.print(f"[red]Configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
-
-
-def _container(settings: Settings) -> Container:
-    from meetbridge.container import build_container
-    from meetbridge.core.logging import configure_logging
-    from meetbridge.core.migrate import upgrade
-
-    configure_logging(settings.log_level, settings.log_json)
-    upgrade(settings.effective_database_url)
-    return build_container(settings)
-
-
-def _fail(exc: DomainError) -> typer.Exit:
-    detail = "; ".join(f"{e.field}: {e.reason}" for e in exc.errors) or exc.message
-    err.print(f"[red]Error:[/red] {detail}")
-    return typer.Exit(1)
 
 
 @app.command()
@@ -73,7 +33,7 @@ def migrate() -> None:
     """Apply database migrations (also done on every start)."""
     from meetbridge.core.migrate import upgrade
 
-    settings = _settings()
+    settings = load_settings()
     upgrade(settings.effective_database_url)
     console.print("Database is up to date.")
 
@@ -89,7 +49,7 @@ def serve(
     from meetbridge.core.logging import configure_logging
     from meetbridge.core.migrate import upgrade
 
-    settings = _settings()
+    settings = load_settings()
     configure_logging(settings.log_level, settings.log_json)
     upgrade(settings.effective_database_url)
     uvicorn.run(
@@ -108,8 +68,8 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run background jobs (e-mail, reconcilers)."""
-    settings = _settings()
-    c = _container(settings)
+    settings = load_settings()
+    c = open_container(settings)
     consumer = c.jobs.huey.create_consumer(
         workers=settings.worker_threads,
         worker_type="thread",
@@ -151,7 +111,7 @@ def run(
     from meetbridge.accounts.demo import DEMO_ADMIN_EMAIL, ensure_demo
     from meetbridge.cli.supervise import Supervisor
 
-    settings = _settings()
+    settings = load_settings()
     ports = {"MEETBRIDGE_PORT": settings.port}
     if use_sandbox:
         ports["MEETBRIDGE_SANDBOX_PORT"] = settings.sandbox_port
@@ -162,7 +122,7 @@ def run(
                 f"{name} to a free port."
             )
             raise typer.Exit(1)
-    c = _container(settings)
+    c = open_container(settings)
     # The demo organisation (and the reset of its admin's password on every run) is for trying
     # meetbridge out; a production install starts empty (`meetbridge orgs create`).
     demo = settings.mode == "demo"
@@ -270,7 +230,7 @@ def _demo_password(settings: Settings) -> str:
 def rotate_keys() -> None:
     """Re-encrypt every stored secret with the newest key in MEETBRIDGE_ENCRYPTION_KEYS.
     Put a new key first in the setting, run this, then drop the old keys."""
-    c = _container(_settings())
+    c = open_container(load_settings())
     counts = c.connections.rotate_keys()
     console.print(f"Re-encrypted {sum(counts.values())} secrets ({counts}).")
 
@@ -281,169 +241,6 @@ def new_key() -> None:
     from meetbridge.core.crypto import Crypto
 
     console.print(Crypto.new_key())
-
-
-@orgs_app.command("create")
-def orgs_create(
-    name: Annotated[str, typer.Argument(help="Organisation name")],
-    owner_email: Annotated[str, typer.Option(help="E-mail of its first owner")],
-    owner_name: Annotated[str, typer.Option(help="Name of its first owner")],
-    owner_password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
-    slug: Annotated[str | None, typer.Option(help="URL name (default: from the name)")] = None,
-    timezone: Annotated[str, typer.Option(help="IANA time zone")] = "UTC",
-) -> None:
-    """Create an organisation and its first owner."""
-    c = _container(_settings())
-    try:
-        org, owner = c.accounts.create_organization(
-            name=name,
-            owner_email=owner_email,
-            owner_name=owner_name,
-            owner_password=owner_password,
-            origin=_cli(),
-            slug=slug,
-            timezone=timezone,
-        )
-    except DomainError as exc:
-        raise _fail(exc) from None
-    console.print(f"Created organisation {org.name} ({org.slug}, id {org.id}); owner {owner.email}")
-
-
-@users_app.command("create")
-def users_create(
-    org: Annotated[str, typer.Option(help="Organisation slug")],
-    email: Annotated[str, typer.Option()],
-    name: Annotated[str, typer.Option()],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
-    role: Annotated[str, typer.Option(help="owner, admin or member")] = "member",
-) -> None:
-    """Create a login in an organisation (acting as its first owner)."""
-    c = _container(_settings())
-    owner = c.accounts.first_owner(org)
-    if owner is None:
-        err.print(f"[red]Error:[/red] org: no organisation with slug {org!r}")
-        raise typer.Exit(1)
-    try:
-        user = c.accounts.create_member(
-            owner, email=email, name=name, role=role, password=password, origin=_cli()
-        )
-    except DomainError as exc:
-        raise _fail(exc) from None
-    console.print(f"Created {user.role} {user.email} (id {user.id}); a welcome e-mail is queued.")
-
-
-def _member(c: Container, email: str) -> User:
-    user = c.accounts.active_user_by_email(email)
-    if user is None:
-        err.print(f"[red]Error:[/red] as: no active login {email!r}")
-        raise typer.Exit(1)
-    return user
-
-
-@meetings_app.command("create")
-def meetings_create(
-    as_: Annotated[str, typer.Option("--as", help="The host's meetbridge e-mail")],
-    title: Annotated[str, typer.Option()],
-    start: Annotated[str, typer.Option(help="Local time, e.g. 2027-03-01T09:30")],
-    duration: Annotated[int, typer.Option(help="Minutes")] = 30,
-    timezone: Annotated[str | None, typer.Option(help="IANA zone (default: the host's)")] = None,
-    agenda: Annotated[str, typer.Option()] = "",
-    invite: Annotated[list[str] | None, typer.Option(help="E-mail to invite (repeat)")] = None,
-    wait: Annotated[bool, typer.Option(help="Wait until Zoom has it")] = True,
-) -> None:
-    """Schedule a Zoom meeting in the host's connected Zoom."""
-    from meetbridge.meetings.engine import MeetingInput
-
-    c = _container(_settings())
-    host = _member(c, as_)
-    try:
-        when = dt.datetime.fromisoformat(start)
-    except ValueError:
-        err.print("[red]Error:[/red] start: use YYYY-MM-DDTHH:MM")
-        raise typer.Exit(1) from None
-    try:
-        m = c.meetings.schedule(
-            host,
-            MeetingInput(
-                title=title,
-                start=when,
-                timezone=timezone or host.timezone,
-                duration=duration,
-                agenda=agenda,
-                invitees=list(invite or []),
-            ),
-            _cli(),
-        )
-    except DomainError as exc:
-        raise _fail(exc) from None
-    console.print(f"Meeting {m.id} recorded; creating it in Zoom…")
-    if wait:
-        deadline = time.monotonic() + 60
-        while (m := c.meetings.get(host, m.id)).status == "creating" and not m.last_error:
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
-    _show(m)
-
-
-def _show(m: Meeting) -> None:
-    console.print(f"[bold]{m.title}[/] · {m.status}")
-    console.print(f"  id        {m.id}")
-    console.print(
-        f"  when      {m.start_at:%Y-%m-%d %H:%M} UTC ({m.timezone}), {m.duration_min} min"
-    )
-    console.print(f"  Zoom id   {m.zoom_meeting_id or '—'}")
-    console.print(f"  join      {m.join_url or '—'}")
-    if m.last_error:
-        console.print(f"  [yellow]problem[/]   {m.last_error}")
-
-
-@meetings_app.command("list")
-def meetings_list(
-    as_: Annotated[str, typer.Option("--as", help="Whose meetings (e-mail)")],
-    past: Annotated[bool, typer.Option(help="Past meetings instead of upcoming")] = False,
-) -> None:
-    """List meetings."""
-    from rich.table import Table
-
-    c = _container(_settings())
-    user = _member(c, as_)
-    table = Table("id", "when (UTC)", "title", "status", "Zoom id", "join link")
-    for m in c.meetings.list_meetings(user, when="past" if past else "upcoming"):
-        table.add_row(
-            m.id,
-            f"{m.start_at:%Y-%m-%d %H:%M}",
-            m.title,
-            m.status,
-            str(m.zoom_meeting_id or ""),
-            m.join_url or "",
-        )
-    console.print(table)
-
-
-@meetings_app.command("show")
-def meetings_show(
-    meeting_id: str, as_: Annotated[str, typer.Option("--as", help="Viewer's e-mail")]
-) -> None:
-    """Show one meeting."""
-    c = _container(_settings())
-    try:
-        _show(c.meetings.get(_member(c, as_), meeting_id))
-    except DomainError as exc:
-        raise _fail(exc) from None
-
-
-@meetings_app.command("cancel")
-def meetings_cancel(
-    meeting_id: str, as_: Annotated[str, typer.Option("--as", help="Host's e-mail")]
-) -> None:
-    """Cancel a meeting (deleted in Zoom; invitees get a cancellation)."""
-    c = _container(_settings())
-    try:
-        m = c.meetings.cancel(_member(c, as_), meeting_id, _cli())
-    except DomainError as exc:
-        raise _fail(exc) from None
-    console.print(f"Meeting {m.id}: {m.status}.")
 
 
 def main() -> None:
