@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from meetbridge.accounts.passwords import PasswordLinks
 from meetbridge.accounts.service import Accounts
 from meetbridge.core import events as domain_events
 from meetbridge.core import retention
@@ -50,6 +51,7 @@ class Container:
     mailer: Mailer
     mail: MailDelivery
     accounts: Accounts
+    passwords: PasswordLinks
     crypto: Crypto
     zoom: ZoomClient
     limiter: RateLimiter
@@ -78,6 +80,8 @@ def build_container(
     events = EventBus(db, jobs, clock)
     mailer = mailer or make_mailer(settings)
     mail = MailDelivery(db, mailer, jobs, clock)
+    passwords = PasswordLinks(db, settings, mail, clock)
+    mail.secrets = {"welcome": passwords.link_for_mail, "password_reset": passwords.link_for_mail}
     crypto = Crypto.from_settings(settings)
     http = httpx.Client(
         timeout=settings.zoom_timeout,
@@ -115,6 +119,7 @@ def build_container(
         mailer=mailer,
         mail=mail,
         accounts=Accounts(db, settings, mail, events, clock),
+        passwords=passwords,
         crypto=crypto,
         zoom=zoom,
         limiter=limiter,

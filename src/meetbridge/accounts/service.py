@@ -23,6 +23,7 @@ from sqlalchemy import Table, bindparam, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from meetbridge.accounts.passwords import Purpose
 from meetbridge.core import audit
 from meetbridge.core.audit import Origin
 from meetbridge.core.clock import Clock
@@ -859,6 +860,9 @@ class Accounts:
                 "inviter": actor.name,
                 "org_name": org.name if org else "",
                 "sign_in_url": f"{self.settings.effective_base_url}/signin",
+                # The set-password link is made when the e-mail is sent (accounts.passwords).
+                "user_id": user.id,
+                "purpose": Purpose.SET,
             },
         )
         return msg.id if msg else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, cast
 
@@ -115,6 +116,13 @@ def render_message(
     return _subject(subject), text, html
 
 
+def _blank(part: str | None, secret: dict[str, str]) -> str | None:
+    for value in secret.values():
+        if part is not None and value:
+            part = part.replace(value, NOT_KEPT)
+    return part
+
+
 def _subject(value: str) -> str:
     """One line, at most SUBJECT_MAX characters (what the record keeps is what was sent)."""
     line = " ".join(value.split())
@@ -136,12 +144,19 @@ def _invite(ics: str | None, method: str | None) -> tuple[Attachment, ...]:
     )
 
 
+# Values a message needs that must never be stored (a one-time sign-in link): made when the
+# message is sent, from what the stored context says, and blanked in the record kept after.
+Secrets = Callable[[dict[str, Any]], dict[str, str]]
+NOT_KEPT = "[one-time link, not kept]"
+
+
 class MailDelivery:
     def __init__(self, db: Database, mailer: Mailer, jobs: JobQueue, clock: Clock) -> None:
         self.db = db
         self.mailer = mailer
         self.jobs = jobs
         self.clock = clock
+        self.secrets: dict[str, Secrets] = {}  # by template; the composition root fills it
         self.work = WorkTable(
             EmailMessage,
             pending=[MailStatus.PENDING],
@@ -158,11 +173,15 @@ class MailDelivery:
         return self.work.attempt(self.db, self.clock, email_id, self._send).status
 
     def _send(self, msg: Row[Any]) -> Outcome:
+        secret: dict[str, str] = {}
         if msg.template is None:  # queued before messages were rendered at sending
             subject, text, html = msg.subject, msg.body_text, msg.body_html
         else:
+            context = dict(msg.context or {})
+            if msg.template in self.secrets:
+                secret = self.secrets[msg.template](context)
             subject, text, html = render_message(
-                self.db, msg.org_id, msg.template, dict(msg.context or {})
+                self.db, msg.org_id, msg.template, context | secret
             )
         out = Outgoing(
             to=msg.to_addr,
@@ -178,9 +197,15 @@ class MailDelivery:
             log.warning("mail.send_failed", email_id=msg.id, attempts=msg.attempts, error=str(exc))
             return Later(f"{type(exc).__name__}: {exc}")
         log.info("mail.sent", email_id=msg.id, attempts=msg.attempts)
+        kept = [_blank(part, secret) for part in (subject, text, html)]
         return Done(
             MailStatus.SENT,
-            {"sent_at": self.clock.now(), "subject": subject, "body_text": text, "body_html": html},
+            {
+                "sent_at": self.clock.now(),
+                "subject": kept[0],
+                "body_text": kept[1],
+                "body_html": kept[2],
+            },
         )
 
     def reconcile(self, limit: int = 500) -> int:

@@ -30,7 +30,7 @@ _env = Environment(
 
 
 # The e-mails meetbridge sends, each a subject, a text and an HTML part under templates/.
-SHIPPED = ("welcome", "invite", "zoom_lost")
+SHIPPED = ("welcome", "invite", "zoom_lost", "password_reset")
 
 
 def render_email(template: str, /, **context: Any) -> tuple[str, str, str]:
@@ -152,7 +152,7 @@ def _render_bounded(source: str, context: dict[str, Any], budget: list[int]) -> 
 
 
 EDITABLE = {
-    "welcome": ("name", "email", "inviter", "org_name", "sign_in_url"),
+    "welcome": ("name", "email", "inviter", "org_name", "sign_in_url", "password_url"),
     "invite": (
         "title",
         "when",

@@ -19,6 +19,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "inviter": "Grace",
         "org_name": "Example Ltd",
         "sign_in_url": "https://meetbridge.example/signin",
+        "password_url": "https://meetbridge.example/password/set?token=…",
     },
     "invite": {
         "title": "Kick-off",
