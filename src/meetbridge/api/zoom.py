@@ -10,12 +10,12 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from meetbridge.api.routes import Actor, C, From, _errors, container
+from meetbridge.api.deps import ERRORS, Actor, C, From, container
 from meetbridge.api.schemas import Input
 from meetbridge.container import Container
 from meetbridge.core.errors import NotFound, ValidationFailed
 
-router = APIRouter(prefix="/api/v1/zoom", responses=_errors, tags=["zoom"])
+router = APIRouter(prefix="/api/v1/zoom", responses=ERRORS, tags=["zoom"])
 
 
 class ZoomConnectionOut(BaseModel):
