@@ -7,8 +7,6 @@ from pydantic import BaseModel, Field
 
 from meetbridge.api.deps import ERRORS, Actor, C, From
 from meetbridge.api.schemas import Input
-from meetbridge.core.errors import PermissionDenied
-from meetbridge.core.models import User
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["settings"])
 
@@ -35,20 +33,11 @@ async def list_templates(c: C, actor: Actor) -> list[dict[str, object]]:
 
 @router.put("/email-templates/{name}", status_code=204)
 def save_template(name: str, body: TemplateIn, c: C, actor: Actor, origin: From) -> Response:
-    _admin(actor)
-    c.templates.save(actor.org_id, actor.id, name, body.subject, body.body_text)
-    c.accounts.record(actor, "settings.email_template_changed", origin, template=name)
+    c.templates.save(actor, name, body.subject, body.body_text, origin)
     return Response(status_code=204)
 
 
 @router.delete("/email-templates/{name}", status_code=204)
 def reset_template(name: str, c: C, actor: Actor, origin: From) -> Response:
-    _admin(actor)
-    c.templates.reset(actor.org_id, name)
-    c.accounts.record(actor, "settings.email_template_reset", origin, template=name)
+    c.templates.reset(actor, name, origin)
     return Response(status_code=204)
-
-
-def _admin(actor: User) -> None:
-    if not actor.is_admin:
-        raise PermissionDenied("only an owner or admin can change the e-mail templates")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from meetbridge.core.errors import DomainError, PermissionDenied
+from meetbridge.core.errors import DomainError
 from meetbridge.web.http import origin_of
 from meetbridge.web.kit import (
     container,
@@ -38,22 +38,19 @@ async def template_save(request: Request, name: str) -> Response:
     form = await posted_form(request)
     c = container(request)
     try:
-        if not user.is_admin:
-            raise PermissionDenied("only an owner or admin can change the e-mail templates")
         if form.get("action") == "reset":
-            await in_thread(c.templates.reset, user.org_id, name)
+            await in_thread(c.templates.reset, user, name, origin_of(request))
+            done = f"The {name} e-mail is back to meetbridge's own wording."
         else:
             await in_thread(
                 c.templates.save,
-                user.org_id,
-                user.id,
+                user,
                 name,
                 form.get("subject", ""),
                 form.get("body_text", ""),
+                origin_of(request),
             )
-        c.accounts.record(
-            user, "settings.email_template_changed", origin_of(request), template=name
-        )
+            done = f"The {name} e-mail is saved."
     except DomainError as exc:
         return render(
             request,
@@ -64,4 +61,4 @@ async def template_save(request: Request, name: str) -> Response:
             errors={name: exc.message},
             nav="settings",
         )
-    return redirect(request, "/settings/templates", f"The {name} e-mail is saved.")
+    return redirect(request, "/settings/templates", done)
