@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from meetbridge.accounts.service import API_TOKEN_REFUSED, ApiCaller
 from meetbridge.api.schemas import ErrorOut
@@ -31,20 +32,24 @@ async def container(request: Request) -> Container:
 
 
 # Reads that take one short indexed query run on the event loop (`async def`): a thread-pool hop
-# costs more than the query itself. Anything slow (argon2, Zoom calls) stays in plain `def`.
-async def api_user(request: Request, c: Annotated[Container, Depends(container)]) -> User:
-    user = c.accounts.api_token_user(bearer(request))
-    if user is None:
-        raise NotAuthenticated(API_TOKEN_REFUSED)
-    return user
-
-
+# costs more than the query itself. Anything that writes or is slow (argon2, Zoom calls) stays in
+# plain `def`: a write on the loop that waits for the database's write lock would stall every
+# request of the process (the tests refuse one: `Database.refuse_loop_writes`).
 async def api_caller(request: Request, c: Annotated[Container, Depends(container)]) -> ApiCaller:
     """For an endpoint whose write confirms the token itself (it passes `token_id` on): the
     caller may be as read up to a minute ago, which saves a read per request."""
-    caller = c.accounts.api_caller_to_confirm(bearer(request))
+    return await _touched(c, c.accounts.api_caller_to_confirm(bearer(request)))
+
+
+async def api_user(request: Request, c: Annotated[Container, Depends(container)]) -> User:
+    return (await _touched(c, c.accounts.api_caller(bearer(request)))).user
+
+
+async def _touched(c: Container, caller: ApiCaller | None) -> ApiCaller:
     if caller is None:
         raise NotAuthenticated(API_TOKEN_REFUSED)
+    if caller.touch_due:  # a write: in the thread pool, once per token every few minutes
+        await run_in_threadpool(c.accounts.touch_api_token, caller.token_id)
     return caller
 
 
