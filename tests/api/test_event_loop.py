@@ -12,7 +12,9 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+import anyio.to_thread
 import httpx
 import pytest
 from fastapi.testclient import TestClient
@@ -141,3 +143,29 @@ def test_a_held_write_lock_does_not_stall_the_other_requests(
     with container.db.read() as s:
         assert s.scalar(select(WebhookEvent.id)) is not None
         assert s.scalar(select(ApiToken.last_used_at)) is not None
+
+
+def test_the_hot_path_keeps_its_one_thread_hop(
+    client: TestClient, acme: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scheduling over the API hops to the thread pool once (the endpoint); reads none. The
+    token's stamp costs one more hop when it is due, once every few minutes per token."""
+    hops: list[object] = []
+    real = anyio.to_thread.run_sync
+
+    async def counting(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(fn)
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+    body = {"title": "T", "start": "2030-01-01T10:00:00", "timezone": "UTC", "duration": 30}
+    client.post("/api/v1/meetings", json=body, headers=acme.headers)
+    assert len(hops) == 2  # the stamp was due (a new token), then the endpoint
+    for _ in range(3):
+        hops.clear()
+        client.post("/api/v1/meetings", json=body, headers=acme.headers)
+        assert len(hops) == 1
+    hops.clear()
+    assert client.get("/api/v1/me", headers=acme.headers).status_code == 200
+    assert client.get("/api/v1/meetings", headers=acme.headers).status_code == 200
+    assert hops == []
