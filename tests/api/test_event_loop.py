@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from meetbridge.app import create_app
 from meetbridge.container import Container
-from meetbridge.core.db import WriteOnEventLoop
+from meetbridge.core.db import SERVING_REQUEST, WriteOnEventLoop
 from meetbridge.core.models import ApiToken, WebhookEvent
 from meetbridge_sandbox.webhooks import sign
 from tests.conftest import Org
@@ -63,10 +63,18 @@ def test_the_guard_refuses_a_write_on_the_event_loop_and_allows_one_in_a_thread(
     assert container.db.refuse_loop_writes
 
     async def on_the_loop() -> None:
-        with container.db.write() as s:
+        with container.db.write() as s:  # a loop of the test's own: not refused
             s.execute(text("SELECT 1"))
+        serving = SERVING_REQUEST.set(True)  # as the middleware does for a request
+        try:
+            with container.db.write() as s:
+                s.execute(text("SELECT 1"))
+        finally:
+            SERVING_REQUEST.reset(serving)
 
     async def in_a_thread() -> None:
+        SERVING_REQUEST.set(True)  # copied into the thread pool with the context
+
         def write() -> None:
             with container.db.begin() as conn:
                 conn.execute(text("SELECT 1"))

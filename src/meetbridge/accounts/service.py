@@ -633,8 +633,10 @@ class Accounts:
 
     def touch_api_token(self, token_id: str) -> None:
         """Stamps the token's last use (at most every TOKEN_TOUCH_INTERVAL, see `touch_due`)."""
-        with self.db.write() as s:
-            s.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow()))
+        with self.db.single() as conn:
+            conn.execute(
+                update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow())
+            )
 
     def api_caller_to_confirm(self, secret: str) -> ApiCaller | None:
         """As `api_caller`, but possibly as the token was up to `CALLER_REMEMBERED` ago:

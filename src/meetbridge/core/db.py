@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Engine, create_engine, event, text
@@ -175,11 +176,19 @@ class WriteOnEventLoop(RuntimeError):
     endpoint, or hop to the thread pool first."""
 
 
+# True while a request is served (set by the ASGI middleware, web/http.py): the guard refuses
+# a write only there. A loop that runs in a thread for other reasons — Playwright's sync API
+# keeps one in the test's own thread — is not the server's, and its writes stall no request.
+SERVING_REQUEST: ContextVar[bool] = ContextVar("meetbridge_serving_request", default=False)
+
+
 def _refuse_on_event_loop() -> None:
+    if not SERVING_REQUEST.get():
+        return
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return  # no loop runs in this thread: a worker, a CLI, FastAPI's thread pool
+        return  # serving, but in the thread pool (the context is copied there): fine
     raise WriteOnEventLoop("a database write on the event loop; write from a thread")
 
 
@@ -189,7 +198,8 @@ class Database:
 
     With `refuse_loop_writes` (default: the environment's `MEETBRIDGE_REFUSE_LOOP_WRITES=1`,
     read once here), `write()`, `begin()` and `single()` raise `WriteOnEventLoop` when entered
-    on a thread that runs an event loop: the tests turn it on, production leaves it off."""
+    on a thread that runs the event loop of a request being served (`SERVING_REQUEST`): the
+    tests turn it on, production leaves it off."""
 
     def __init__(self, url: str, *, refuse_loop_writes: bool | None = None) -> None:
         if refuse_loop_writes is None:
