@@ -65,6 +65,9 @@ CALLER_REMEMBERED = 60.0  # seconds; see `Accounts.api_caller_to_confirm`
 class ApiCaller(NamedTuple):
     user: User
     token_id: str
+    # The token's last-used stamp is older than TOKEN_TOUCH_INTERVAL: the caller writes it
+    # (`touch_api_token`) from a thread, as the read runs on the event loop.
+    touch_due: bool = False
 
 
 # Built once: every API request runs it. Core, not the ORM: one row in, a User (with its
@@ -749,14 +752,20 @@ class Accounts:
                 )
         return token
 
-    def api_token_user(self, secret: str) -> User | None:
-        """The active user behind an API token (hot path: one indexed read; the last-used
-        stamp is written at most every few minutes)."""
-        found = self._api_caller(secret, digest(secret))
-        return found.user if found is not None else None
+    def api_caller(self, secret: str) -> ApiCaller | None:
+        """The active user behind an API token (hot path: one indexed read and no write, so it
+        may run on the event loop; when `touch_due`, call `touch_api_token` from a thread)."""
+        return self._api_caller(secret, digest(secret))
+
+    def touch_api_token(self, token_id: str) -> None:
+        """Stamps the token's last use (at most every TOKEN_TOUCH_INTERVAL, see `touch_due`)."""
+        with self.db.single() as conn:
+            conn.execute(
+                update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow())
+            )
 
     def api_caller_to_confirm(self, secret: str) -> ApiCaller | None:
-        """As `api_token_user`, but possibly as the token was up to `CALLER_REMEMBERED` ago:
+        """As `api_caller`, but possibly as the token was up to `CALLER_REMEMBERED` ago:
         only for a request whose write confirms, in the same statement, that the token is
         still live and its user active (see `Meetings.schedule`). Saves the read."""
         token_hash = digest(secret)
@@ -777,13 +786,11 @@ class Accounts:
         token_id, last_used = values.pop("token__id"), values.pop("token__last_used_at")
         org = Organization(**{k[5:]: values.pop(k) for k in list(values) if k[:5] == "org__"})
         caller = ApiCaller(User(**values, org=org), token_id)
-        now = utcnow()
-        if last_used is None or now - last_used > TOKEN_TOUCH_INTERVAL:
-            with self.db.write() as s:
-                s.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
         if len(self._callers) >= 10_000:
             self._callers.clear()
         self._callers[token_hash] = (time.monotonic(), caller)
+        if last_used is None or utcnow() - last_used > TOKEN_TOUCH_INTERVAL:
+            return caller._replace(touch_due=True)
         return caller
 
     # ---- audit -----------------------------------------------------------------------------
