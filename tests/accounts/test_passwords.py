@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from meetbridge.container import Container, build_container
@@ -118,3 +119,18 @@ def test_an_admin_sends_a_reset_a_member_cannot(c: Container, org: Org, smtp: Sm
 @pytest.mark.parametrize("token", ["", "x", "a.b.c.d", "bm9ib2R5.9999999999.reset.AAAA"])
 def test_a_broken_link_is_refused(c: Container, token: str) -> None:
     assert c.passwords.user_for(token) is None
+
+
+def test_an_admin_sends_a_reset_over_the_api(
+    client: TestClient, acme: Org, smtp: SmtpServer
+) -> None:
+    member = client.post(
+        "/api/v1/members",
+        json={"email": "m@acme.test", "name": "M", "role": "member", "password": PASSWORD},
+        headers=acme.headers,
+    ).json()
+    r = client.post(f"/api/v1/members/{member['id']}/password-reset", headers=acme.headers)
+    assert r.status_code == 202
+    assert len(smtp.inbox.wait_for("m@acme.test", 2)) == 2  # the welcome, then the reset
+    r = client.post("/api/v1/members/nope/password-reset", headers=acme.headers)
+    assert r.status_code == 404

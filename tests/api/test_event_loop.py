@@ -9,7 +9,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -84,8 +84,8 @@ def test_the_guard_refuses_a_write_on_the_event_loop_and_allows_one_in_a_thread(
         await run_in_threadpool(write)
 
     with pytest.raises(WriteOnEventLoop):
-        asyncio.run(on_the_loop())
-    asyncio.run(in_a_thread())
+        _run_in_a_fresh_thread(on_the_loop)
+    _run_in_a_fresh_thread(in_a_thread)
 
 
 def test_webhooks_and_token_stamps_write_off_the_event_loop(
@@ -183,3 +183,21 @@ def test_the_hot_path_keeps_its_one_thread_hop(
     assert client.get("/api/v1/me", headers=acme.headers).status_code == 200
     assert client.get("/api/v1/meetings", headers=acme.headers).status_code == 200
     assert hops == []
+
+
+def _run_in_a_fresh_thread(coro: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """`asyncio.run` on a thread of its own: the test's thread may hold another library's loop
+    (Playwright's sync API keeps one once a browser test has run in this session)."""
+    failure: list[BaseException] = []
+
+    def main() -> None:
+        try:
+            asyncio.run(coro())
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=main)
+    thread.start()
+    thread.join(30)
+    if failure:
+        raise failure[0]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import Response
 
 from meetbridge.api.deps import ERRORS, Actor, C, From
 from meetbridge.api.schemas import MemberCreate, MemberRestore, MemberUpdate, UserOut
@@ -55,3 +56,10 @@ def deactivate_member(user_id: str, c: C, actor: Actor, origin: From) -> User:
 @router.post("/members/{user_id}/restore", response_model=UserOut, status_code=201)
 def restore_member(user_id: str, body: MemberRestore, c: C, actor: Actor, origin: From) -> User:
     return c.accounts.restore_member(actor, user_id, password=body.password, origin=origin)
+
+
+@router.post("/members/{user_id}/password-reset", status_code=202)
+def send_password_reset(user_id: str, c: C, actor: Actor, origin: From) -> Response:
+    """Admins: e-mail the member a one-time link (1 hour) to choose a new password."""
+    c.passwords.send_reset(actor, user_id, origin)
+    return Response(status_code=202)

@@ -10,6 +10,7 @@ from meetbridge.web import (
     coming,
     email_templates,
     meetings,
+    passwords,
     projects,
     signin,
     team,
@@ -19,6 +20,7 @@ from meetbridge.web import (
 
 ROUTERS: tuple[APIRouter, ...] = (
     signin.router,
+    passwords.router,
     team.router,
     tokens.router,
     account.router,
