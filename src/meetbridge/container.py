@@ -12,17 +12,13 @@ from meetbridge.core.db import Database
 from meetbridge.core.jobs import JobQueue, make_huey
 from meetbridge.core.settings import Settings
 from meetbridge.integrations.zoom.client import ClientConfig, ZoomClient
-from meetbridge.integrations.zoom.connections import (
-    RECONCILE_TASK as ZOOM_RECONCILE_TASK,
-)
-from meetbridge.integrations.zoom.connections import (
-    REVOKE_TASK,
-    WEBHOOK_TASK,
-    ZoomConnections,
-)
+from meetbridge.integrations.zoom.install import ZoomConnections
 from meetbridge.integrations.zoom.limits import RateLimiter, RedisRateLimiter, SqlRateLimiter
 from meetbridge.integrations.zoom.oauth import ZoomOAuth
+from meetbridge.integrations.zoom.passthrough import ZoomPassthrough
+from meetbridge.integrations.zoom.revocations import REVOKE_TASK, Revocations
 from meetbridge.integrations.zoom.tokens import TokenManager
+from meetbridge.integrations.zoom.webhooks import WEBHOOK_TASK, ZoomWebhooks
 from meetbridge.meetings.engine import RECONCILE_TASK as MEETINGS_RECONCILE_TASK
 from meetbridge.meetings.engine import WORK_TASK as MEETINGS_WORK_TASK
 from meetbridge.meetings.engine import Meetings
@@ -30,6 +26,9 @@ from meetbridge.notify.email import Mailer, make_mailer
 from meetbridge.notify.outbox import RECONCILE_TASK, SEND_TASK, MailDelivery
 from meetbridge.notify.wording import Templates
 from meetbridge.projects.service import Projects
+
+# One periodic task finds the Zoom work that is due: revocations, webhook events, old counters.
+ZOOM_RECONCILE_TASK = "zoom.reconcile"
 
 
 @dataclass
@@ -44,6 +43,9 @@ class Container:
     zoom: ZoomClient
     limiter: RateLimiter
     connections: ZoomConnections
+    revocations: Revocations
+    webhooks: ZoomWebhooks
+    passthrough: ZoomPassthrough
     meetings: Meetings
     projects: Projects
     templates: Templates
@@ -90,8 +92,24 @@ def build_container(
         limiter,
         http,
     )
-    connections = ZoomConnections(db, settings, crypto, oauth, zoom, jobs, mail)
-    tokens.on_lost = connections.connection_lost
+    connections = ZoomConnections(db, settings, crypto, oauth, zoom, jobs)
+    meetings = Meetings(db, settings, zoom, jobs, mail, connections)
+    revocations = Revocations(
+        db, settings, crypto, oauth, zoom, jobs, mail, purgers=[meetings._purge_zoom_data]
+    )
+    tokens.on_lost = revocations.connection_lost
+    # Zoom's events and who handles each: one table, here. An event not in it is answered and
+    # dropped at intake.
+    webhooks = ZoomWebhooks(
+        db,
+        settings,
+        jobs,
+        {
+            "app_deauthorized": revocations.on_deauthorized,
+            "meeting.updated": meetings.on_zoom_updated,
+            "meeting.deleted": meetings.on_zoom_deleted,
+        },
+    )
     c = Container(
         settings=settings,
         db=db,
@@ -103,7 +121,10 @@ def build_container(
         zoom=zoom,
         limiter=limiter,
         connections=connections,
-        meetings=Meetings(db, settings, zoom, jobs, mail, connections),
+        revocations=revocations,
+        webhooks=webhooks,
+        passthrough=ZoomPassthrough(connections, zoom),
+        meetings=meetings,
         projects=Projects(db),
         templates=Templates(db),
     )
@@ -115,11 +136,12 @@ def register_tasks(c: Container) -> None:
     """Every task the workers run, by name. Each is idempotent and keyed by a domain id."""
     c.jobs.task(SEND_TASK, c.mail.deliver)
     c.jobs.periodic(RECONCILE_TASK, c.mail.reconcile)
-    c.jobs.task(REVOKE_TASK, c.connections.revoke)
-    c.jobs.task(WEBHOOK_TASK, c.connections.process_webhook)
+    c.jobs.task(REVOKE_TASK, c.revocations.revoke)
+    c.jobs.task(WEBHOOK_TASK, c.webhooks.process)
 
     def zoom_reconcile() -> None:
-        c.connections.reconcile()
+        c.revocations.reconcile()
+        c.webhooks.reconcile()
         c.limiter.prune()
 
     c.jobs.periodic(ZOOM_RECONCILE_TASK, zoom_reconcile)

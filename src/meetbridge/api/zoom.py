@@ -134,7 +134,7 @@ def call(body: CallIn, c: C, actor: Actor) -> Any:
     if ".." in body.path:
         raise ValidationFailed("path", "must not contain '..'")
     return {
-        "result": c.connections.call_api(
+        "result": c.passthrough.call_api(
             actor,
             via=body.via,
             method=body.method,
@@ -153,7 +153,7 @@ hooks = APIRouter(include_in_schema=False)
 async def zoom_webhook(request: Request, c: Annotated[Container, Depends(container)]) -> Response:
     """Verify over the raw body, answer the URL check, record and enqueue, reply at once."""
     raw = await request.body()
-    c.connections.verify_webhook(
+    c.webhooks.verify(
         request.headers.get("x-zm-request-timestamp"), request.headers.get("x-zm-signature"), raw
     )
     try:
@@ -164,6 +164,6 @@ async def zoom_webhook(request: Request, c: Annotated[Container, Depends(contain
         raise ValidationFailed("body", "must be a JSON object")
     if body.get("event") == "endpoint.url_validation":
         plain = str((body.get("payload") or {}).get("plainToken", ""))
-        return JSONResponse(c.connections.url_validation(plain))
-    event_id = c.connections.record_webhook(body)
+        return JSONResponse(c.webhooks.url_validation(plain))
+    event_id = c.webhooks.record(body)
     return JSONResponse({"status": "received" if event_id else "duplicate"})

@@ -23,6 +23,7 @@ from meetbridge.core.logging import configure_logging
 from meetbridge.core.migrate import upgrade
 from meetbridge.core.models import Meeting, User
 from meetbridge.core.settings import Settings
+from meetbridge.integrations.zoom.keys import rotate_keys as rotate_zoom_keys
 from meetbridge.meetings.engine import MeetingInput
 
 app = typer.Typer(help="meetbridge: a self-hostable Zoom integration.", no_args_is_help=True)
@@ -249,7 +250,7 @@ def rotate_keys() -> None:
     """Re-encrypt every stored secret with the newest key in MEETBRIDGE_ENCRYPTION_KEYS.
     Put a new key first in the setting, run this, then drop the old keys."""
     c = _container(_settings())
-    counts = c.connections.rotate_keys()
+    counts = rotate_zoom_keys(c.db, c.crypto)
     console.print(f"Re-encrypted {sum(counts.values())} secrets ({counts}).")
 
 
