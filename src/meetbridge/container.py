@@ -18,7 +18,7 @@ from meetbridge.integrations.zoom.oauth import ZoomOAuth
 from meetbridge.integrations.zoom.passthrough import ZoomPassthrough
 from meetbridge.integrations.zoom.revocations import REVOKE_TASK, Revocations
 from meetbridge.integrations.zoom.tokens import TokenManager
-from meetbridge.integrations.zoom.webhooks import WEBHOOK_TASK, ZoomWebhooks
+from meetbridge.integrations.zoom.webhooks import WEBHOOK_TASK, Handler, ZoomEvent, ZoomWebhooks
 from meetbridge.meetings.engine import RECONCILE_TASK as MEETINGS_RECONCILE_TASK
 from meetbridge.meetings.engine import WORK_TASK as MEETINGS_WORK_TASK
 from meetbridge.meetings.engine import Meetings
@@ -98,18 +98,7 @@ def build_container(
         db, settings, crypto, oauth, zoom, jobs, mail, purgers=[meetings._purge_zoom_data]
     )
     tokens.on_lost = revocations.connection_lost
-    # Zoom's events and who handles each: one table, here. An event not in it is answered and
-    # dropped at intake.
-    webhooks = ZoomWebhooks(
-        db,
-        settings,
-        jobs,
-        {
-            "app_deauthorized": revocations.on_deauthorized,
-            "meeting.updated": meetings.on_zoom_updated,
-            "meeting.deleted": meetings.on_zoom_deleted,
-        },
-    )
+    webhooks = ZoomWebhooks(db, settings, jobs, zoom_event_handlers(revocations, meetings))
     c = Container(
         settings=settings,
         db=db,
@@ -130,6 +119,23 @@ def build_container(
     )
     register_tasks(c)
     return c
+
+
+def zoom_event_handlers(revocations: Revocations, meetings: Meetings) -> dict[str, Handler]:
+    """Zoom's events and who handles each: the one table. An event not in it is answered and
+    dropped at intake (not stored, not queued)."""
+
+    def on_meeting_updated(event: ZoomEvent) -> str:
+        return meetings.on_zoom_updated(event.payload)
+
+    def on_meeting_deleted(event: ZoomEvent) -> str:
+        return meetings.on_zoom_deleted(event.payload)
+
+    return {
+        "app_deauthorized": revocations.on_deauthorized,
+        "meeting.updated": on_meeting_updated,
+        "meeting.deleted": on_meeting_deleted,
+    }
 
 
 def register_tasks(c: Container) -> None:

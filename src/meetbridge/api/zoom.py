@@ -165,5 +165,4 @@ async def zoom_webhook(request: Request, c: Annotated[Container, Depends(contain
     if body.get("event") == "endpoint.url_validation":
         plain = str((body.get("payload") or {}).get("plainToken", ""))
         return JSONResponse(c.webhooks.url_validation(plain))
-    event_id = c.webhooks.record(body)
-    return JSONResponse({"status": "received" if event_id else "duplicate"})
+    return JSONResponse({"status": c.webhooks.record(body)})

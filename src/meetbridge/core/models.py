@@ -264,21 +264,27 @@ class ZoomRevocation(Base):
 
 
 class WebhookEvent(Base):
-    """A Zoom event as received (verified), recorded before the reply; a job handles it."""
+    """A Zoom event as received (verified), recorded before the reply; a job handles it.
+    `status`: pending → working (under a lease, `claimed_until`) → done | ignored, or back to
+    pending with `next_attempt_at` after a handler error, and failed after the last attempt."""
 
     __tablename__ = "webhook_events"
-    __table_args__ = (Index("ix_webhook_status", "status", "received_at"),)
+    __table_args__ = (
+        Index("ix_webhook_status", "status", "received_at"),
+        Index("ix_webhook_status_next", "status", "next_attempt_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
     event: Mapped[str] = mapped_column(String(100))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(
-        String(16), default="pending"
-    )  # pending|done|ignored|failed
+    event_ts: Mapped[int | None] = mapped_column(BigInteger)  # Zoom's event time, ms
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 

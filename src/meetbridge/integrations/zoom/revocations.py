@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -22,6 +21,7 @@ from meetbridge.core.models import User, ZoomConnection, ZoomRevocation
 from meetbridge.core.settings import Settings
 from meetbridge.integrations.zoom.client import ZoomClient
 from meetbridge.integrations.zoom.oauth import OAuthFailed, ZoomOAuth
+from meetbridge.integrations.zoom.webhooks import WebhookStatus, ZoomEvent
 from meetbridge.notify.outbox import MailDelivery, queue_email
 
 REVOKE_TASK = "zoom.revoke"
@@ -126,11 +126,14 @@ class Revocations:
         if msg:
             self.mail.enqueue(msg)
 
-    def on_deauthorized(self, payload: dict[str, Any]) -> str:
+    def on_deauthorized(self, event: ZoomEvent) -> str:
         """app_deauthorized: the user removed the app in Zoom (or we revoked). Tokens deleted,
         connection ended, user told; with user_data_retention false, all of that user's Zoom
         data is deleted too."""
-        account_id, zoom_user_id = payload.get("account_id"), payload.get("user_id")
+        payload = event.payload
+        account_id, zoom_user_id = event.account_id, payload.get("user_id")
+        if not account_id or not zoom_user_id:
+            return WebhookStatus.IGNORED  # `== None` would match purged connections
         retain = str(payload.get("user_data_retention", "false")).lower() == "true"
         messages = []
         with self.db.write() as s:
@@ -179,7 +182,7 @@ class Revocations:
                 )
         for msg in messages:
             self.mail.enqueue(msg)
-        return "done" if found else "ignored"
+        return WebhookStatus.DONE if found else WebhookStatus.IGNORED
 
     def _forget_zoom_data(self, s: Session, conn: ZoomConnection) -> None:
         """Zoom's data compliance: delete everything Zoom gave us about this user."""

@@ -1,23 +1,37 @@
-"""Zoom's webhooks. Intake (in the request, within Zoom's 3 s): verify `x-zm-signature` over the
-raw body (HMAC-SHA256 over "v0:{timestamp}:{raw body}", compared in constant time), refuse stale
-timestamps, answer `endpoint.url_validation`, record the event (deduplicated) and enqueue it.
-Processing (a job): hand the event to its handler."""
+"""Zoom's webhooks.
+
+Intake, in the request (Zoom wants an answer within 3 s): verify `x-zm-signature` over the raw
+body (HMAC-SHA256 over "v0:{timestamp}:{raw body}", compared in constant time), refuse stale
+timestamps, answer `endpoint.url_validation`, and record the event (deduplicated) and enqueue
+it. Only events in the handler table are recorded: any other is answered and dropped, so an app
+subscribed to more than meetbridge handles does not fill the table or the queue.
+
+Processing, in a job: the event is claimed under a lease, handed to its handler, and settled.
+A handler's error is recorded and the event retried with back-off, up to MAX_ATTEMPTS, then
+left "failed" for a person to look at (`failed()`). An event whose worker died is taken again
+once its lease has run out.
+
+The table (event name -> handler) is built once, in the composition root, from the handlers
+each module offers; a handler receives a `ZoomEvent` (payload, Zoom's event time, account)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import hashlib
 import hmac
-import time
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from meetbridge.core.db import Database, utcnow
 from meetbridge.core.errors import DomainError
-from meetbridge.core.jobs import JobQueue
+from meetbridge.core.jobs import RECONCILE_GRACE, JobQueue
 from meetbridge.core.logging import get_logger
 from meetbridge.core.models import WebhookEvent
 from meetbridge.core.settings import Settings
@@ -25,6 +39,66 @@ from meetbridge.core.settings import Settings
 log = get_logger("meetbridge.integrations.zoom.webhooks")
 
 WEBHOOK_TASK = "zoom.webhook"
+MAX_ATTEMPTS = 5
+BACKOFF = dt.timedelta(seconds=30)  # 30 s, 1, 2, 4 minutes between attempts
+BACKOFF_CAP = dt.timedelta(hours=1)
+# Longer than any handler takes (a few statements and an e-mail queued): a worker that holds
+# an event this long has died, and another may take it.
+LEASE = dt.timedelta(minutes=5)
+
+
+class WebhookStatus(enum.StrEnum):
+    PENDING = "pending"
+    WORKING = "working"
+    DONE = "done"
+    IGNORED = "ignored"  # handled, and nothing of ours matched
+    FAILED = "failed"  # the handler failed MAX_ATTEMPTS times
+
+
+class Intake(enum.StrEnum):
+    """What the webhook endpoint answers (with 200) for a verified event."""
+
+    RECEIVED = "received"
+    DUPLICATE = "duplicate"  # a redelivery of an event already recorded
+    IGNORED = "ignored"  # an event meetbridge does not handle, or one it cannot act on
+
+
+@dataclass(frozen=True)
+class ZoomEvent:
+    """One event as a handler sees it."""
+
+    name: str
+    payload: dict[str, Any]
+    # Zoom's `event_ts`: when the event happened at Zoom, in milliseconds since the epoch.
+    # Zoom redelivers late (5, 20, 60 minutes later): compare it, not the arrival time.
+    event_ts: int | None
+
+    @property
+    def at(self) -> dt.datetime | None:
+        if self.event_ts is None:
+            return None
+        return dt.datetime.fromtimestamp(self.event_ts / 1000, dt.UTC)
+
+    @property
+    def account_id(self) -> str | None:
+        """The Zoom account the event is about: restrict matches to its connections."""
+        value = self.payload.get("account_id")
+        return str(value) if value else None
+
+    @property
+    def object(self) -> dict[str, Any]:
+        obj = self.payload.get("object")
+        return obj if isinstance(obj, dict) else {}
+
+    @property
+    def meeting_id(self) -> int | None:
+        """`object.id` of a meeting event, or None when it is missing or not a meeting id."""
+        return _meeting_id(self.object.get("id"))
+
+
+# What a handler returns: WebhookStatus.DONE, or IGNORED when nothing of ours matched.
+Handler = Callable[[ZoomEvent], str]
+
 
 MAX_AGE_SECONDS = 300
 
@@ -68,12 +142,16 @@ class ZoomWebhooks:
         db: Database,
         settings: Settings,
         jobs: JobQueue,
-        handlers: dict[str, Callable[[dict[str, Any]], str]],
+        handlers: Mapping[str, Handler],
+        now: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.db = db
         self.settings = settings
         self.jobs = jobs
-        self.handlers = handlers
+        self.handlers: Mapping[str, Handler] = MappingProxyType(dict(handlers))
+        self.now = now
+
+    # ---- intake ----------------------------------------------------------------------------
 
     def verify(self, timestamp: str | None, signature: str | None, raw: bytes) -> None:
         try:
@@ -82,7 +160,7 @@ class ZoomWebhooks:
                 timestamp,
                 signature,
                 raw,
-                time.time(),
+                self.now().timestamp(),
             )
         except WebhookRejected as exc:
             log.warning("zoom.webhook_rejected", reason=str(exc))
@@ -93,82 +171,197 @@ class ZoomWebhooks:
             self.settings.zoom_webhook_secret.get_secret_value(), plain_token
         )
 
-    def record(self, body: dict[str, Any]) -> str | None:
-        """Stores a verified event (deduplicated) and queues its handling. Returns the event id,
-        or None for a redelivery already recorded."""
-        event = str(body.get("event", ""))[:100]
-        payload = body.get("payload") if isinstance(body.get("payload"), dict) else {}
-        assert isinstance(payload, dict)
-        obj = payload.get("object") if isinstance(payload.get("object"), dict) else {}
-        assert isinstance(obj, dict)
-        ident = (
-            obj.get("uuid")
-            or obj.get("id")
-            or (
-                f"{payload.get('account_id')}:{payload.get('user_id')}:"
-                f"{payload.get('deauthorization_time')}"
-            )
+    def record(self, body: dict[str, Any]) -> Intake:
+        """Stores a verified event (deduplicated) and queues its handling, when there is a
+        handler for it and it names what it is about."""
+        name = str(body.get("event", ""))[:100]
+        if name not in self.handlers:
+            log.info("zoom.webhook_unsupported", zoom_event=name)
+            return Intake.IGNORED
+        payload = body.get("payload")
+        event = ZoomEvent(name, payload if isinstance(payload, dict) else {}, _ms(body))
+        if not _actionable(event):
+            # Signed, but about no meeting: matching it on a missing id would find rows whose
+            # Zoom id is NULL, of any organisation.
+            log.warning("zoom.webhook_without_meeting_id", zoom_event=name)
+            return Intake.IGNORED
+        now = self.now()
+        row = WebhookEvent(
+            dedupe_key=_dedupe_key(event),
+            event=name,
+            payload=event.payload,
+            event_ts=event.event_ts,
+            received_at=now,
+            next_attempt_at=now,
         )
-        key = f"{event}:{ident}:{body.get('event_ts', '')}"[:300]
-        row = WebhookEvent(dedupe_key=key, event=event, payload=payload)
         try:
             with self.db.write() as s:
                 s.add(row)
         except IntegrityError:
-            return None
+            return Intake.DUPLICATE
         self.jobs.enqueue(WEBHOOK_TASK, row.id)
-        return row.id
+        return Intake.RECEIVED
+
+    # ---- processing ------------------------------------------------------------------------
 
     def process(self, event_id: str) -> str:
-        """The job: hands the event to its handler, once."""
+        """The job: claims the event under a lease, hands it to its handler, settles it."""
+        now = self.now()
+        until = now + LEASE
         with self.db.write() as s:
             claimed = s.execute(
                 update(WebhookEvent)
-                .where(
-                    WebhookEvent.id == event_id,
-                    WebhookEvent.status == "pending",
+                .where(WebhookEvent.id == event_id, _claimable(now))
+                .values(
+                    attempts=WebhookEvent.attempts + 1,
+                    status=WebhookStatus.WORKING,
+                    claimed_until=until,
                 )
-                .values(attempts=WebhookEvent.attempts + 1, status="working")
             )
             row = s.get(WebhookEvent, event_id)
-        if row is None or claimed.rowcount == 0:  # type: ignore[attr-defined]
-            return row.status if row else "missing"
+        if row is None:
+            return "missing"
+        if claimed.rowcount == 0:  # type: ignore[attr-defined]
+            return row.status  # done, failed, not due yet, or another worker has it
+        event = ZoomEvent(row.event, row.payload, row.event_ts)
         handler = self.handlers.get(row.event)
-        status, error = "ignored", None
-        if handler is not None:
+        status, error = WebhookStatus.IGNORED, None
+        if handler is not None and _actionable(event):  # rows recorded before these rules
             try:
-                status = handler(row.payload)
+                outcome = handler(event)
+                status = WebhookStatus.IGNORED if outcome == "ignored" else WebhookStatus.DONE
             except Exception as exc:
-                log.exception("zoom.webhook_failed", event=row.event, event_id=event_id)
-                status, error = ("pending" if row.attempts < 5 else "failed"), str(exc)[:1000]
+                error = f"{type(exc).__name__}: {exc}"[:1000]
+                final = row.attempts >= MAX_ATTEMPTS
+                status = WebhookStatus.FAILED if final else WebhookStatus.PENDING
+                # `event` is structlog's own key: the event's name goes as zoom_event.
+                log.exception(
+                    "zoom.webhook_failed",
+                    zoom_event=row.event,
+                    event_id=event_id,
+                    attempt=row.attempts,
+                    final=final,
+                )
+        retry_in = backoff(row.attempts) if status == WebhookStatus.PENDING else None
         with self.db.write() as s:
             s.execute(
                 update(WebhookEvent)
-                .where(WebhookEvent.id == event_id)
-                .values(status=status, error=error, processed_at=utcnow())
+                .where(
+                    WebhookEvent.id == event_id,
+                    WebhookEvent.status == WebhookStatus.WORKING,
+                    WebhookEvent.claimed_until == until,  # still ours
+                )
+                .values(
+                    status=status,
+                    error=error,
+                    claimed_until=None,
+                    next_attempt_at=now + retry_in if retry_in else now,
+                    processed_at=None if retry_in else now,
+                )
             )
+        if retry_in is not None:
+            self.jobs.enqueue_in(retry_in.total_seconds(), WEBHOOK_TASK, event_id)
         return status
 
-    def reconcile(self) -> int:
-        """Re-enqueues events left pending, and those left working by a worker that died."""
-        now = utcnow()
+    def reconcile(self, batch: int = 500) -> int:
+        """Re-enqueues events that are due (their enqueue was lost, or their back-off is over)
+        and those whose worker died (lease over); ends those whose worker died on the last
+        allowed attempt. Returns how many were enqueued."""
+        now = self.now()
         with self.db.read() as s:
-            events = s.scalars(
-                select(WebhookEvent.id).where(
+            due = s.scalars(
+                select(WebhookEvent.id)
+                .where(
                     or_(
-                        (WebhookEvent.status == "pending")
-                        & (WebhookEvent.received_at <= now - dt.timedelta(seconds=30)),
-                        (WebhookEvent.status == "working")
-                        & (WebhookEvent.received_at <= now - dt.timedelta(minutes=10)),
+                        and_(
+                            WebhookEvent.status == WebhookStatus.PENDING,
+                            WebhookEvent.next_attempt_at <= now - RECONCILE_GRACE,
+                        ),
+                        and_(_abandoned(now), WebhookEvent.attempts < MAX_ATTEMPTS),
                     )
                 )
+                .order_by(WebhookEvent.next_attempt_at)
+                .limit(batch)
             ).all()
         with self.db.write() as s:
             s.execute(
                 update(WebhookEvent)
-                .where(WebhookEvent.id.in_(events), WebhookEvent.status == "working")
-                .values(status="pending")
+                .where(_abandoned(now), WebhookEvent.attempts >= MAX_ATTEMPTS)
+                .values(
+                    status=WebhookStatus.FAILED,
+                    error="the worker handling it stopped, on every allowed attempt",
+                    claimed_until=None,
+                    processed_at=now,
+                )
             )
-        for eid in events:
+        for eid in due:
             self.jobs.enqueue(WEBHOOK_TASK, eid)
-        return len(events)
+        return len(due)
+
+    def failed(self, limit: int = 100) -> Sequence[WebhookEvent]:
+        """The events given up on, newest first, with the handler's last error."""
+        with self.db.read() as s:
+            return s.scalars(
+                select(WebhookEvent)
+                .where(WebhookEvent.status == WebhookStatus.FAILED)
+                .order_by(WebhookEvent.received_at.desc())
+                .limit(limit)
+            ).all()
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """The wait after the `attempts`-th failed attempt."""
+    wait: dt.timedelta = BACKOFF * 2 ** max(0, attempts - 1)
+    return min(wait, BACKOFF_CAP)
+
+
+def _claimable(now: dt.datetime) -> Any:
+    return or_(
+        and_(WebhookEvent.status == WebhookStatus.PENDING, WebhookEvent.next_attempt_at <= now),
+        and_(_abandoned(now), WebhookEvent.attempts < MAX_ATTEMPTS),
+    )
+
+
+def _abandoned(now: dt.datetime) -> Any:
+    return and_(WebhookEvent.status == WebhookStatus.WORKING, WebhookEvent.claimed_until < now)
+
+
+def _actionable(event: ZoomEvent) -> bool:
+    """Meeting events must name their meeting (Zoom always sends `object.id`)."""
+    return not event.name.startswith("meeting.") or event.meeting_id is not None
+
+
+def _meeting_id(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, str) and value.isdigit() and int(value) > 0:
+        return int(value)
+    return None
+
+
+def _ms(body: dict[str, Any]) -> int | None:
+    value = body.get("event_ts")
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def _dedupe_key(event: ZoomEvent) -> str:
+    """Zoom redelivers an event with the same object and `event_ts`; two different changes to
+    one meeting differ in `event_ts`. Without one, the payload itself tells them apart."""
+    obj, p = event.object, event.payload
+    ident = (
+        obj.get("uuid")
+        or obj.get("id")
+        or f"{p.get('account_id')}:{p.get('user_id')}:{p.get('deauthorization_time')}"
+    )
+    when: Any = event.event_ts
+    if when is None:
+        canonical = json.dumps(p, sort_keys=True, separators=(",", ":"), default=str)
+        when = hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    return f"{event.name}:{ident}:{when}"[:300]

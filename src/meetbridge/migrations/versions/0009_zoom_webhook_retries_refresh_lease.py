@@ -1,0 +1,49 @@
+"""zoom: webhook events keep Zoom's event time, a lease and a back-off; token refresh leases
+
+Revision ID: 0009
+Revises: 0006
+Create Date: 2026-12-01 21:10:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import meetbridge.core.db
+
+revision = "0009"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("webhook_events", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("event_ts", sa.BigInteger(), nullable=True))
+        batch_op.add_column(
+            sa.Column(
+                "next_attempt_at", meetbridge.core.db.UTCDateTime(timezone=True), nullable=True
+            )
+        )
+        batch_op.add_column(
+            sa.Column("claimed_until", meetbridge.core.db.UTCDateTime(timezone=True), nullable=True)
+        )
+    # Rows left "working" before leases existed count as abandoned: their lease is over.
+    op.execute("UPDATE webhook_events SET next_attempt_at = received_at")
+    op.execute("UPDATE webhook_events SET claimed_until = received_at WHERE status = 'working'")
+    with op.batch_alter_table("webhook_events", schema=None) as batch_op:
+        batch_op.alter_column(
+            "next_attempt_at",
+            existing_type=meetbridge.core.db.UTCDateTime(timezone=True),
+            nullable=False,
+        )
+        batch_op.create_index("ix_webhook_status_next", ["status", "next_attempt_at"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("webhook_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_webhook_status_next")
+        batch_op.drop_column("claimed_until")
+        batch_op.drop_column("next_attempt_at")
+        batch_op.drop_column("event_ts")
