@@ -49,7 +49,6 @@ from meetbridge.core.models import (
     MeetingInvitee,
     Project,
     User,
-    ZoomConnection,
     new_id,
 )
 from meetbridge.core.settings import Settings
@@ -65,6 +64,7 @@ from meetbridge.integrations.zoom.errors import (
 )
 from meetbridge.integrations.zoom.install import ZoomConnections
 from meetbridge.integrations.zoom.limits import Counted, Hit, Later
+from meetbridge.integrations.zoom.tables import ZoomConnection
 from meetbridge.integrations.zoom.tokens import SeenState
 from meetbridge.notify.ics import InviteEvent, build_invite
 from meetbridge.notify.outbox import MailDelivery, queue_email

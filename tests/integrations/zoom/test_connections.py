@@ -12,8 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from meetbridge.core.models import WebhookEvent, ZoomConnection, ZoomRevocation
 from meetbridge.integrations.zoom.errors import NeedsReconnect
+from meetbridge.integrations.zoom.tables import WebhookEvent, ZoomConnection, ZoomRevocation
 from meetbridge_sandbox.webhooks import sign
 from tests.support import SmtpServer
 from tests.zoom_env import ZoomEnv, csrf, zoom_env

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from meetbridge.container import build_container
 from meetbridge.core.crypto import Crypto
 from meetbridge.core.logging import configure_logging
-from meetbridge.core.models import ZoomConnection
 from meetbridge.integrations.zoom.keys import rotate_keys
+from meetbridge.integrations.zoom.tables import ZoomConnection
 from tests.conftest import ORIGIN, make_settings
 from tests.support import SmtpServer
 from tests.zoom_env import zoom_env

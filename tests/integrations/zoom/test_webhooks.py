@@ -15,14 +15,14 @@ from sqlalchemy import func, select
 from meetbridge.container import Container
 from meetbridge.core.db import utcnow
 from meetbridge.core.jobs import JobQueue
-from meetbridge.core.models import Meeting, WebhookEvent
+from meetbridge.core.models import Meeting
+from meetbridge.integrations.zoom.tables import WebhookEvent, WebhookStatus
 from meetbridge.integrations.zoom.webhooks import (
     LEASE,
     MAX_ATTEMPTS,
     WEBHOOK_TASK,
     Handler,
     Intake,
-    WebhookStatus,
     ZoomEvent,
     ZoomWebhooks,
     backoff,

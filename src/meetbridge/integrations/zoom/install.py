@@ -23,7 +23,7 @@ from meetbridge.core.crypto import Crypto
 from meetbridge.core.db import Database, utcnow
 from meetbridge.core.errors import Conflict, DomainError, FieldError, NotFound, PermissionDenied
 from meetbridge.core.jobs import JobQueue
-from meetbridge.core.models import OAuthState, User, ZoomConnection
+from meetbridge.core.models import User
 from meetbridge.core.security import digest
 from meetbridge.core.settings import Settings
 from meetbridge.integrations.zoom.client import ZoomClient
@@ -37,6 +37,12 @@ from meetbridge.integrations.zoom.credentials_check import (
 from meetbridge.integrations.zoom.errors import ZoomError
 from meetbridge.integrations.zoom.oauth import OAuthFailed, ZoomOAuth, pkce_pair
 from meetbridge.integrations.zoom.revocations import REVOKE_TASK, queue_revocation
+from meetbridge.integrations.zoom.tables import (
+    ConnectionKind,
+    ConnectionStatus,
+    OAuthState,
+    ZoomConnection,
+)
 
 STATE_TTL = dt.timedelta(minutes=10)
 
@@ -161,7 +167,7 @@ class ZoomConnections:
                 conn.refresh_token_enc = self.crypto.encrypt(tokens.refresh_token or "")
                 conn.access_expires_at = utcnow() + dt.timedelta(seconds=tokens.expires_in)
                 conn.token_version += 1
-                conn.status = "connected"
+                conn.status = ConnectionStatus.CONNECTED
                 conn.last_error = missing_scopes(self.settings.zoom_scopes, tokens.scope)
                 conn.updated_at = utcnow()
                 self._audit(s, actor, "zoom.connected", origin, conn, {"zoom_email": email})
@@ -172,8 +178,8 @@ class ZoomConnections:
     def _bind(self, s: Session, actor: User, account_id: str, zoom_user_id: str) -> ZoomConnection:
         bound = s.scalar(
             select(ZoomConnection).where(
-                ZoomConnection.kind == "user",
-                ZoomConnection.status != "ended",
+                ZoomConnection.kind == ConnectionKind.USER,
+                ZoomConnection.status != ConnectionStatus.ENDED,
                 ZoomConnection.zoom_account_id == account_id,
                 ZoomConnection.zoom_user_id == zoom_user_id,
             )
@@ -184,8 +190,8 @@ class ZoomConnections:
             return bound  # the same person reconnecting: fresh tokens on the same binding
         mine = s.scalar(
             select(ZoomConnection).where(
-                ZoomConnection.kind == "user",
-                ZoomConnection.status != "ended",
+                ZoomConnection.kind == ConnectionKind.USER,
+                ZoomConnection.status != ConnectionStatus.ENDED,
                 ZoomConnection.user_id == actor.id,
             )
         )
@@ -193,7 +199,7 @@ class ZoomConnections:
             self._end(s, mine, "replaced")
         conn = ZoomConnection(
             org_id=actor.org_id,
-            kind="user",
+            kind=ConnectionKind.USER,
             user_id=actor.id,
             zoom_account_id=account_id,
             zoom_user_id=zoom_user_id,
@@ -207,8 +213,13 @@ class ZoomConnections:
         with self.db.read() as s:
             return s.scalar(
                 select(ZoomConnection)
-                .where(ZoomConnection.kind == "user", ZoomConnection.user_id == actor.id)
-                .order_by(ZoomConnection.status == "ended", ZoomConnection.updated_at.desc())
+                .where(
+                    ZoomConnection.kind == ConnectionKind.USER, ZoomConnection.user_id == actor.id
+                )
+                .order_by(
+                    ZoomConnection.status == ConnectionStatus.ENDED,
+                    ZoomConnection.updated_at.desc(),
+                )
                 .limit(1)
             )
 
@@ -218,8 +229,8 @@ class ZoomConnections:
             return s.scalars(
                 select(ZoomConnection).where(
                     ZoomConnection.org_id == actor.org_id,
-                    ZoomConnection.kind == "user",
-                    ZoomConnection.status != "ended",
+                    ZoomConnection.kind == ConnectionKind.USER,
+                    ZoomConnection.status != ConnectionStatus.ENDED,
                 )
             ).all()
 
@@ -229,9 +240,9 @@ class ZoomConnections:
         with self.db.write() as s:
             conn = s.scalar(
                 select(ZoomConnection).where(
-                    ZoomConnection.kind == "user",
+                    ZoomConnection.kind == ConnectionKind.USER,
                     ZoomConnection.user_id == actor.id,
-                    ZoomConnection.status != "ended",
+                    ZoomConnection.status != ConnectionStatus.ENDED,
                 )
             )
             if conn is None:
@@ -251,10 +262,10 @@ class ZoomConnections:
                 select(ZoomConnection).where(
                     ZoomConnection.id == connection_id,
                     ZoomConnection.org_id == admin.org_id,
-                    ZoomConnection.kind == "user",
+                    ZoomConnection.kind == ConnectionKind.USER,
                 )
             )
-            if conn is None or conn.status == "ended":
+            if conn is None or conn.status == ConnectionStatus.ENDED:
                 raise NotFound("no such Zoom connection")
             owner = s.get(User, conn.user_id) if conn.user_id else None
             if owner is not None and owner.is_active:
@@ -277,12 +288,12 @@ class ZoomConnections:
         """Deletes the tokens now; returns the id of a queued revocation, if there was a token."""
         self.client.tokens.forget(conn.id)
         token = conn.refresh_token_enc or conn.access_token_enc
-        conn.status = "ended"
+        conn.status = ConnectionStatus.ENDED
         conn.end_reason = reason
         conn.ended_at = conn.updated_at = utcnow()
         conn.access_token_enc = conn.refresh_token_enc = None
         conn.access_expires_at = None
-        if not token or conn.kind != "user":
+        if not token or conn.kind != ConnectionKind.USER:
             return None
         return queue_revocation(s, token, self.settings.zoom_client_id)
 
@@ -308,8 +319,8 @@ class ZoomConnections:
             old = s.scalar(
                 select(ZoomConnection).where(
                     ZoomConnection.org_id == admin.org_id,
-                    ZoomConnection.kind == "account",
-                    ZoomConnection.status != "ended",
+                    ZoomConnection.kind == ConnectionKind.ACCOUNT,
+                    ZoomConnection.status != ConnectionStatus.ENDED,
                 )
             )
             if old is not None:
@@ -317,12 +328,12 @@ class ZoomConnections:
                 s.flush()
             conn = ZoomConnection(
                 org_id=admin.org_id,
-                kind="account",
+                kind=ConnectionKind.ACCOUNT,
                 zoom_account_id=account_id.strip(),
                 client_id=client_id.strip(),
                 client_secret_enc=self.crypto.encrypt(client_secret.strip()),
                 scopes=" ".join(result.scopes),
-                status="connected",
+                status=ConnectionStatus.CONNECTED,
             )
             s.add(conn)
             s.flush()
@@ -341,8 +352,8 @@ class ZoomConnections:
             return s.scalar(
                 select(ZoomConnection).where(
                     ZoomConnection.org_id == actor.org_id,
-                    ZoomConnection.kind == "account",
-                    ZoomConnection.status != "ended",
+                    ZoomConnection.kind == ConnectionKind.ACCOUNT,
+                    ZoomConnection.status != ConnectionStatus.ENDED,
                 )
             )
 
@@ -352,8 +363,8 @@ class ZoomConnections:
             conn = s.scalar(
                 select(ZoomConnection).where(
                     ZoomConnection.org_id == admin.org_id,
-                    ZoomConnection.kind == "account",
-                    ZoomConnection.status != "ended",
+                    ZoomConnection.kind == ConnectionKind.ACCOUNT,
+                    ZoomConnection.status != ConnectionStatus.ENDED,
                 )
             )
             if conn is None:

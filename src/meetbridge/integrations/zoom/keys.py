@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from meetbridge.core.crypto import Crypto
 from meetbridge.core.db import Database
-from meetbridge.core.models import OAuthState, ZoomConnection, ZoomRevocation
+from meetbridge.integrations.zoom.tables import OAuthState, ZoomConnection, ZoomRevocation
 
 
 def rotate_keys(db: Database, crypto: Crypto) -> dict[str, int]:

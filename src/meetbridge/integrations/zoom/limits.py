@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from meetbridge.core.db import Database, utcnow
 from meetbridge.core.logging import get_logger
-from meetbridge.core.models import RateCounter
+from meetbridge.integrations.zoom.tables import RateCounter
 
 log = get_logger("meetbridge.integrations.zoom.limits")
 

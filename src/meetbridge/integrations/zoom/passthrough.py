@@ -15,6 +15,7 @@ from meetbridge.integrations.zoom.errors import (
     ZoomRateLimited,
 )
 from meetbridge.integrations.zoom.install import ZoomConnections, require_admin
+from meetbridge.integrations.zoom.tables import ConnectionStatus
 
 
 class ZoomFailed(DomainError):
@@ -46,7 +47,7 @@ class ZoomPassthrough:
             conn = self.connections.account_connection(actor)
         else:
             mine = self.connections.my_connection(actor)
-            conn = mine if mine is not None and mine.status != "ended" else None
+            conn = mine if mine is not None and mine.status != ConnectionStatus.ENDED else None
         if conn is None:
             raise Conflict("via", "Zoom is not connected for this")
         try:

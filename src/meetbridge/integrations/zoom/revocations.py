@@ -17,14 +17,23 @@ from meetbridge.core.audit import Origin
 from meetbridge.core.crypto import Crypto
 from meetbridge.core.db import Database, utcnow
 from meetbridge.core.jobs import JobQueue
-from meetbridge.core.models import User, ZoomConnection, ZoomRevocation
+from meetbridge.core.models import User
 from meetbridge.core.settings import Settings
 from meetbridge.integrations.zoom.client import ZoomClient
 from meetbridge.integrations.zoom.oauth import OAuthFailed, ZoomOAuth
-from meetbridge.integrations.zoom.webhooks import WebhookStatus, ZoomEvent
+from meetbridge.integrations.zoom.tables import (
+    ConnectionKind,
+    ConnectionStatus,
+    RevocationStatus,
+    WebhookStatus,
+    ZoomConnection,
+    ZoomRevocation,
+)
+from meetbridge.integrations.zoom.webhooks import ZoomEvent
 from meetbridge.notify.outbox import MailDelivery, queue_email
 
 REVOKE_TASK = "zoom.revoke"
+MAX_ATTEMPTS = 12  # about 6 hours of back-off (30 s doubling, capped at 1 h)
 # Called when a Zoom user's data must go: each module that keeps Zoom data offers one.
 Purger = Callable[[Session, ZoomConnection], None]
 
@@ -64,20 +73,20 @@ class Revocations:
     def revoke(self, revocation_id: str) -> str:
         with self.db.read() as s:
             row = s.get(ZoomRevocation, revocation_id)
-        if row is None or row.status != "pending" or row.next_attempt_at > utcnow():
+        if row is None or row.status != RevocationStatus.PENDING or row.next_attempt_at > utcnow():
             return row.status if row else "missing"
         secret = self.settings.zoom_client_secret.get_secret_value()
         try:
             self.oauth.revoke(row.client_id, secret, self.crypto.decrypt(row.token_enc))
-            status, error = "done", None
+            status, error = RevocationStatus.DONE, None
         except OAuthFailed as exc:
             if exc.status == 0 or exc.status >= 500:
-                status, error = "pending", f"{exc.error}: {exc.reason}"
+                status, error = RevocationStatus.PENDING, f"{exc.error}: {exc.reason}"
             else:  # Zoom no longer knows the token: nothing left to revoke
-                status, error = "done", f"{exc.error}: {exc.reason}"
+                status, error = RevocationStatus.DONE, f"{exc.error}: {exc.reason}"
         attempts = row.attempts + 1
-        if status == "pending" and attempts >= 12:
-            status = "failed"
+        if status == RevocationStatus.PENDING and attempts >= MAX_ATTEMPTS:
+            status = RevocationStatus.FAILED
         with self.db.write() as s:
             s.execute(
                 update(ZoomRevocation)
@@ -86,7 +95,7 @@ class Revocations:
                     status=status,
                     attempts=attempts,
                     last_error=error,
-                    token_enc="" if status != "pending" else row.token_enc,
+                    token_enc="" if status != RevocationStatus.PENDING else row.token_enc,
                     next_attempt_at=utcnow() + dt.timedelta(seconds=min(30 * 2**attempts, 3600)),
                 )
             )
@@ -98,7 +107,8 @@ class Revocations:
         with self.db.read() as s:
             due = s.scalars(
                 select(ZoomRevocation.id).where(
-                    ZoomRevocation.status == "pending", ZoomRevocation.next_attempt_at <= now
+                    ZoomRevocation.status == RevocationStatus.PENDING,
+                    ZoomRevocation.next_attempt_at <= now,
                 )
             ).all()
         for rid in due:
@@ -139,7 +149,7 @@ class Revocations:
         with self.db.write() as s:
             conns = s.scalars(
                 select(ZoomConnection).where(
-                    ZoomConnection.kind == "user",
+                    ZoomConnection.kind == ConnectionKind.USER,
                     ZoomConnection.zoom_account_id == account_id,
                     ZoomConnection.zoom_user_id == zoom_user_id,
                 )
@@ -148,9 +158,9 @@ class Revocations:
             for conn in conns:
                 found = True
                 self.client.tokens.forget(conn.id)
-                was_live = conn.status != "ended"
+                was_live = conn.status != ConnectionStatus.ENDED
                 if was_live:
-                    conn.status, conn.end_reason = "ended", "removed_in_zoom"
+                    conn.status, conn.end_reason = ConnectionStatus.ENDED, "removed_in_zoom"
                     conn.ended_at = utcnow()
                 conn.access_token_enc = conn.refresh_token_enc = None
                 conn.access_expires_at = None

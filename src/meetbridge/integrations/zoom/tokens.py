@@ -20,7 +20,6 @@ from sqlalchemy import bindparam, select
 from meetbridge.core.crypto import Crypto
 from meetbridge.core.db import Database, utcnow
 from meetbridge.core.logging import get_logger
-from meetbridge.core.models import ZoomConnection
 from meetbridge.integrations.zoom.errors import (
     NeedsReconnect,
     NotConnected,
@@ -28,6 +27,7 @@ from meetbridge.integrations.zoom.errors import (
     ZoomUnavailable,
 )
 from meetbridge.integrations.zoom.oauth import OAuthFailed, ZoomOAuth
+from meetbridge.integrations.zoom.tables import ConnectionKind, ConnectionStatus, ZoomConnection
 
 log = get_logger("meetbridge.integrations.zoom.tokens")
 SKEW = dt.timedelta(seconds=60)
@@ -91,7 +91,11 @@ class TokenManager:
                 with self.db.connect() as conn:
                     state = conn.execute(_STATE, {"id": connection_id}).first()
                 seen = SeenState(*state) if state is not None else None
-            if seen is not None and seen.status == "connected" and seen.v == hit[1].token_version:
+            if (
+                seen is not None
+                and seen.status == ConnectionStatus.CONNECTED
+                and seen.v == hit[1].token_version
+            ):
                 self._cache[connection_id] = (self._deadline(hit[2]), hit[1], hit[2])
                 return hit[1]
         with self.db.read() as s:
@@ -128,7 +132,7 @@ class TokenManager:
             if row.token_version != seen_version and self._fresh(row):
                 return self._remember(row)
             try:
-                if row.kind == "user":
+                if row.kind == ConnectionKind.USER:
                     refresh = self.crypto.decrypt(row.refresh_token_enc or "")
                     tokens = self.oauth.refresh(self.client_id, self.client_secret, refresh)
                 else:
@@ -165,7 +169,7 @@ class TokenManager:
 
     @staticmethod
     def _end_tokens(row: ZoomConnection, reason: str) -> None:
-        row.status = "needs_reconnect"
+        row.status = ConnectionStatus.NEEDS_RECONNECT
         row.access_token_enc = None
         row.refresh_token_enc = None
         row.access_expires_at = None
@@ -175,9 +179,9 @@ class TokenManager:
 
     @staticmethod
     def _usable(row: ZoomConnection | None) -> None:
-        if row is None or row.status == "ended":
+        if row is None or row.status == ConnectionStatus.ENDED:
             raise NotConnected("Zoom is not connected")
-        if row.status == "needs_reconnect":
+        if row.status == ConnectionStatus.NEEDS_RECONNECT:
             raise NeedsReconnect("Zoom needs to be connected again")
 
     @staticmethod

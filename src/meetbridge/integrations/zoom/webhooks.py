@@ -33,8 +33,8 @@ from meetbridge.core.db import Database, utcnow
 from meetbridge.core.errors import DomainError
 from meetbridge.core.jobs import RECONCILE_GRACE, JobQueue
 from meetbridge.core.logging import get_logger
-from meetbridge.core.models import WebhookEvent
 from meetbridge.core.settings import Settings
+from meetbridge.integrations.zoom.tables import WebhookEvent, WebhookStatus
 
 log = get_logger("meetbridge.integrations.zoom.webhooks")
 
@@ -45,14 +45,6 @@ BACKOFF_CAP = dt.timedelta(hours=1)
 # Longer than any handler takes (a few statements and an e-mail queued): a worker that holds
 # an event this long has died, and another may take it.
 LEASE = dt.timedelta(minutes=5)
-
-
-class WebhookStatus(enum.StrEnum):
-    PENDING = "pending"
-    WORKING = "working"
-    DONE = "done"
-    IGNORED = "ignored"  # handled, and nothing of ours matched
-    FAILED = "failed"  # the handler failed MAX_ATTEMPTS times
 
 
 class Intake(enum.StrEnum):
@@ -229,7 +221,11 @@ class ZoomWebhooks:
         if handler is not None and _actionable(event):  # rows recorded before these rules
             try:
                 outcome = handler(event)
-                status = WebhookStatus.IGNORED if outcome == "ignored" else WebhookStatus.DONE
+                status = (
+                    WebhookStatus.IGNORED
+                    if outcome == WebhookStatus.IGNORED
+                    else WebhookStatus.DONE
+                )
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"[:1000]
                 final = row.attempts >= MAX_ATTEMPTS
