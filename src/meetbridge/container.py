@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import httpx
@@ -78,7 +79,13 @@ def build_container(
         RedisRateLimiter(settings.redis_url) if settings.redis_url else SqlRateLimiter(db)
     )
     tokens = TokenManager(
-        db, crypto, oauth, settings.zoom_client_id, settings.zoom_client_secret.get_secret_value()
+        db,
+        crypto,
+        oauth,
+        settings.zoom_client_id,
+        settings.zoom_client_secret.get_secret_value(),
+        # A refresh's lease outlasts the token call's timeout, with room to spare.
+        lease=dt.timedelta(seconds=max(30.0, 3 * settings.zoom_timeout)),
     )
     zoom = ZoomClient(
         ClientConfig(

@@ -11,7 +11,6 @@ Failures come out as `meetbridge.integrations.zoom.errors`."""
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import random
 import re
 import time
@@ -22,17 +21,20 @@ from typing import Any
 import httpx
 
 from meetbridge.core.logging import get_logger
+from meetbridge.integrations.zoom.auth import ZoomBearer
 from meetbridge.integrations.zoom.errors import (
     ZoomAmbiguous,
-    ZoomApiError,
-    ZoomAuthError,
-    ZoomNotFound,
     ZoomRateLimited,
-    ZoomScopeError,
     ZoomUnavailable,
-    ZoomValidationError,
+    error_for,
 )
-from meetbridge.integrations.zoom.limits import Counted, Hit, RateLimiter
+from meetbridge.integrations.zoom.limits import (
+    Counted,
+    Hit,
+    RateLimiter,
+    next_utc_midnight,
+    parse_retry_after,
+)
 from meetbridge.integrations.zoom.payloads import (
     ZoomMeeting,
     ZoomRecording,
@@ -65,30 +67,6 @@ def label_for(method: str, path: str) -> str:
         if m == method and pattern.match(path):
             return label
     return "Light"
-
-
-def next_utc_midnight(now: dt.datetime | None = None) -> dt.datetime:
-    now = now or dt.datetime.now(dt.UTC)
-    return dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait: Zoom sends seconds, an HTTP date, an ISO date, or nothing."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, when.timestamp() - now)
 
 
 @dataclass(frozen=True)
@@ -156,7 +134,7 @@ class ZoomClient:
         message = str(body.get("message", r.reason_phrase)) if isinstance(body, dict) else ""
         if r.status_code >= 500:
             raise ZoomUnavailable(f"Zoom answered {r.status_code}: {message}", status=r.status_code)
-        raise _client_error(r.status_code, code, message, body)
+        raise error_for(r.status_code, code, message, body)
 
 
 class ZoomApi:
@@ -288,7 +266,7 @@ class ZoomApi:
                     status=429,
                     code=429,
                 )
-        refreshed = False
+        auth = ZoomBearer(c.tokens, creds)  # one refresh and retry on a 401, per call
         waited = 0.0
         attempt = 0
         while True:
@@ -300,7 +278,7 @@ class ZoomApi:
                     c.config.api_base.rstrip("/") + path,
                     params=params,
                     json=json,
-                    headers={"Authorization": f"Bearer {creds.access_token}"},
+                    auth=auth,
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 # Never reached Zoom: safe to try again, whatever the method.
@@ -320,10 +298,6 @@ class ZoomApi:
             body = _json(r)
             code = body.get("code") if isinstance(body, dict) else None
             message = str(body.get("message", r.reason_phrase)) if isinstance(body, dict) else ""
-            if status == 401 and not refreshed:
-                creds = c.tokens.refresh(self.connection_id, creds.token_version)
-                refreshed = True
-                continue
             if status == 429:
                 wait = self._on_429(r, message, waited)
                 c.sleep(wait)
@@ -337,7 +311,7 @@ class ZoomApi:
                     attempt, ZoomUnavailable(error, status=status, code=code)
                 )
                 continue
-            raise _client_error(status, code, message, body)
+            raise error_for(status, code, message, body)
 
     # ---- limits and retries ----------------------------------------------------------------
 
@@ -411,15 +385,3 @@ def _json(r: httpx.Response) -> Any:
 
 def _at(seconds: float) -> dt.datetime:
     return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
-
-
-def _client_error(status: int, code: int | None, message: str, body: Any) -> Exception:
-    if status == 401:
-        return ZoomAuthError(message or "Zoom refused the access token", status=status, code=code)
-    if code == 4711 or code == 4700:
-        return ZoomScopeError(message, status=status, code=code)
-    if status == 404:
-        return ZoomNotFound(message, status=status, code=code)
-    if code == 300 and isinstance(body, dict) and body.get("errors"):
-        return ZoomValidationError(message, list(body["errors"]), status=status, code=code)
-    return ZoomApiError(message or f"Zoom answered {status}", status=status, code=code)

@@ -91,6 +91,9 @@ class ZoomConnection(Base):
     access_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     refresh_token_enc: Mapped[str | None] = mapped_column(Text)
     token_version: Mapped[int] = mapped_column(Integer, default=0)
+    # A refresh in flight: who holds the lease (a random id) and until when (`tokens`).
+    refresh_claim: Mapped[str | None] = mapped_column(String(36))
+    refresh_claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # connected | needs_reconnect | ended
     status: Mapped[str] = mapped_column(String(20), default="connected")
     end_reason: Mapped[str | None] = mapped_column(String(32))

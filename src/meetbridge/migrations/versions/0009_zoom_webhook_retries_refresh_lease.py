@@ -19,6 +19,15 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # Plain ADD COLUMN (nullable), not a batch copy: the table's partial unique indexes stay
+    # exactly as they are.
+    op.add_column("zoom_connections", sa.Column("refresh_claim", sa.String(36), nullable=True))
+    op.add_column(
+        "zoom_connections",
+        sa.Column(
+            "refresh_claimed_until", meetbridge.core.db.UTCDateTime(timezone=True), nullable=True
+        ),
+    )
     with op.batch_alter_table("webhook_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("event_ts", sa.BigInteger(), nullable=True))
         batch_op.add_column(
@@ -47,3 +56,6 @@ def downgrade() -> None:
         batch_op.drop_column("claimed_until")
         batch_op.drop_column("next_attempt_at")
         batch_op.drop_column("event_ts")
+    with op.batch_alter_table("zoom_connections", schema=None) as batch_op:
+        batch_op.drop_column("refresh_claimed_until")
+        batch_op.drop_column("refresh_claim")
