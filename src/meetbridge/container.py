@@ -8,9 +8,15 @@ from dataclasses import dataclass
 import httpx
 
 from meetbridge.accounts.service import Accounts
+from meetbridge.core import events as domain_events
+from meetbridge.core import retention
+from meetbridge.core.clock import Clock, SystemClock
 from meetbridge.core.crypto import Crypto
 from meetbridge.core.db import Database
+from meetbridge.core.events import EventBus
 from meetbridge.core.jobs import JobQueue, make_huey
+from meetbridge.core.models import DomainEvent, EmailMessage, LoginAttempt
+from meetbridge.core.retention import Retention, Rule
 from meetbridge.core.settings import Settings
 from meetbridge.integrations.zoom.client import ClientConfig, ZoomClient
 from meetbridge.integrations.zoom.install import ZoomConnections
@@ -20,6 +26,7 @@ from meetbridge.integrations.zoom.passthrough import ZoomPassthrough
 from meetbridge.integrations.zoom.revocations import REVOKE_TASK, Revocations
 from meetbridge.integrations.zoom.tokens import TokenManager
 from meetbridge.integrations.zoom.webhooks import WEBHOOK_TASK, Handler, ZoomEvent, ZoomWebhooks
+from meetbridge.integrations.zoom.webhooks import retention_rule as webhooks_retention_rule
 from meetbridge.meetings.engine import RECONCILE_TASK as MEETINGS_RECONCILE_TASK
 from meetbridge.meetings.engine import WORK_TASK as MEETINGS_WORK_TASK
 from meetbridge.meetings.engine import Meetings
@@ -35,7 +42,10 @@ ZOOM_RECONCILE_TASK = "zoom.reconcile"
 @dataclass
 class Container:
     settings: Settings
+    clock: Clock
     db: Database
+    events: EventBus
+    retention: Retention
     jobs: JobQueue
     mailer: Mailer
     mail: MailDelivery
@@ -62,12 +72,15 @@ def build_container(
     immediate_jobs: bool = False,
     mailer: Mailer | None = None,
     zoom_transport: httpx.BaseTransport | None = None,
+    clock: Clock | None = None,
 ) -> Container:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    clock = clock or SystemClock()
     db = Database(settings.effective_database_url)
     jobs = JobQueue(make_huey(settings, immediate=immediate_jobs))
+    events = EventBus(db, jobs, clock)
     mailer = mailer or make_mailer(settings)
-    mail = MailDelivery(db, mailer, jobs)
+    mail = MailDelivery(db, mailer, jobs, clock)
     crypto = Crypto.from_settings(settings)
     http = httpx.Client(
         timeout=settings.zoom_timeout,
@@ -102,17 +115,20 @@ def build_container(
     connections = ZoomConnections(db, settings, crypto, oauth, zoom, jobs)
     meetings = Meetings(db, settings, zoom, jobs, mail, connections)
     revocations = Revocations(
-        db, settings, crypto, oauth, zoom, jobs, mail, purgers=[meetings._purge_zoom_data]
+        db, settings, crypto, oauth, zoom, jobs, mail, clock, purgers=[meetings._purge_zoom_data]
     )
     tokens.on_lost = revocations.connection_lost
-    webhooks = ZoomWebhooks(db, settings, jobs, zoom_event_handlers(revocations, meetings))
+    webhooks = ZoomWebhooks(db, settings, jobs, zoom_event_handlers(revocations, meetings), clock)
     c = Container(
         settings=settings,
+        clock=clock,
         db=db,
+        events=events,
+        retention=Retention(db, clock, settings.retention_days, _retention_rules()),
         jobs=jobs,
         mailer=mailer,
         mail=mail,
-        accounts=Accounts(db, settings, mail),
+        accounts=Accounts(db, settings, mail, events),
         crypto=crypto,
         zoom=zoom,
         limiter=limiter,
@@ -145,8 +161,31 @@ def zoom_event_handlers(revocations: Revocations, meetings: Meetings) -> dict[st
     }
 
 
+def _retention_rules() -> list[Rule]:
+    """What is pruned, per table: only finished rows."""
+    return [
+        Rule(
+            "email_messages",
+            EmailMessage,
+            EmailMessage.created_at,
+            EmailMessage.status.in_(("sent", "failed")),
+        ),
+        webhooks_retention_rule(),
+        Rule(
+            "domain_events",
+            DomainEvent,
+            DomainEvent.occurred_at,
+            DomainEvent.status.in_(("done", "failed")),
+        ),
+        Rule("login_attempts", LoginAttempt, LoginAttempt.created_at),
+    ]
+
+
 def register_tasks(c: Container) -> None:
     """Every task the workers run, by name. Each is idempotent and keyed by a domain id."""
+    c.jobs.task(domain_events.DISPATCH_TASK, c.events.dispatch)
+    c.jobs.periodic(domain_events.RECONCILE_TASK, c.events.reconcile)
+    c.jobs.periodic(retention.PRUNE_TASK, c.retention.prune, minutes="17")
     c.jobs.task(SEND_TASK, c.mail.deliver)
     c.jobs.periodic(RECONCILE_TASK, c.mail.reconcile)
     c.jobs.task(REVOKE_TASK, c.revocations.revoke)

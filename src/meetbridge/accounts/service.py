@@ -15,6 +15,7 @@ import zoneinfo
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import NamedTuple, cast
 
 from email_validator import EmailNotValidError, validate_email
@@ -33,6 +34,7 @@ from meetbridge.core.errors import (
     Throttled,
     ValidationFailed,
 )
+from meetbridge.core.events import EventBus
 from meetbridge.core.models import (
     ROLES,
     ApiToken,
@@ -144,11 +146,22 @@ class CreatedToken:
     secret: str
 
 
+class MemberEvent(StrEnum):
+    """The domain events of members (core.events)."""
+
+    CREATED = "member.created"
+    DEACTIVATED = "member.deactivated"
+    RESTORED = "member.restored"
+
+
 class Accounts:
-    def __init__(self, db: Database, settings: Settings, mail: MailDelivery) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, mail: MailDelivery, events: EventBus
+    ) -> None:
         self.db = db
         self.settings = settings
         self.mail = mail
+        self.events = events
         # API callers by token hash, with when they were read (`api_caller_to_confirm`).
         self._callers: dict[str, tuple[float, ApiCaller]] = {}
 
@@ -230,7 +243,7 @@ class Accounts:
         owner_password: str,
         origin: Origin,
     ) -> tuple[Organization, User]:
-        """An agency's sub-account (the CRM): only an owner of a top-level organisation."""
+        """An agency's sub-account: only an owner of a top-level organisation."""
         if actor.role != "owner":
             raise PermissionDenied("only an owner can create sub-accounts")
         if actor.org.parent_id is not None:
@@ -349,9 +362,11 @@ class Accounts:
             self._audit(
                 s, actor, "member.created", origin, "user", user.id, {"email": email, "role": role}
             )
+            event = self._event(s, MemberEvent.CREATED, user)
             welcome = self._queue_welcome(s, actor, user)
         if welcome:
             self.mail.enqueue(welcome)
+        self.events.publish([event])
         return user
 
     def update_member(
@@ -442,6 +457,8 @@ class Accounts:
             self._audit(
                 s, actor, "member.deactivated", origin, "user", user.id, {"email": user.email}
             )
+            event = self._event(s, MemberEvent.DEACTIVATED, user)
+        self.events.publish([event])
         return user
 
     def restore_member(self, actor: User, user_id: str, *, password: str, origin: Origin) -> User:
@@ -478,9 +495,11 @@ class Accounts:
                 user.id,
                 {"email": user.email, "previous_id": old.id},
             )
+            event = self._event(s, MemberEvent.RESTORED, user, previous_id=old.id)
             welcome = self._queue_welcome(s, actor, user)
         if welcome:
             self.mail.enqueue(welcome)
+        self.events.publish([event])
         return user
 
     # ---- sign-in and sessions ----------------------------------------------------------------
@@ -709,6 +728,16 @@ class Accounts:
     def _email_free(s: Session, email: str, field: str = "email") -> None:
         if s.scalar(select(User.id).where(User.email == email, User.status == "active")):
             raise Conflict(field, "is already used by an active login")
+
+    def _event(self, s: Session, name: MemberEvent, user: User, **data: str) -> str | None:
+        return self.events.record(
+            s,
+            name,
+            org_id=user.org_id,
+            subject_type="user",
+            subject_id=user.id,
+            data={"email": user.email, "role": user.role, **data},
+        )
 
     def _queue_welcome(self, s: Session, actor: User, user: User) -> str | None:
         org = s.get(Organization, user.org_id)

@@ -1,6 +1,6 @@
 """The tables. IDs are random UUID strings: never guessable, never reused.
 
-A user's ID is the identity (the CRM binds Zoom to it); e-mails can change. Restoring a
+A user's ID is the identity (a Zoom connection is bound to it); e-mails can change. Restoring a
 deactivated login makes a new user with a new ID that points back at the old one.
 """
 
@@ -157,6 +157,7 @@ class EmailMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # a send's lease
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
@@ -261,3 +262,29 @@ class EmailTemplate(Base):
     body_text: Mapped[str] = mapped_column(Text)
     updated_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DomainEvent(Base):
+    """Something that happened (`meeting.scheduled`, `member.created`, …), written in the
+    transaction of the change and dispatched to subscribers by a job (core.events). A work row
+    (core.work): `delivered` lists the subscribers that have handled it."""
+
+    __tablename__ = "domain_events"
+    __table_args__ = (
+        Index("ix_domain_events_status_next", "status", "next_attempt_at"),
+        Index("ix_domain_events_subject", "subject_type", "subject_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(64))
+    org_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered: Mapped[list[str]] = mapped_column(JSON, default=list)

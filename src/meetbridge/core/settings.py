@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     meetings_retry_max_seconds: float = Field(900.0, gt=0)
     # How long after an unclear create the reconciler looks for a late copy at Zoom.
     meetings_sweep_after_seconds: float = Field(300.0, ge=0)
+    # Finished rows (sent e-mails, handled webhook events and domain events, sign-in attempts)
+    # are deleted after this many days.
+    retention_days: int = Field(90, ge=1, le=3650)
     # Where `meetbridge run` starts the Zoom sandbox (and points the two bases above at it).
     sandbox_port: int = Field(8100, ge=1, le=65535)
 

@@ -1,23 +1,28 @@
 """The e-mail outbox: queue a message inside a business transaction, deliver it in a job.
 
-Delivery claims the row with a conditional UPDATE, so two jobs for one message (the enqueue
-after commit and a reconciler pass) send it once. A failure backs off and is tried again; a row
-whose worker died mid-send is taken back when its lease runs out.
+Each message is a work row (core.work): delivery claims it for a lease, so two jobs for one
+message (the enqueue after commit and a reconciler pass) send it once. A failure backs off and
+is tried again, up to a maximum, then stays "failed" for a person to see; a row whose worker
+died mid-send is taken back when its lease runs out.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from meetbridge.core.db import Database, utcnow
-from meetbridge.core.jobs import RECONCILE_GRACE, JobQueue
+from meetbridge.core.clock import Clock
+from meetbridge.core.db import Database
+from meetbridge.core.jobs import JobQueue
 from meetbridge.core.logging import get_logger
 from meetbridge.core.models import EmailMessage, EmailTemplate
+from meetbridge.core.work import Done, Later, Outcome, Retry, WorkTable
 from meetbridge.notify.email import Attachment, Mailer, Outgoing
 from meetbridge.notify.render import render_custom, render_email
 
@@ -25,7 +30,16 @@ log = get_logger("meetbridge.mail")
 
 SEND_TASK = "email.send"
 RECONCILE_TASK = "email.reconcile"
-MAX_ATTEMPTS = 8
+
+
+class MailStatus(StrEnum):
+    PENDING = "pending"  # to send (or being sent: then the row is claimed)
+    SENT = "sent"
+    FAILED = "failed"  # every attempt failed; `last_error` says why
+
+
+# 30 s, 1, 2, 4 … minutes between attempts, at most an hour, eight attempts in all.
+RETRY = Retry(base=30, cap=3600, max_attempts=8)
 LEASE = dt.timedelta(minutes=5)
 
 
@@ -76,14 +90,14 @@ def queue_email(
     return msg
 
 
-def _invite(msg: EmailMessage) -> tuple[Attachment, ...]:
-    if not msg.ics:
+def _invite(ics: str | None, method: str | None) -> tuple[Attachment, ...]:
+    if not ics:
         return ()
-    method = msg.ics_method or "REQUEST"
+    method = method or "REQUEST"
     return (
         Attachment(
             "invite.ics",
-            msg.ics.encode(),
+            ics.encode(),
             "text",
             "calendar",
             {"method": method, "charset": "utf-8"},
@@ -92,85 +106,47 @@ def _invite(msg: EmailMessage) -> tuple[Attachment, ...]:
 
 
 class MailDelivery:
-    def __init__(self, db: Database, mailer: Mailer, jobs: JobQueue) -> None:
+    def __init__(self, db: Database, mailer: Mailer, jobs: JobQueue, clock: Clock) -> None:
         self.db = db
         self.mailer = mailer
         self.jobs = jobs
+        self.clock = clock
+        self.work = WorkTable(
+            EmailMessage,
+            pending=[MailStatus.PENDING],
+            failed=MailStatus.FAILED,
+            retry=RETRY,
+            lease=LEASE,
+        )
 
     def enqueue(self, email_id: str) -> None:
         self.jobs.enqueue(SEND_TASK, email_id)
 
     def deliver(self, email_id: str) -> str:
         """Sends one message if it is still due. Returns its status afterwards."""
-        now = utcnow()
-        with self.db.write() as s:
-            claimed = s.execute(
-                update(EmailMessage)
-                .where(
-                    EmailMessage.id == email_id,
-                    EmailMessage.status.in_(("pending", "sending")),
-                    EmailMessage.next_attempt_at <= now,
-                )
-                .values(
-                    status="sending",
-                    attempts=EmailMessage.attempts + 1,
-                    next_attempt_at=now + LEASE,
-                )
-            )
-            msg = s.get(EmailMessage, email_id)
-            if msg is None or claimed.rowcount == 0:  # type: ignore[attr-defined]
-                return msg.status if msg else "missing"
-            out = Outgoing(
-                to=msg.to_addr,
-                subject=msg.subject,
-                text=msg.body_text,
-                html=msg.body_html,
-                message_id=f"<{msg.id}@meetbridge.local>",
-                attachments=_invite(msg),
-            )
-            attempts = msg.attempts
+        return self.work.attempt(self.db, self.clock, email_id, self._send).status
+
+    def _send(self, msg: Row[Any]) -> Outcome:
+        out = Outgoing(
+            to=msg.to_addr,
+            subject=msg.subject,
+            text=msg.body_text,
+            html=msg.body_html,
+            message_id=f"<{msg.id}@meetbridge.local>",
+            attachments=_invite(msg.ics, msg.ics_method),
+        )
         try:
             self.mailer.send(out)
         except Exception as exc:
-            failed = attempts >= MAX_ATTEMPTS
-            backoff = dt.timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
-            with self.db.write() as s:
-                s.execute(
-                    update(EmailMessage)
-                    .where(EmailMessage.id == email_id)
-                    .values(
-                        status="failed" if failed else "pending",
-                        last_error=f"{type(exc).__name__}: {exc}"[:1000],
-                        next_attempt_at=utcnow() + backoff,
-                    )
-                )
-            log.warning("mail.send_failed", email_id=email_id, attempts=attempts, error=str(exc))
-            return "failed" if failed else "pending"
-        with self.db.write() as s:
-            s.execute(
-                update(EmailMessage)
-                .where(EmailMessage.id == email_id)
-                .values(status="sent", sent_at=utcnow(), last_error=None)
-            )
-        log.info("mail.sent", email_id=email_id, attempts=attempts)
-        return "sent"
+            log.warning("mail.send_failed", email_id=msg.id, attempts=msg.attempts, error=str(exc))
+            return Later(f"{type(exc).__name__}: {exc}")
+        log.info("mail.sent", email_id=msg.id, attempts=msg.attempts)
+        return Done(MailStatus.SENT, {"sent_at": self.clock.now()})
 
     def reconcile(self, limit: int = 500) -> int:
-        """Re-enqueues messages left pending (lost enqueue, back-off over) or stuck sending."""
-        now = utcnow()
-        with self.db.read() as s:
-            ids = s.scalars(
-                select(EmailMessage.id)
-                .where(
-                    or_(
-                        (EmailMessage.status == "pending")
-                        & (EmailMessage.next_attempt_at <= now - RECONCILE_GRACE),
-                        (EmailMessage.status == "sending") & (EmailMessage.next_attempt_at <= now),
-                    )
-                )
-                .order_by(EmailMessage.next_attempt_at)
-                .limit(limit)
-            ).all()
+        """Re-enqueues messages left pending (lost enqueue, back-off over) or whose sender
+        died (lease over)."""
+        ids = self.work.due_ids(self.db, self.clock.now(), limit=limit)
         for email_id in ids:
             self.enqueue(email_id)
         if ids:

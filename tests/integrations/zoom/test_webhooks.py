@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from meetbridge.container import Container
+from meetbridge.core.clock import ManualClock
 from meetbridge.core.db import utcnow
 from meetbridge.core.jobs import JobQueue
 from meetbridge.core.models import Meeting
@@ -31,17 +32,6 @@ from meetbridge_sandbox.webhooks import sign
 from tests.conftest import Org
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = utcnow()
-
-    def __call__(self) -> dt.datetime:
-        return self.t
-
-    def advance(self, by: dt.timedelta) -> None:
-        self.t += by
-
-
 class Bell:
     """The queue, as far as webhooks use it: what was enqueued, and with what delay."""
 
@@ -57,8 +47,10 @@ class Bell:
         return True
 
 
-def _hooks(container: Container, handlers: dict[str, Handler], clock: Clock, bell: Bell) -> Any:
-    return ZoomWebhooks(container.db, container.settings, cast(JobQueue, bell), handlers, now=clock)
+def _hooks(
+    container: Container, handlers: dict[str, Handler], clock: ManualClock, bell: Bell
+) -> Any:
+    return ZoomWebhooks(container.db, container.settings, cast(JobQueue, bell), handlers, clock)
 
 
 def _body(event: str, obj: dict[str, Any] | None = None, ts: int = 1_700_000_000_123) -> Any:
@@ -135,7 +127,7 @@ def test_handlers_get_the_events_time_and_account(container: Container) -> None:
         seen.append(event)
         return WebhookStatus.DONE
 
-    clock, bell = Clock(), Bell()
+    clock, bell = ManualClock(), Bell()
     hooks = _hooks(container, {"meeting.updated": handler}, clock, bell)
     assert hooks.record(_body("meeting.updated", {"id": 85_000_000_001, "topic": "T"})) == (
         Intake.RECEIVED
@@ -153,7 +145,7 @@ def test_handlers_get_the_events_time_and_account(container: Container) -> None:
 
 
 def test_a_redelivery_is_a_duplicate_and_a_later_change_is_not(container: Container) -> None:
-    clock, bell = Clock(), Bell()
+    clock, bell = ManualClock(), Bell()
     hooks = _hooks(container, {"meeting.updated": lambda e: "done"}, clock, bell)
     first = _body("meeting.updated", {"id": 9, "uuid": "u9"}, ts=1000)
     assert hooks.record(first) == Intake.RECEIVED
@@ -173,7 +165,7 @@ def test_a_failing_handler_is_recorded_retried_with_back_off_and_ends_failed(
         calls.append(1)
         raise RuntimeError("the database said no")
 
-    clock, bell = Clock(), Bell()
+    clock, bell = ManualClock(), Bell()
     hooks = _hooks(container, {"meeting.deleted": boom}, clock, bell)
     hooks.record(_body("meeting.deleted", {"id": 77}))
     [(_, _, event_id)] = bell.rung
@@ -183,14 +175,14 @@ def test_a_failing_handler_is_recorded_retried_with_back_off_and_ends_failed(
         with container.db.read() as s:
             row = s.get(WebhookEvent, event_id)
         assert row and row.status == WebhookStatus.PENDING and row.attempts == attempt
-        assert row.error == "RuntimeError: the database said no"
-        assert row.next_attempt_at == clock() + backoff(attempt)
+        assert row.last_error == "RuntimeError: the database said no"
+        assert row.next_attempt_at == clock.now() + backoff(attempt)
         assert bell.rung == [(backoff(attempt).total_seconds(), WEBHOOK_TASK, event_id)]
         bell.rung.clear()
         assert hooks.process(event_id) == WebhookStatus.PENDING  # not due yet: not run
         assert len(calls) == attempt
         assert hooks.reconcile() == 0
-        clock.advance(backoff(attempt) + dt.timedelta(seconds=31))
+        clock.advance(backoff(attempt).total_seconds() + 31)
         assert hooks.reconcile() == 1  # the doorbell was lost: the reconciler rings again
         bell.rung.clear()
     assert backoff(1) < backoff(2) < backoff(4) <= dt.timedelta(hours=1)
@@ -198,8 +190,8 @@ def test_a_failing_handler_is_recorded_retried_with_back_off_and_ends_failed(
     assert len(calls) == MAX_ATTEMPTS and bell.rung == []
     [failed] = hooks.failed()
     assert failed.id == event_id and failed.attempts == MAX_ATTEMPTS
-    assert failed.error == "RuntimeError: the database said no"
-    clock.advance(dt.timedelta(days=1))
+    assert failed.last_error == "RuntimeError: the database said no"
+    clock.advance(days=1)
     assert hooks.reconcile() == 0 and hooks.process(event_id) == WebhookStatus.FAILED
 
 
@@ -219,7 +211,7 @@ def test_an_event_whose_worker_died_is_taken_again_when_its_lease_ends(
         outcomes.append("done")
         return WebhookStatus.DONE
 
-    clock, bell = Clock(), Bell()
+    clock, bell = ManualClock(), Bell()
     hooks = _hooks(container, {"meeting.updated": dies_once}, clock, bell)
     body = _body("meeting.updated", {"id": 12})
     hooks.record(body)
@@ -227,9 +219,9 @@ def test_an_event_whose_worker_died_is_taken_again_when_its_lease_ends(
     with pytest.raises(WorkerDied):
         hooks.process(event_id)
     assert hooks.record(body) == Intake.DUPLICATE  # Zoom's redelivery: still the same event
-    assert hooks.process(event_id) == WebhookStatus.WORKING  # its lease is still running
+    assert hooks.process(event_id) == WebhookStatus.PENDING  # its lease is still running
     assert hooks.reconcile() == 0
-    clock.advance(LEASE + dt.timedelta(seconds=1))
+    clock.advance(LEASE.total_seconds() + 1)
     bell.rung.clear()
     assert hooks.reconcile() == 1 and bell.rung == [(0.0, WEBHOOK_TASK, event_id)]
     assert hooks.process(event_id) == WebhookStatus.DONE
@@ -243,14 +235,17 @@ def test_a_worker_dying_on_every_attempt_ends_failed(container: Container) -> No
     def dies(event: ZoomEvent) -> str:
         raise WorkerDied
 
-    clock, bell = Clock(), Bell()
+    clock, bell = ManualClock(), Bell()
     hooks = _hooks(container, {"meeting.updated": dies}, clock, bell)
     hooks.record(_body("meeting.updated", {"id": 13}))
     [(_, _, event_id)] = bell.rung
     for _ in range(MAX_ATTEMPTS):
         with pytest.raises(WorkerDied):
             hooks.process(event_id)
-        clock.advance(LEASE + dt.timedelta(seconds=1))
-    assert hooks.reconcile() == 0
+        clock.advance(LEASE.total_seconds() + 1)
+    assert hooks.reconcile() == 1  # due again, and the job gives up on it without running it
+    assert hooks.process(event_id) == WebhookStatus.FAILED
     [failed] = hooks.failed()
-    assert failed.id == event_id and failed.error and "stopped" in failed.error
+    assert failed.id == event_id and failed.last_error and "stopped" in failed.last_error
+    clock.advance(LEASE.total_seconds() + 1)
+    assert hooks.reconcile() == 0

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from meetbridge.core import audit
 from meetbridge.core.audit import Origin
+from meetbridge.core.clock import Clock
 from meetbridge.core.crypto import Crypto
 from meetbridge.core.db import Database, utcnow
 from meetbridge.core.jobs import JobQueue
 from meetbridge.core.models import User
 from meetbridge.core.settings import Settings
+from meetbridge.core.work import Done, Failed, Later, Outcome, Retry, WorkTable
 from meetbridge.integrations.zoom.client import ZoomClient
 from meetbridge.integrations.zoom.oauth import OAuthFailed, ZoomOAuth
 from meetbridge.integrations.zoom.tables import (
@@ -33,7 +37,8 @@ from meetbridge.integrations.zoom.webhooks import ZoomEvent
 from meetbridge.notify.outbox import MailDelivery, queue_email
 
 REVOKE_TASK = "zoom.revoke"
-MAX_ATTEMPTS = 12  # about 6 hours of back-off (30 s doubling, capped at 1 h)
+# While Zoom is down: 30 s doubling, capped at an hour; 12 attempts are about 6 hours.
+RETRY = Retry(base=30, cap=3600, max_attempts=12)
 # Called when a Zoom user's data must go: each module that keeps Zoom data offers one.
 Purger = Callable[[Session, ZoomConnection], None]
 
@@ -57,6 +62,7 @@ class Revocations:
         client: ZoomClient,
         jobs: JobQueue,
         mail: MailDelivery,
+        clock: Clock,
         purgers: Sequence[Purger] = (),
     ) -> None:
         self.db = db
@@ -67,50 +73,40 @@ class Revocations:
         self.jobs = jobs
         self.mail = mail
         self.purgers = tuple(purgers)
+        self.clock = clock
+        self.work = WorkTable(
+            ZoomRevocation,
+            pending=[RevocationStatus.PENDING],
+            failed=RevocationStatus.FAILED,
+            retry=RETRY,
+            lease=dt.timedelta(seconds=max(60.0, 3 * settings.zoom_timeout)),
+        )
 
     # ---- ours: revoking at Zoom --------------------------------------------------------------
 
     def revoke(self, revocation_id: str) -> str:
-        with self.db.read() as s:
-            row = s.get(ZoomRevocation, revocation_id)
-        if row is None or row.status != RevocationStatus.PENDING or row.next_attempt_at > utcnow():
-            return row.status if row else "missing"
+        """The job: one attempt at revoking the token at Zoom (durable work: claimed under a
+        lease, retried with back-off while Zoom is down). Returns the row's status."""
+        attempt = self.work.attempt(self.db, self.clock, revocation_id, self._revoke)
+        return attempt.status
+
+    def _revoke(self, row: Row[Any]) -> Outcome:
         secret = self.settings.zoom_client_secret.get_secret_value()
         try:
             self.oauth.revoke(row.client_id, secret, self.crypto.decrypt(row.token_enc))
-            status, error = RevocationStatus.DONE, None
         except OAuthFailed as exc:
-            if exc.status == 0 or exc.status >= 500:
-                status, error = RevocationStatus.PENDING, f"{exc.error}: {exc.reason}"
-            else:  # Zoom no longer knows the token: nothing left to revoke
-                status, error = RevocationStatus.DONE, f"{exc.error}: {exc.reason}"
-        attempts = row.attempts + 1
-        if status == RevocationStatus.PENDING and attempts >= MAX_ATTEMPTS:
-            status = RevocationStatus.FAILED
-        with self.db.write() as s:
-            s.execute(
-                update(ZoomRevocation)
-                .where(ZoomRevocation.id == revocation_id)
-                .values(
-                    status=status,
-                    attempts=attempts,
-                    last_error=error,
-                    token_enc="" if status != RevocationStatus.PENDING else row.token_enc,
-                    next_attempt_at=utcnow() + dt.timedelta(seconds=min(30 * 2**attempts, 3600)),
-                )
-            )
-        return status
+            error = f"{exc.error}: {exc.reason}"
+            if exc.status != 0 and exc.status < 500:
+                # Zoom no longer knows the token: nothing left to revoke.
+                return Done(RevocationStatus.DONE, {"token_enc": "", "last_error": error})
+            if RETRY.exhausted(row.attempts):
+                return Failed(error, {"token_enc": ""})  # the token is not kept forever
+            return Later(error)
+        return Done(RevocationStatus.DONE, {"token_enc": ""})
 
     def reconcile(self) -> int:
         """Re-enqueues the revocations that are due; returns how many."""
-        now = utcnow()
-        with self.db.read() as s:
-            due = s.scalars(
-                select(ZoomRevocation.id).where(
-                    ZoomRevocation.status == RevocationStatus.PENDING,
-                    ZoomRevocation.next_attempt_at <= now,
-                )
-            ).all()
+        due = self.work.due_ids(self.db, self.clock.now())
         for rid in due:
             self.jobs.enqueue(REVOKE_TASK, rid)
         return len(due)

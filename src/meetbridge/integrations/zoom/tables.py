@@ -34,8 +34,7 @@ class RevocationStatus(enum.StrEnum):
 
 
 class WebhookStatus(enum.StrEnum):
-    PENDING = "pending"
-    WORKING = "working"  # claimed by a worker, under a lease (`claimed_until`)
+    PENDING = "pending"  # to handle (a worker holds it while `claimed_until` is ahead)
     DONE = "done"
     IGNORED = "ignored"  # handled, and nothing of ours matched
     FAILED = "failed"  # the handler failed on every allowed attempt
@@ -119,7 +118,8 @@ class OAuthState(Base):
 
 class ZoomRevocation(Base):
     """A token to revoke at Zoom. The connection's own tokens are deleted at once on disconnect;
-    this row (encrypted) lets a job retry the revoke while Zoom is down."""
+    this row (encrypted) lets a job retry the revoke while Zoom is down. A work row
+    (core.work)."""
 
     __tablename__ = "zoom_revocations"
 
@@ -131,12 +131,14 @@ class ZoomRevocation(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # a revoke's lease
 
 
 class WebhookEvent(Base):
     """A Zoom event as received (verified), recorded before the reply; a job handles it.
-    `status`: pending → working (under a lease, `claimed_until`) → done | ignored, or back to
-    pending with `next_attempt_at` after a handler error, and failed after the last attempt."""
+    A work row (core.work): pending (claimed by a worker under a lease, `claimed_until`) →
+    done | ignored, or pending again with `next_attempt_at` after a handler error, and failed
+    after the last attempt, with the handler's error in `last_error`."""
 
     __tablename__ = "webhook_events"
     __table_args__ = (
@@ -151,7 +153,7 @@ class WebhookEvent(Base):
     event_ts: Mapped[int | None] = mapped_column(BigInteger)  # Zoom's event time, ms
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -6,10 +6,11 @@ timestamps, answer `endpoint.url_validation`, and record the event (deduplicated
 it. Only events in the handler table are recorded: any other is answered and dropped, so an app
 subscribed to more than meetbridge handles does not fill the table or the queue.
 
-Processing, in a job: the event is claimed under a lease, handed to its handler, and settled.
-A handler's error is recorded and the event retried with back-off, up to MAX_ATTEMPTS, then
-left "failed" for a person to look at (`failed()`). An event whose worker died is taken again
-once its lease has run out.
+Processing, in a job, on the durable-work primitive (`core.work`): the event is claimed under a
+lease, handed to its handler, and settled. A handler's error is recorded (`last_error`) and
+the event retried with back-off (RETRY), then left "failed" for a person to look at
+(`failed()`). An event whose worker died is taken again once its lease has run out, and ends
+"failed" if its worker dies on every allowed attempt.
 
 The table (event name -> handler) is built once, in the composition root, from the handlers
 each module offers; a handler receives a `ZoomEvent` (payload, Zoom's event time, account)."""
@@ -26,22 +27,26 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
-from meetbridge.core.db import Database, utcnow
+from meetbridge.core.clock import Clock
+from meetbridge.core.db import Database
 from meetbridge.core.errors import DomainError
-from meetbridge.core.jobs import RECONCILE_GRACE, JobQueue
+from meetbridge.core.jobs import JobQueue
 from meetbridge.core.logging import get_logger
+from meetbridge.core.retention import Rule
 from meetbridge.core.settings import Settings
+from meetbridge.core.work import Done, Failed, Later, Outcome, Retry, WorkTable
 from meetbridge.integrations.zoom.tables import WebhookEvent, WebhookStatus
 
 log = get_logger("meetbridge.integrations.zoom.webhooks")
 
 WEBHOOK_TASK = "zoom.webhook"
+# A handler's error: tried again after 30 s, 1, 2 and 4 minutes, then failed.
+RETRY = Retry(base=30, cap=3600, max_attempts=5)
 MAX_ATTEMPTS = 5
-BACKOFF = dt.timedelta(seconds=30)  # 30 s, 1, 2, 4 minutes between attempts
-BACKOFF_CAP = dt.timedelta(hours=1)
 # Longer than any handler takes (a few statements and an e-mail queued): a worker that holds
 # an event this long has died, and another may take it.
 LEASE = dt.timedelta(minutes=5)
@@ -135,13 +140,20 @@ class ZoomWebhooks:
         settings: Settings,
         jobs: JobQueue,
         handlers: Mapping[str, Handler],
-        now: Callable[[], dt.datetime] = utcnow,
+        clock: Clock,
     ) -> None:
         self.db = db
         self.settings = settings
         self.jobs = jobs
         self.handlers: Mapping[str, Handler] = MappingProxyType(dict(handlers))
-        self.now = now
+        self.clock = clock
+        self.work = WorkTable(
+            WebhookEvent,
+            pending=[WebhookStatus.PENDING],
+            failed=WebhookStatus.FAILED,
+            retry=RETRY,
+            lease=LEASE,
+        )
 
     # ---- intake ----------------------------------------------------------------------------
 
@@ -152,7 +164,7 @@ class ZoomWebhooks:
                 timestamp,
                 signature,
                 raw,
-                self.now().timestamp(),
+                self.clock.now().timestamp(),
             )
         except WebhookRejected as exc:
             log.warning("zoom.webhook_rejected", reason=str(exc))
@@ -177,7 +189,7 @@ class ZoomWebhooks:
             # Zoom id is NULL, of any organisation.
             log.warning("zoom.webhook_without_meeting_id", zoom_event=name)
             return Intake.IGNORED
-        now = self.now()
+        now = self.clock.now()
         row = WebhookEvent(
             dedupe_key=_dedupe_key(event),
             event=name,
@@ -197,99 +209,50 @@ class ZoomWebhooks:
     # ---- processing ------------------------------------------------------------------------
 
     def process(self, event_id: str) -> str:
-        """The job: claims the event under a lease, hands it to its handler, settles it."""
-        now = self.now()
-        until = now + LEASE
-        with self.db.write() as s:
-            claimed = s.execute(
-                update(WebhookEvent)
-                .where(WebhookEvent.id == event_id, _claimable(now))
-                .values(
-                    attempts=WebhookEvent.attempts + 1,
-                    status=WebhookStatus.WORKING,
-                    claimed_until=until,
+        """The job: claims the event, hands it to its handler, settles it. Returns the
+        event's status afterwards (a job that finds it claimed, settled or not due does
+        nothing)."""
+        attempt = self.work.attempt(self.db, self.clock, event_id, self._handle)
+        if attempt.status == WebhookStatus.PENDING and attempt.ran:  # to be tried again
+            with self.db.read() as s:
+                due = s.scalar(
+                    select(WebhookEvent.next_attempt_at).where(WebhookEvent.id == event_id)
                 )
-            )
-            row = s.get(WebhookEvent, event_id)
-        if row is None:
-            return "missing"
-        if claimed.rowcount == 0:  # type: ignore[attr-defined]
-            return row.status  # done, failed, not due yet, or another worker has it
+            if due is not None:
+                wait = (due - self.clock.now()).total_seconds()
+                self.jobs.enqueue_in(wait, WEBHOOK_TASK, event_id)
+        return attempt.status
+
+    def _handle(self, row: Row[Any]) -> Outcome:
+        if row.attempts > MAX_ATTEMPTS:
+            # Every allowed attempt ended with its worker gone (killed mid-handler).
+            return Failed("the worker handling it stopped, on every allowed attempt")
         event = ZoomEvent(row.event, row.payload, row.event_ts)
         handler = self.handlers.get(row.event)
-        status, error = WebhookStatus.IGNORED, None
-        if handler is not None and _actionable(event):  # rows recorded before these rules
-            try:
-                outcome = handler(event)
-                status = (
-                    WebhookStatus.IGNORED
-                    if outcome == WebhookStatus.IGNORED
-                    else WebhookStatus.DONE
-                )
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"[:1000]
-                final = row.attempts >= MAX_ATTEMPTS
-                status = WebhookStatus.FAILED if final else WebhookStatus.PENDING
-                # `event` is structlog's own key: the event's name goes as zoom_event.
-                log.exception(
-                    "zoom.webhook_failed",
-                    zoom_event=row.event,
-                    event_id=event_id,
-                    attempt=row.attempts,
-                    final=final,
-                )
-        retry_in = backoff(row.attempts) if status == WebhookStatus.PENDING else None
-        with self.db.write() as s:
-            s.execute(
-                update(WebhookEvent)
-                .where(
-                    WebhookEvent.id == event_id,
-                    WebhookEvent.status == WebhookStatus.WORKING,
-                    WebhookEvent.claimed_until == until,  # still ours
-                )
-                .values(
-                    status=status,
-                    error=error,
-                    claimed_until=None,
-                    next_attempt_at=now + retry_in if retry_in else now,
-                    processed_at=None if retry_in else now,
-                )
+        if handler is None or not _actionable(event):  # recorded before these rules
+            return Done(WebhookStatus.IGNORED, {"processed_at": self.clock.now()})
+        try:
+            outcome = handler(event)
+        except Exception as exc:
+            # `event` is structlog's own key: the event's name goes as zoom_event.
+            log.exception(
+                "zoom.webhook_failed",
+                zoom_event=row.event,
+                event_id=row.id,
+                attempt=row.attempts,
+                final=RETRY.exhausted(row.attempts),
             )
-        if retry_in is not None:
-            self.jobs.enqueue_in(retry_in.total_seconds(), WEBHOOK_TASK, event_id)
-        return status
+            error = f"{type(exc).__name__}: {exc}"
+            if RETRY.exhausted(row.attempts):
+                return Failed(error, {"processed_at": self.clock.now()})
+            return Later(error)
+        status = WebhookStatus.IGNORED if outcome == WebhookStatus.IGNORED else WebhookStatus.DONE
+        return Done(status, {"processed_at": self.clock.now()})
 
     def reconcile(self, batch: int = 500) -> int:
         """Re-enqueues events that are due (their enqueue was lost, or their back-off is over)
-        and those whose worker died (lease over); ends those whose worker died on the last
-        allowed attempt. Returns how many were enqueued."""
-        now = self.now()
-        with self.db.read() as s:
-            due = s.scalars(
-                select(WebhookEvent.id)
-                .where(
-                    or_(
-                        and_(
-                            WebhookEvent.status == WebhookStatus.PENDING,
-                            WebhookEvent.next_attempt_at <= now - RECONCILE_GRACE,
-                        ),
-                        and_(_abandoned(now), WebhookEvent.attempts < MAX_ATTEMPTS),
-                    )
-                )
-                .order_by(WebhookEvent.next_attempt_at)
-                .limit(batch)
-            ).all()
-        with self.db.write() as s:
-            s.execute(
-                update(WebhookEvent)
-                .where(_abandoned(now), WebhookEvent.attempts >= MAX_ATTEMPTS)
-                .values(
-                    status=WebhookStatus.FAILED,
-                    error="the worker handling it stopped, on every allowed attempt",
-                    claimed_until=None,
-                    processed_at=now,
-                )
-            )
+        and those whose worker died (lease over). Returns how many."""
+        due = self.work.due_ids(self.db, self.clock.now(), limit=batch)
         for eid in due:
             self.jobs.enqueue(WEBHOOK_TASK, eid)
         return len(due)
@@ -305,21 +268,20 @@ class ZoomWebhooks:
             ).all()
 
 
-def backoff(attempts: int) -> dt.timedelta:
-    """The wait after the `attempts`-th failed attempt."""
-    wait: dt.timedelta = BACKOFF * 2 ** max(0, attempts - 1)
-    return min(wait, BACKOFF_CAP)
-
-
-def _claimable(now: dt.datetime) -> Any:
-    return or_(
-        and_(WebhookEvent.status == WebhookStatus.PENDING, WebhookEvent.next_attempt_at <= now),
-        and_(_abandoned(now), WebhookEvent.attempts < MAX_ATTEMPTS),
+def retention_rule() -> Rule:
+    """Handled events are pruned after the retention period; pending ones never."""
+    finished = (WebhookStatus.DONE, WebhookStatus.IGNORED, WebhookStatus.FAILED)
+    return Rule(
+        "webhook_events",
+        WebhookEvent,
+        WebhookEvent.received_at,
+        WebhookEvent.status.in_(finished),
     )
 
 
-def _abandoned(now: dt.datetime) -> Any:
-    return and_(WebhookEvent.status == WebhookStatus.WORKING, WebhookEvent.claimed_until < now)
+def backoff(attempts: int) -> dt.timedelta:
+    """The wait after the `attempts`-th failed attempt."""
+    return RETRY.delay(attempts)
 
 
 def _actionable(event: ZoomEvent) -> bool:

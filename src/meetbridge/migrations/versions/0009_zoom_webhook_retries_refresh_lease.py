@@ -1,7 +1,7 @@
-"""zoom: webhook events keep Zoom's event time, a lease and a back-off; token refresh leases
+"""zoom: webhook events and revocations as work rows (a lease, a back-off); token refresh leases
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-01 21:10:00
 """
 
@@ -13,12 +13,16 @@ from alembic import op
 import meetbridge.core.db
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column(
+        "zoom_revocations",
+        sa.Column("claimed_until", meetbridge.core.db.UTCDateTime(timezone=True), nullable=True),
+    )
     # Plain ADD COLUMN (nullable), not a batch copy: the table's partial unique indexes stay
     # exactly as they are.
     op.add_column("zoom_connections", sa.Column("refresh_claim", sa.String(36), nullable=True))
@@ -38,10 +42,14 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("claimed_until", meetbridge.core.db.UTCDateTime(timezone=True), nullable=True)
         )
-    # Rows left "working" before leases existed count as abandoned: their lease is over.
+    # Rows left "working" before leases existed are pending, claimed by a lease that is over.
     op.execute("UPDATE webhook_events SET next_attempt_at = received_at")
-    op.execute("UPDATE webhook_events SET claimed_until = received_at WHERE status = 'working'")
+    op.execute(
+        "UPDATE webhook_events SET status = 'pending', claimed_until = received_at "
+        "WHERE status = 'working'"
+    )
     with op.batch_alter_table("webhook_events", schema=None) as batch_op:
+        batch_op.alter_column("error", new_column_name="last_error", existing_type=sa.Text())
         batch_op.alter_column(
             "next_attempt_at",
             existing_type=meetbridge.core.db.UTCDateTime(timezone=True),
@@ -56,6 +64,7 @@ def downgrade() -> None:
         batch_op.drop_column("claimed_until")
         batch_op.drop_column("next_attempt_at")
         batch_op.drop_column("event_ts")
-    with op.batch_alter_table("zoom_connections", schema=None) as batch_op:
-        batch_op.drop_column("refresh_claimed_until")
-        batch_op.drop_column("refresh_claim")
+        batch_op.alter_column("last_error", new_column_name="error", existing_type=sa.Text())
+    op.drop_column("zoom_revocations", "claimed_until")
+    op.drop_column("zoom_connections", "refresh_claimed_until")
+    op.drop_column("zoom_connections", "refresh_claim")
