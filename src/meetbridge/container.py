@@ -111,6 +111,8 @@ def build_container(
         tokens,
         limiter,
         http,
+        # Zoom's limits count real seconds (the shared counters and the meetings engine's
+        # prepaid windows too): the client keeps the system clock; its tests inject one.
     )
     connections = ZoomConnections(db, settings, crypto, oauth, zoom, jobs)
     meetings = Meetings(db, settings, zoom, jobs, mail, connections)

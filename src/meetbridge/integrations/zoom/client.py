@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from meetbridge.core.clock import Clock, SystemClock
 from meetbridge.core.logging import get_logger
 from meetbridge.integrations.zoom.auth import ZoomBearer
 from meetbridge.integrations.zoom.errors import (
@@ -87,12 +88,14 @@ class ZoomClient:
         limiter: RateLimiter,
         http: httpx.Client,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Clock | None = None,
     ) -> None:
         self.config = config
         self.tokens = tokens
         self.limiter = limiter
         self.http = http
         self.sleep = sleep
+        self.clock: Clock = clock or SystemClock()
 
     def meeting_write_hits(self, zoom_account_id: str, zoom_user_id: str) -> list[Hit]:
         """What creating a meeting for this Zoom user counts against Zoom's limits: the host's
@@ -243,7 +246,7 @@ class ZoomApi:
         self._seen = None
         label = label_for(method, path)
         account = c.account_hit(creds.zoom_account_id, label)
-        now = time.time()
+        now = c.clock.now().timestamp()
         paid = {tuple(p) for p in prepaid}
 
         def unpaid(h: Hit) -> bool:
@@ -261,7 +264,7 @@ class ZoomApi:
                 raise ZoomRateLimited(
                     f"Zoom allows {HOST_DAILY_LIMIT} meeting creates and updates per host per "
                     "day; this host has used them. They reset at 00:00 UTC.",
-                    retry_at=next_utc_midnight(),
+                    retry_at=next_utc_midnight(c.clock.now()),
                     daily=True,
                     status=429,
                     code=429,
@@ -331,7 +334,7 @@ class ZoomApi:
             if waited + slept + wait > self.c.config.max_wait:
                 raise ZoomRateLimited(
                     "Zoom's per-second limit for this account is reached",
-                    retry_at=_at(wait),
+                    retry_at=self._at(wait),
                     daily=False,
                 )
             wait += random.uniform(0, 0.05)
@@ -339,14 +342,16 @@ class ZoomApi:
             slept += wait
 
     def _on_429(self, r: httpx.Response, message: str, waited: float) -> float:
-        now = time.time()
+        now = self.c.clock.now().timestamp()
         after = parse_retry_after(r.headers.get("retry-after"), now)
         daily = (
             "daily" in message.lower()
             or r.headers.get("x-ratelimit-type", "").lower() == "daily-limit"
         )
         if daily:
-            retry_at = _at(after) if after is not None else next_utc_midnight()
+            retry_at = (
+                self._at(after) if after is not None else next_utc_midnight(self.c.clock.now())
+            )
             raise ZoomRateLimited(
                 message or "Zoom's daily limit is reached",
                 retry_at=retry_at,
@@ -360,13 +365,16 @@ class ZoomApi:
         if waited + wait > self.c.config.max_wait:
             raise ZoomRateLimited(
                 message or "Zoom's rate limit is reached",
-                retry_at=_at(wait),
+                retry_at=self._at(wait),
                 daily=False,
                 status=429,
                 code=429,
             )
         log.info("zoom.rate_limited", wait=round(wait, 2), connection_id=self.connection_id)
         return wait
+
+    def _at(self, seconds: float) -> dt.datetime:
+        return self.c.clock.now() + dt.timedelta(seconds=seconds)
 
     def _backoff_or_raise(self, attempt: int, error: Exception) -> int:
         if attempt >= self.c.config.retries:
@@ -381,7 +389,3 @@ def _json(r: httpx.Response) -> Any:
         return r.json()
     except ValueError:
         return {}
-
-
-def _at(seconds: float) -> dt.datetime:
-    return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
