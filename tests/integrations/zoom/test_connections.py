@@ -246,7 +246,7 @@ def test_webhook_endpoint_verifies_and_dedupes(env: ZoomEnv) -> None:
     assert r.json() == {"plainToken": "abc", "encryptedToken": expected}
     with env.c.db.read() as s:
         [event] = s.scalars(select(WebhookEvent)).all()
-    assert event.status == "ignored"  # no handler for meeting events yet
+    assert event.status == "ignored"  # handled: no meeting of ours has Zoom id 1
     assert env.control("POST", "/apps/mbDemoUserApp/validate")["validated"] is True
 
 
