@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "api": {"core", "accounts", "projects", "meetings", "integrations", "notify", "container"},
     "web": {"core", "accounts", "projects", "meetings", "integrations", "notify", "container"},
     "cli": {"core", "accounts", "projects", "meetings", "integrations", "notify", "container"},
-    "migrations": {"core"},
+    "migrations": {"core", "integrations"},  # to see every table
 }
 # Where a face may reach into another face (the API shares the web's request middleware).
 FACE_EXCEPTIONS = {("api", "web.http")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import httpx
@@ -16,21 +17,18 @@ from meetbridge.core.db import Database
 from meetbridge.core.events import EventBus
 from meetbridge.core.files import private_dir
 from meetbridge.core.jobs import JobQueue, make_huey
-from meetbridge.core.models import DomainEvent, EmailMessage, LoginAttempt, WebhookEvent
+from meetbridge.core.models import DomainEvent, EmailMessage, LoginAttempt
 from meetbridge.core.retention import Retention, Rule
 from meetbridge.core.settings import Settings
 from meetbridge.integrations.zoom.client import ClientConfig, ZoomClient
-from meetbridge.integrations.zoom.connections import (
-    RECONCILE_TASK as ZOOM_RECONCILE_TASK,
-)
-from meetbridge.integrations.zoom.connections import (
-    REVOKE_TASK,
-    WEBHOOK_TASK,
-    ZoomConnections,
-)
+from meetbridge.integrations.zoom.install import ZoomConnections
 from meetbridge.integrations.zoom.limits import RateLimiter, RedisRateLimiter, SqlRateLimiter
 from meetbridge.integrations.zoom.oauth import ZoomOAuth
+from meetbridge.integrations.zoom.passthrough import ZoomPassthrough
+from meetbridge.integrations.zoom.revocations import REVOKE_TASK, Revocations
 from meetbridge.integrations.zoom.tokens import TokenManager
+from meetbridge.integrations.zoom.webhooks import WEBHOOK_TASK, Handler, ZoomEvent, ZoomWebhooks
+from meetbridge.integrations.zoom.webhooks import retention_rule as webhooks_retention_rule
 from meetbridge.meetings.engine import RECONCILE_TASK as MEETINGS_RECONCILE_TASK
 from meetbridge.meetings.engine import WORK_TASK as MEETINGS_WORK_TASK
 from meetbridge.meetings.engine import Meetings
@@ -38,6 +36,9 @@ from meetbridge.notify.email import Mailer, make_mailer
 from meetbridge.notify.outbox import RECONCILE_TASK, SEND_TASK, MailDelivery
 from meetbridge.notify.wording import Templates
 from meetbridge.projects.service import Projects
+
+# One periodic task finds the Zoom work that is due: revocations, webhook events, old counters.
+ZOOM_RECONCILE_TASK = "zoom.reconcile"
 
 
 @dataclass
@@ -56,6 +57,9 @@ class Container:
     zoom: ZoomClient
     limiter: RateLimiter
     connections: ZoomConnections
+    revocations: Revocations
+    webhooks: ZoomWebhooks
+    passthrough: ZoomPassthrough
     meetings: Meetings
     projects: Projects
     templates: Templates
@@ -93,7 +97,13 @@ def build_container(
         RedisRateLimiter(settings.redis_url) if settings.redis_url else SqlRateLimiter(db)
     )
     tokens = TokenManager(
-        db, crypto, oauth, settings.zoom_client_id, settings.zoom_client_secret.get_secret_value()
+        db,
+        crypto,
+        oauth,
+        settings.zoom_client_id,
+        settings.zoom_client_secret.get_secret_value(),
+        # A refresh's lease outlasts the token call's timeout, with room to spare.
+        lease=dt.timedelta(seconds=max(30.0, 3 * settings.zoom_timeout)),
     )
     zoom = ZoomClient(
         ClientConfig(
@@ -106,9 +116,16 @@ def build_container(
         tokens,
         limiter,
         http,
+        # Zoom's limits count real seconds (the shared counters and the meetings engine's
+        # prepaid windows too): the client keeps the system clock; its tests inject one.
     )
-    connections = ZoomConnections(db, settings, crypto, oauth, zoom, jobs, mail)
-    tokens.on_lost = connections.connection_lost
+    connections = ZoomConnections(db, settings, crypto, oauth, zoom, jobs)
+    meetings = Meetings(db, settings, zoom, jobs, mail, connections)
+    revocations = Revocations(
+        db, settings, crypto, oauth, zoom, jobs, mail, clock, purgers=[meetings._purge_zoom_data]
+    )
+    tokens.on_lost = revocations.connection_lost
+    webhooks = ZoomWebhooks(db, settings, jobs, zoom_event_handlers(revocations, meetings), clock)
     c = Container(
         settings=settings,
         clock=clock,
@@ -124,12 +141,32 @@ def build_container(
         zoom=zoom,
         limiter=limiter,
         connections=connections,
-        meetings=Meetings(db, settings, zoom, jobs, mail, connections),
+        revocations=revocations,
+        webhooks=webhooks,
+        passthrough=ZoomPassthrough(connections, zoom),
+        meetings=meetings,
         projects=Projects(db),
         templates=Templates(db),
     )
     register_tasks(c)
     return c
+
+
+def zoom_event_handlers(revocations: Revocations, meetings: Meetings) -> dict[str, Handler]:
+    """Zoom's events and who handles each: the one table. An event not in it is answered and
+    dropped at intake (not stored, not queued)."""
+
+    def on_meeting_updated(event: ZoomEvent) -> str:
+        return meetings.on_zoom_updated(event.payload)
+
+    def on_meeting_deleted(event: ZoomEvent) -> str:
+        return meetings.on_zoom_deleted(event.payload)
+
+    return {
+        "app_deauthorized": revocations.on_deauthorized,
+        "meeting.updated": on_meeting_updated,
+        "meeting.deleted": on_meeting_deleted,
+    }
 
 
 def _retention_rules() -> list[Rule]:
@@ -141,12 +178,7 @@ def _retention_rules() -> list[Rule]:
             EmailMessage.created_at,
             EmailMessage.status.in_(("sent", "failed")),
         ),
-        Rule(
-            "webhook_events",
-            WebhookEvent,
-            WebhookEvent.received_at,
-            WebhookEvent.status.in_(("done", "ignored", "failed")),
-        ),
+        webhooks_retention_rule(),
         Rule(
             "domain_events",
             DomainEvent,
@@ -164,11 +196,12 @@ def register_tasks(c: Container) -> None:
     c.jobs.periodic(retention.PRUNE_TASK, c.retention.prune, minutes="17")
     c.jobs.task(SEND_TASK, c.mail.deliver)
     c.jobs.periodic(RECONCILE_TASK, c.mail.reconcile)
-    c.jobs.task(REVOKE_TASK, c.connections.revoke)
-    c.jobs.task(WEBHOOK_TASK, c.connections.process_webhook)
+    c.jobs.task(REVOKE_TASK, c.revocations.revoke)
+    c.jobs.task(WEBHOOK_TASK, c.webhooks.process)
 
     def zoom_reconcile() -> None:
-        c.connections.reconcile()
+        c.revocations.reconcile()
+        c.webhooks.reconcile()
         c.limiter.prune()
 
     c.jobs.periodic(ZOOM_RECONCILE_TASK, zoom_reconcile)

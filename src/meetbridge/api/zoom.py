@@ -133,7 +133,7 @@ def call(body: CallIn, c: C, actor: Actor) -> Any:
     if ".." in body.path:
         raise ValidationFailed("path", "must not contain '..'")
     return {
-        "result": c.connections.call_api(
+        "result": c.passthrough.call_api(
             actor,
             via=body.via,
             method=body.method,
@@ -157,7 +157,7 @@ async def raw_body(request: Request) -> bytes:
 @hooks.post("/webhooks/zoom/deauthorize")
 def zoom_webhook(request: Request, raw: Annotated[bytes, Depends(raw_body)], c: C) -> Response:
     """Verify over the raw body, answer the URL check, record and enqueue, reply at once."""
-    c.connections.verify_webhook(
+    c.webhooks.verify(
         request.headers.get("x-zm-request-timestamp"), request.headers.get("x-zm-signature"), raw
     )
     try:
@@ -168,6 +168,5 @@ def zoom_webhook(request: Request, raw: Annotated[bytes, Depends(raw_body)], c: 
         raise ValidationFailed("body", "must be a JSON object")
     if body.get("event") == "endpoint.url_validation":
         plain = str((body.get("payload") or {}).get("plainToken", ""))
-        return JSONResponse(c.connections.url_validation(plain))
-    event_id = c.connections.record_webhook(body)
-    return JSONResponse({"status": "received" if event_id else "duplicate"})
+        return JSONResponse(c.webhooks.url_validation(plain))
+    return JSONResponse({"status": c.webhooks.record(body)})

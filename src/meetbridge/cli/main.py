@@ -230,8 +230,10 @@ def _demo_password(settings: Settings) -> str:
 def rotate_keys() -> None:
     """Re-encrypt every stored secret with the newest key in MEETBRIDGE_ENCRYPTION_KEYS.
     Put a new key first in the setting, run this, then drop the old keys."""
+    from meetbridge.integrations.zoom.keys import rotate_keys as rotate_zoom_keys
+
     c = open_container(load_settings())
-    counts = c.connections.rotate_keys()
+    counts = rotate_zoom_keys(c.db, c.crypto)
     console.print(f"Re-encrypted {sum(counts.values())} secrets ({counts}).")
 
 

@@ -49,12 +49,10 @@ from meetbridge.core.models import (
     MeetingInvitee,
     Project,
     User,
-    ZoomConnection,
     new_id,
 )
 from meetbridge.core.settings import Settings
 from meetbridge.integrations.zoom.client import ZoomApi, ZoomClient
-from meetbridge.integrations.zoom.connections import ZoomConnections
 from meetbridge.integrations.zoom.errors import (
     NeedsReconnect,
     NotConnected,
@@ -64,7 +62,9 @@ from meetbridge.integrations.zoom.errors import (
     ZoomRateLimited,
     ZoomUnavailable,
 )
+from meetbridge.integrations.zoom.install import ZoomConnections
 from meetbridge.integrations.zoom.limits import Counted, Hit, Later
+from meetbridge.integrations.zoom.tables import ZoomConnection
 from meetbridge.integrations.zoom.tokens import SeenState
 from meetbridge.notify.ics import InviteEvent, build_invite
 from meetbridge.notify.outbox import MailDelivery, queue_email
@@ -355,9 +355,6 @@ class Meetings:
         # Host user id → their Zoom (account id, user id), as the last meeting this process
         # scheduled for them found it (see `_count_early`).
         self._zoom_users: dict[str, tuple[str, str]] = {}
-        connections.handlers["meeting.updated"] = self.on_zoom_updated
-        connections.handlers["meeting.deleted"] = self.on_zoom_deleted
-        connections.purgers.append(self._purge_zoom_data)
 
     # ---- meetings ----------------------------------------------------------------------------
 
