@@ -86,7 +86,7 @@ def prepare(database_url: str, data_dir: Path) -> tuple[str, str]:
     settings = Settings(_env_file=None, data_dir=data_dir, database_url=database_url)  # type: ignore[call-arg]
     c = build_container(settings, immediate_jobs=True)
     origin = Origin(via="bench")
-    _org, owner = c.accounts.create_organization(
+    _org, owner = c.orgs.create_organization(
         name="Bench Co",
         owner_email="owner@bench.test",
         owner_name="Owner",
@@ -103,7 +103,7 @@ def prepare(database_url: str, data_dir: Path) -> tuple[str, str]:
             password=PASSWORD,
             origin=origin,
         )
-    token = c.accounts.create_api_token(owner, name="bench", origin=origin).secret
+    token = c.api_tokens.create_api_token(owner, name="bench", origin=origin).secret
     c.close()
     return token, owner.email
 
@@ -220,7 +220,7 @@ def bench_client(args: argparse.Namespace) -> None:
                 zoom_qps_multiplier=1000,
             )
             c = build_container(settings, immediate_jobs=True)
-            _org, owner = c.accounts.create_organization(
+            _org, owner = c.orgs.create_organization(
                 name="Bench",
                 owner_email="o@bench.test",
                 owner_name="O",
@@ -433,7 +433,7 @@ def bench_meetings_on(args: argparse.Namespace, backend: str) -> None:
             redis_url=extra.get("MEETBRIDGE_REDIS_URL"),
         )
         c = build_container(settings, immediate_jobs=True)
-        _org, owner = c.accounts.create_organization(
+        _org, owner = c.orgs.create_organization(
             name="Bench",
             owner_email="o@bench.test",
             owner_name="O",
@@ -473,7 +473,7 @@ def bench_meetings_on(args: argparse.Namespace, backend: str) -> None:
                     )
                     _connect(product, zoom, email, zoom_email)
                     tokens.append(
-                        c.accounts.create_api_token(
+                        c.api_tokens.create_api_token(
                             host, name="bench", origin=Origin(via="bench")
                         ).secret
                     )

@@ -122,14 +122,14 @@ class Org:
 
 
 def make_org(c: Container, name: str, email: str) -> Org:
-    _org, owner = c.accounts.create_organization(
+    _org, owner = c.orgs.create_organization(
         name=name,
         owner_email=email,
         owner_name=f"Owner of {name}",
         owner_password=PASSWORD,
         origin=ORIGIN,
     )
-    token = c.accounts.create_api_token(owner, name="tests", origin=ORIGIN).secret
+    token = c.api_tokens.create_api_token(owner, name="tests", origin=ORIGIN).secret
     return Org(owner, token)
 
 

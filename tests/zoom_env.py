@@ -76,7 +76,7 @@ class ZoomEnv:
         return str(r.headers["location"])
 
     def user(self, email: str) -> User:
-        owner = self.c.accounts.first_owner("acme")
+        owner = self.c.orgs.first_owner("acme")
         assert owner
         return next(m for m in self.c.accounts.list_members(owner) if m.email == email)
 
@@ -112,7 +112,7 @@ def zoom_env(tmp_path: Path, database_url: str, smtp: SmtpServer, **over: Any) -
         **over,
     )
     c = build_container(settings, immediate_jobs=True)
-    _org, owner = c.accounts.create_organization(
+    _org, owner = c.orgs.create_organization(
         name="Acme",
         slug="acme",
         owner_email="owner@acme.test",

@@ -7,8 +7,11 @@ from dataclasses import dataclass
 
 import httpx
 
+from meetbridge.accounts.orgs import Organisations
 from meetbridge.accounts.passwords import PasswordLinks
 from meetbridge.accounts.service import Accounts
+from meetbridge.accounts.signin import SignIn
+from meetbridge.accounts.tokens import ApiTokens
 from meetbridge.core import events as domain_events
 from meetbridge.core import retention
 from meetbridge.core.clock import Clock, SystemClock
@@ -51,7 +54,10 @@ class Container:
     jobs: JobQueue
     mailer: Mailer
     mail: MailDelivery
+    orgs: Organisations
     accounts: Accounts
+    signin: SignIn
+    api_tokens: ApiTokens
     passwords: PasswordLinks
     crypto: Crypto
     zoom: ZoomClient
@@ -135,7 +141,10 @@ def build_container(
         jobs=jobs,
         mailer=mailer,
         mail=mail,
+        orgs=Organisations(db),
         accounts=Accounts(db, settings, mail, events, clock),
+        signin=SignIn(db, settings, clock),
+        api_tokens=ApiTokens(db),
         passwords=passwords,
         crypto=crypto,
         zoom=zoom,

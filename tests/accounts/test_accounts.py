@@ -37,8 +37,8 @@ def test_creating_deactivating_and_restoring_a_member_tell_subscribers(
 
 
 def test_changing_a_password_ends_the_other_sessions(container: Container, acme: Org) -> None:
-    here = container.accounts.start_session(acme.owner, ORIGIN)
-    elsewhere = container.accounts.start_session(acme.owner, ORIGIN)
+    here = container.signin.start_session(acme.owner, ORIGIN)
+    elsewhere = container.signin.start_session(acme.owner, ORIGIN)
     container.accounts.change_password(
         acme.owner,
         current=PASSWORD,
@@ -46,8 +46,8 @@ def test_changing_a_password_ends_the_other_sessions(container: Container, acme:
         origin=ORIGIN,
         keep_session=here,
     )
-    assert container.accounts.session_user(here) is not None
-    assert container.accounts.session_user(elsewhere) is None
+    assert container.signin.session_user(here) is not None
+    assert container.signin.session_user(elsewhere) is None
 
 
 def test_only_admins_see_deactivated_logins(container: Container, acme: Org) -> None:

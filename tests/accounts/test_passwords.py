@@ -65,13 +65,13 @@ def test_the_welcome_email_sets_the_first_password_once(
         origin=ORIGIN,
     )
     token = _link(smtp, "new@acme.test")
-    session = c.accounts.start_session(member, ORIGIN)
+    session = c.signin.start_session(member, ORIGIN)
     assert c.passwords.user_for(token) is not None
     c.passwords.use(token, NEW, ORIGIN)
-    assert c.accounts.authenticate("new@acme.test", NEW, ORIGIN).id == member.id
+    assert c.signin.authenticate("new@acme.test", NEW, ORIGIN).id == member.id
     with pytest.raises(NotAuthenticated):
-        c.accounts.authenticate("new@acme.test", PASSWORD, ORIGIN)
-    assert c.accounts.session_user(session) is None  # using a link ends every session
+        c.signin.authenticate("new@acme.test", PASSWORD, ORIGIN)
+    assert c.signin.session_user(session) is None  # using a link ends every session
     with pytest.raises(ValidationFailed, match="used already"):
         c.passwords.use(token, "yet-another-passphrase", ORIGIN)
     assert "member.password_set_by_link" in _actions(c)

@@ -47,7 +47,7 @@ def c(settings: Settings, clock: ManualClock) -> Iterator[Container]:
 
 def _try(c: Container, password: str, origin: Origin) -> str:
     try:
-        c.accounts.authenticate(EMAIL, password, origin)
+        c.signin.authenticate(EMAIL, password, origin)
         return "ok"
     except Throttled as exc:
         return f"wait {exc.retry_after}"

@@ -14,7 +14,7 @@ def member_headers(c: Container, org: Org, email: str = "ann@acme.test") -> dict
     ann = c.accounts.create_member(
         org.owner, email=email, name="Ann", role="member", password=PASSWORD, origin=ORIGIN
     )
-    secret = c.accounts.create_api_token(ann, name="ann's", origin=ORIGIN).secret
+    secret = c.api_tokens.create_api_token(ann, name="ann's", origin=ORIGIN).secret
     return {"Authorization": f"Bearer {secret}"}
 
 

@@ -24,7 +24,8 @@ from starlette.concurrency import run_in_threadpool
 from meetbridge.app import create_app
 from meetbridge.container import Container
 from meetbridge.core.db import SERVING_REQUEST, WriteOnEventLoop
-from meetbridge.core.models import ApiToken, WebhookEvent
+from meetbridge.core.models import ApiToken
+from meetbridge.integrations.zoom.tables import WebhookEvent
 from meetbridge_sandbox.webhooks import sign
 from tests.conftest import Org
 from tests.support import LiveServer

@@ -28,7 +28,7 @@ def env(tmp_path: Path, database_url: str, smtp: SmtpServer) -> Iterator[ZoomEnv
 
 def _client(env: ZoomEnv, email: str) -> httpx.Client:
     user = env.user(email)
-    token = env.c.accounts.create_api_token(user, name="t", origin=ORIGIN).secret
+    token = env.c.api_tokens.create_api_token(user, name="t", origin=ORIGIN).secret
     return httpx.Client(
         base_url=f"{env.product}/api/v1/zoom",
         headers={"Authorization": f"Bearer {token}"},

@@ -39,7 +39,7 @@ def env(tmp_path: Path, database_url: str, smtp: SmtpServer) -> Iterator[ZoomEnv
 
 
 def _api(env: ZoomEnv, email: str = "ann@acme.test") -> httpx.Client:
-    token = env.c.accounts.create_api_token(
+    token = env.c.api_tokens.create_api_token(
         env.user(email), name=f"t-{uuid.uuid4()}", origin=ORIGIN
     ).secret
     return httpx.Client(
@@ -206,14 +206,14 @@ def test_bad_input_is_refused_and_nothing_reaches_zoom(env: ZoomEnv) -> None:
 def test_another_organisations_meeting_is_not_found(env: ZoomEnv, tmp_path: Path) -> None:
     api = _api(env)
     m = _wait(api, api.post("/meetings", json=BODY).json()["id"], "scheduled")
-    _org, stranger = env.c.accounts.create_organization(
+    _org, stranger = env.c.orgs.create_organization(
         name="Other",
         owner_email="x@other.test",
         owner_name="X",
         owner_password="correct-horse-battery",
         origin=ORIGIN,
     )
-    token = env.c.accounts.create_api_token(stranger, name="t", origin=ORIGIN).secret
+    token = env.c.api_tokens.create_api_token(stranger, name="t", origin=ORIGIN).secret
     them = httpx.Client(
         base_url=f"{env.product}/api/v1", headers={"Authorization": f"Bearer {token}"}
     )
@@ -374,7 +374,7 @@ def test_a_token_revoked_or_a_user_deactivated_stops_scheduling_at_once(env: Zoo
     # Scheduling may use the caller as read up to a minute ago; its INSERT confirms the token.
     ann = env.user("ann@acme.test")
     for stop in ("revoke", "deactivate"):
-        made = env.c.accounts.create_api_token(ann, name=f"t-{stop}", origin=ORIGIN)
+        made = env.c.api_tokens.create_api_token(ann, name=f"t-{stop}", origin=ORIGIN)
         api = httpx.Client(
             base_url=f"{env.product}/api/v1",
             headers={"Authorization": f"Bearer {made.secret}"},
@@ -383,9 +383,9 @@ def test_a_token_revoked_or_a_user_deactivated_stops_scheduling_at_once(env: Zoo
         assert api.post("/meetings", json=BODY).status_code == 202  # the caller is remembered
         before = len(_zoom_meetings(env))
         if stop == "revoke":
-            env.c.accounts.revoke_api_token(ann, made.token.id, origin=ORIGIN)
+            env.c.api_tokens.revoke_api_token(ann, made.token.id, origin=ORIGIN)
         else:
-            owner = env.c.accounts.first_owner("acme")
+            owner = env.c.orgs.first_owner("acme")
             assert owner is not None
             env.c.accounts.deactivate_member(owner, ann.id, origin=ORIGIN)
         r = api.post("/meetings", json=BODY | {"title": "Not this one"})

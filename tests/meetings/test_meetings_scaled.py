@@ -54,7 +54,7 @@ def test_two_webs_two_workers_a_kill_and_faults(
         env.c.jobs.huey.flush()
         connect_hosts(env)
         tokens = {
-            e: env.c.accounts.create_api_token(env.user(e), name="load", origin=ORIGIN).secret
+            e: env.c.api_tokens.create_api_token(env.user(e), name="load", origin=ORIGIN).secret
             for e in HOSTS
         }
         s = env.c.settings

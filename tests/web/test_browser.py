@@ -42,7 +42,7 @@ def _sign_in(page: Page, base: str, email: str, password: str) -> None:
 def test_admin_creates_a_member_who_signs_in(
     browser: Browser, live_url: str, container: Container, smtp: SmtpServer, database_url: str
 ) -> None:
-    ensure_demo(container.accounts, PASSWORD)
+    ensure_demo(container.orgs, container.accounts, PASSWORD)
     context = browser.new_context(viewport={"width": 1200, "height": 800})
     page = context.new_page()
     page.goto(f"{live_url}/signin")
@@ -100,7 +100,7 @@ def test_admin_creates_a_member_who_signs_in(
 def test_deactivate_asks_first_and_signs_the_member_out(
     browser: Browser, live_url: str, container: Container
 ) -> None:
-    ensure_demo(container.accounts, PASSWORD)
+    ensure_demo(container.orgs, container.accounts, PASSWORD)
     maria = browser.new_context()
     mpage = maria.new_page()
     _sign_in(mpage, live_url, "maria@demo.test", PASSWORD)

@@ -43,7 +43,7 @@ def _choose(page: Page, link: str, base: str, password: str) -> None:
 def test_forgot_password_then_a_first_password_from_the_welcome_email(
     browser: Browser, live_url: str, container: Container, smtp: SmtpServer, database_url: str
 ) -> None:
-    ensure_demo(container.accounts, PASSWORD)
+    ensure_demo(container.orgs, container.accounts, PASSWORD)
     page = browser.new_context(viewport={"width": 1200, "height": 800}).new_page()
     page.goto(f"{live_url}/signin")
     page.get_by_role("link", name="Forgot password?").click()

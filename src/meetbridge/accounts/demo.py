@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from meetbridge.accounts.orgs import Organisations
 from meetbridge.accounts.service import Accounts
 from meetbridge.core.audit import Origin
 
@@ -9,15 +10,15 @@ DEMO_SLUG = "demo"
 DEMO_ADMIN_EMAIL = "admin@demo.test"
 
 
-def ensure_demo(accounts: Accounts, password: str) -> bool:
+def ensure_demo(orgs: Organisations, accounts: Accounts, password: str) -> bool:
     """Creates the demo organisation with its admin (owner) and two members, once.
     On later runs the admin's password is set to `password` so the printed sign-in works."""
     origin = Origin(via="demo")
-    owner = accounts.first_owner(DEMO_SLUG)
+    owner = orgs.first_owner(DEMO_SLUG)
     if owner is not None:
         accounts.reset_password(owner.id, password)
         return False
-    _org, owner = accounts.create_organization(
+    _org, owner = orgs.create_organization(
         name="Demo Company",
         slug=DEMO_SLUG,
         owner_email=DEMO_ADMIN_EMAIL,

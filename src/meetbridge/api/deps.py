@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from meetbridge.accounts.service import API_TOKEN_REFUSED, ApiCaller
+from meetbridge.accounts.tokens import API_TOKEN_REFUSED, ApiCaller
 from meetbridge.api.schemas import ErrorOut
 from meetbridge.container import Container
 from meetbridge.core.audit import Origin
@@ -38,18 +38,18 @@ async def container(request: Request) -> Container:
 async def api_caller(request: Request, c: Annotated[Container, Depends(container)]) -> ApiCaller:
     """For an endpoint whose write confirms the token itself (it passes `token_id` on): the
     caller may be as read up to a minute ago, which saves a read per request."""
-    return await _touched(c, c.accounts.api_caller_to_confirm(bearer(request)))
+    return await _touched(c, c.api_tokens.api_caller_to_confirm(bearer(request)))
 
 
 async def api_user(request: Request, c: Annotated[Container, Depends(container)]) -> User:
-    return (await _touched(c, c.accounts.api_caller(bearer(request)))).user
+    return (await _touched(c, c.api_tokens.api_caller(bearer(request)))).user
 
 
 async def _touched(c: Container, caller: ApiCaller | None) -> ApiCaller:
     if caller is None:
         raise NotAuthenticated(API_TOKEN_REFUSED)
     if caller.touch_due:  # a write: in the thread pool, once per token every few minutes
-        await run_in_threadpool(c.accounts.touch_api_token, caller.token_id)
+        await run_in_threadpool(c.api_tokens.touch_api_token, caller.token_id)
     return caller
 
 

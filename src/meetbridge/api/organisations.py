@@ -12,12 +12,12 @@ router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["organisations"])
 
 @router.get("/subaccounts", response_model=list[OrgOut])
 async def list_subaccounts(c: C, actor: Actor) -> list[object]:
-    return list(c.accounts.list_subaccounts(actor))
+    return list(c.orgs.list_subaccounts(actor))
 
 
 @router.post("/subaccounts", response_model=OrgOut, status_code=201)
 def create_subaccount(body: SubaccountCreate, c: C, actor: Actor, origin: From) -> object:
-    org, _owner = c.accounts.create_subaccount(
+    org, _owner = c.orgs.create_subaccount(
         actor,
         name=body.name,
         owner_email=body.owner_email,

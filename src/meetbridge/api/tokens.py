@@ -12,16 +12,16 @@ router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["tokens"])
 
 @router.get("/tokens", response_model=list[TokenOut])
 async def list_tokens(c: C, actor: Actor) -> list[object]:
-    return list(c.accounts.list_api_tokens(actor))
+    return list(c.api_tokens.list_api_tokens(actor))
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=201)
 def create_token(body: TokenCreate, c: C, actor: Actor, origin: From) -> TokenCreated:
-    created = c.accounts.create_api_token(actor, name=body.name, origin=origin)
+    created = c.api_tokens.create_api_token(actor, name=body.name, origin=origin)
     # The secret is in this reply only; it is never stored or shown again.
     return TokenCreated(**TokenOut.model_validate(created.token).model_dump(), token=created.secret)
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
 def revoke_token(token_id: str, c: C, actor: Actor, origin: From) -> object:
-    return c.accounts.revoke_api_token(actor, token_id, origin=origin)
+    return c.api_tokens.revoke_api_token(actor, token_id, origin=origin)

@@ -25,7 +25,7 @@ def orgs_create(
     """Create an organisation and its first owner."""
     c = open_container(load_settings())
     try:
-        org, owner = c.accounts.create_organization(
+        org, owner = c.orgs.create_organization(
             name=name,
             owner_email=owner_email,
             owner_name=owner_name,
@@ -49,7 +49,7 @@ def users_create(
 ) -> None:
     """Create a login in an organisation (acting as its first owner)."""
     c = open_container(load_settings())
-    owner = c.accounts.first_owner(org)
+    owner = c.orgs.first_owner(org)
     if owner is None:
         err.print(f"[red]Error:[/red] org: no organisation with slug {org!r}")
         raise typer.Exit(1)

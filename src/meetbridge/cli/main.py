@@ -127,7 +127,7 @@ def run(
     # meetbridge out; a production install starts empty (`meetbridge orgs create`).
     demo = settings.mode == "demo"
     password = _demo_password(settings) if demo else ""
-    created = ensure_demo(c.accounts, password) if demo else False
+    created = ensure_demo(c.orgs, c.accounts, password) if demo else False
     c.close()
     url = settings.effective_base_url
     env = dict(os.environ)

@@ -36,7 +36,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from meetbridge.accounts.service import API_TOKEN_REFUSED, TOKEN_USABLE, normalize_email
+from meetbridge.accounts.inputs import normalize_email
+from meetbridge.accounts.tokens import API_TOKEN_REFUSED, TOKEN_USABLE
 from meetbridge.core import audit
 from meetbridge.core.audit import Origin
 from meetbridge.core.db import Database, utcnow

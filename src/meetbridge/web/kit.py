@@ -67,7 +67,7 @@ def container(request: Request) -> Container:
 def signed_in_user(request: Request) -> User:
     """The user of the request's session; `SignInRequired` if there is none."""
     raw = request.cookies.get(SESSION_COOKIE)
-    user = container(request).accounts.session_user(raw) if raw else None
+    user = container(request).signin.session_user(raw) if raw else None
     if user is None:
         raise SignInRequired
     return user
@@ -148,7 +148,7 @@ def field_errors(exc: DomainError) -> dict[str, str]:
 
 def error_page(request: Request, status: int, message: str) -> Response:
     raw = request.cookies.get(SESSION_COOKIE)
-    user = container(request).accounts.session_user(raw) if raw else None
+    user = container(request).signin.session_user(raw) if raw else None
     return render(request, "error.html", user, status, message=message)
 
 

@@ -24,7 +24,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/")
 async def home(request: Request) -> Response:
     raw = request.cookies.get(SESSION_COOKIE)
-    signed_in = raw and container(request).accounts.session_user(raw)
+    signed_in = raw and container(request).signin.session_user(raw)
     return RedirectResponse("/team" if signed_in else "/signin", status_code=303)
 
 
@@ -40,7 +40,7 @@ async def signin(request: Request) -> Response:
     c = container(request)
     try:
         user = await in_thread(
-            c.accounts.authenticate, email, form.get("password", "")[:256], origin_of(request)
+            c.signin.authenticate, email, form.get("password", "")[:256], origin_of(request)
         )
     except (NotAuthenticated, Throttled) as exc:
         status = 429 if isinstance(exc, Throttled) else 401
@@ -50,7 +50,7 @@ async def signin(request: Request) -> Response:
         request,
         resp,
         SESSION_COOKIE,
-        await in_thread(c.accounts.start_session, user, origin_of(request)),
+        await in_thread(c.signin.start_session, user, origin_of(request)),
         max_age=c.settings.session_hours * 3600,
     )
     resp.delete_cookie(ANON_COOKIE)
@@ -62,7 +62,7 @@ async def signout(request: Request) -> Response:
     await posted_form(request)
     raw = request.cookies.get(SESSION_COOKIE)
     if raw:
-        await in_thread(container(request).accounts.end_session, raw, origin_of(request))
+        await in_thread(container(request).signin.end_session, raw, origin_of(request))
     resp = redirect(request, "/signin", "You are signed out.")
     resp.delete_cookie(SESSION_COOKIE)
     return resp

@@ -23,7 +23,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/settings/tokens")
 async def tokens_page(request: Request) -> Response:
     user = signed_in_user(request)
-    tokens = container(request).accounts.list_api_tokens(user)
+    tokens = container(request).api_tokens.list_api_tokens(user)
     return render(
         request, "tokens.html", user, tokens=tokens, created=None, errors={}, nav="settings"
     )
@@ -37,11 +37,14 @@ async def token_create(request: Request) -> Response:
     created, errors, status = None, {}, 201
     try:
         created = await in_thread(
-            c.accounts.create_api_token, user, name=form.get("name", ""), origin=origin_of(request)
+            c.api_tokens.create_api_token,
+            user,
+            name=form.get("name", ""),
+            origin=origin_of(request),
         )
     except DomainError as exc:
         errors, status = field_errors(exc), exc.status
-    tokens = c.accounts.list_api_tokens(user)
+    tokens = c.api_tokens.list_api_tokens(user)
     # The secret is shown on this response only; it is never stored or shown again.
     return render(
         request,
@@ -60,6 +63,6 @@ async def token_revoke(request: Request, token_id: str) -> Response:
     user = signed_in_user(request)
     await posted_form(request)
     token = await in_thread(
-        container(request).accounts.revoke_api_token, user, token_id, origin=origin_of(request)
+        container(request).api_tokens.revoke_api_token, user, token_id, origin=origin_of(request)
     )
     return redirect(request, "/settings/tokens", f"Token “{token.name}” is revoked.")
