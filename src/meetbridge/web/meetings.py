@@ -219,7 +219,7 @@ async def meeting_invite(request: Request, meeting_id: str) -> Response:
 
 @router.get("/troubleshooting")
 async def troubleshooting(request: Request) -> Response:
-    """PulsoDesk's troubleshooting list, live: the connection, and meetings with errors."""
+    """The troubleshooting list, live: the connection, and meetings with errors."""
     user = signed_in_user(request)
     c = container(request)
     rows = [m for m in c.meetings.list_meetings(user, limit=500) if m.last_error]

@@ -1,6 +1,6 @@
 """The one road to Zoom. `ZoomClient.api(connection_id)` gives a `ZoomApi` for one connection:
 typed calls for the operations meetbridge uses, iterators over Zoom's pages, and
-`call_api(method, path, …)` for any endpoint (Atomicwork's "Call API").
+`call_api(method, path, …)` for any endpoint (what workflows' "call any Zoom API" uses).
 
 Every call: the account's per-label rate limit and, for meeting creates and updates, the host's
 100 per UTC day, counted in a store all processes share; a token from the store; one refresh

@@ -255,7 +255,8 @@ class ZoomConnections:
             self.jobs.enqueue(REVOKE_TASK, revocation)
 
     def release(self, admin: User, connection_id: str, origin: Origin) -> None:
-        """An admin frees the Zoom binding of a deactivated member (the CRM's support task)."""
+        """An admin frees the Zoom binding of a deactivated member, so the Zoom user can connect
+        to another login."""
         require_admin(admin)
         with self.db.write() as s:
             conn = s.scalar(
