@@ -1,5 +1,6 @@
-"""Meetings clicked through in Chromium against the sandbox: schedule → "creating…" → the join
-link → edit → cancel; and an edit made on the sandbox's Zoom pages shows up in meetbridge."""
+"""Meetings clicked through in Chromium against the sandbox: schedule → the join link → edit →
+cancel; and an edit made on the sandbox's Zoom pages shows up in meetbridge. (Jobs run inline
+here, so the page never shows "creating…"; the live page's states need a real worker.)"""
 
 from __future__ import annotations
 
