@@ -1,5 +1,7 @@
 """Fixtures: every test that touches the database runs on SQLite, and again on PostgreSQL
-when MEETBRIDGE_TEST_POSTGRES_URL is set. Each test gets an empty, migrated database."""
+when MEETBRIDGE_TEST_POSTGRES_URL is set. Each test gets an empty, migrated database. Every
+test runs with writes on the event loop refused (`Database.refuse_loop_writes`): an `async def`
+endpoint, page or dependency that writes fails its test."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from sqlalchemy import create_engine, text
 from meetbridge.app import create_app
 from meetbridge.container import Container, build_container
 from meetbridge.core.audit import Origin
-from meetbridge.core.db import Base, normalize_url
+from meetbridge.core.db import REFUSE_LOOP_WRITES_ENV, Base, normalize_url
 from meetbridge.core.migrate import upgrade
 from meetbridge.core.models import User
 from meetbridge.core.settings import Settings
@@ -39,6 +41,11 @@ def smtp() -> Iterator[SmtpServer]:
 @pytest.fixture(autouse=True)
 def _empty_inbox(smtp: SmtpServer) -> None:
     smtp.inbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def _refuse_writes_on_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(REFUSE_LOOP_WRITES_ENV, "1")
 
 
 @pytest.fixture(scope="session")
