@@ -22,10 +22,11 @@ from meetbridge.integrations.zoom.connections import (
 )
 from meetbridge.integrations.zoom.limits import RateLimiter, RedisRateLimiter, SqlRateLimiter
 from meetbridge.integrations.zoom.oauth import ZoomOAuth
+from meetbridge.integrations.zoom.platform import ZoomPlatform
 from meetbridge.integrations.zoom.tokens import TokenManager
-from meetbridge.meetings.engine import RECONCILE_TASK as MEETINGS_RECONCILE_TASK
-from meetbridge.meetings.engine import WORK_TASK as MEETINGS_WORK_TASK
-from meetbridge.meetings.engine import Meetings
+from meetbridge.meetings.lifecycle import WORK_TASK as MEETINGS_WORK_TASK
+from meetbridge.meetings.reconcile import RECONCILE_TASK as MEETINGS_RECONCILE_TASK
+from meetbridge.meetings.service import Meetings
 from meetbridge.notify.email import Mailer, make_mailer
 from meetbridge.notify.outbox import RECONCILE_TASK, SEND_TASK, MailDelivery
 from meetbridge.notify.wording import Templates
@@ -92,6 +93,11 @@ def build_container(
     )
     connections = ZoomConnections(db, settings, crypto, oauth, zoom, jobs, mail)
     tokens.on_lost = connections.connection_lost
+    meetings = Meetings(db, settings, ZoomPlatform(zoom), jobs, mail)
+    # Zoom's meeting webhooks and its data-deletion requests reach the meetings engine.
+    connections.handlers["meeting.updated"] = meetings.on_zoom_updated
+    connections.handlers["meeting.deleted"] = meetings.on_zoom_deleted
+    connections.purgers.append(meetings.purge_zoom_data)
     c = Container(
         settings=settings,
         db=db,
@@ -103,7 +109,7 @@ def build_container(
         zoom=zoom,
         limiter=limiter,
         connections=connections,
-        meetings=Meetings(db, settings, zoom, jobs, mail, connections),
+        meetings=meetings,
         projects=Projects(db),
         templates=Templates(db),
     )

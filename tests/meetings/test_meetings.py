@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from meetbridge.core.models import Meeting, ZoomConnection
 from meetbridge.integrations.zoom.limits import Hit
-from meetbridge.meetings.engine import WORK_TASK
+from meetbridge.meetings.lifecycle import WORK_TASK
 from tests.conftest import ORIGIN
 from tests.support import SmtpServer
 from tests.zoom_env import ZoomEnv, zoom_env
@@ -306,6 +306,11 @@ def _zoom_meetings(env: ZoomEnv) -> list[dict[str, Any]]:
     return list(env.control("GET", "/meetings?host=maria@zoom-sandbox.test"))
 
 
+def _leased(claim: dict[str, Any], until: dt.datetime) -> dict[str, Any]:
+    """The job's payload as if the request's claim ran until `until`."""
+    return claim | {"row": claim["row"] | {"claimed_until": until.isoformat()}}
+
+
 def _set(env: ZoomEnv, meeting_id: str, **values: Any) -> None:
     with env.c.db.write() as s:
         row = s.get(Meeting, meeting_id)
@@ -335,7 +340,7 @@ def test_a_job_that_waited_long_in_the_queue_renews_its_claim(
     # Too little of the request's lease is left for a Zoom call: the job renews it first.
     soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)
     _set(env, m["id"], claimed_until=soon)
-    assert env.c.meetings.work(meeting_id, claim | {"claimed_until": soon}) == "done"
+    assert env.c.meetings.work(meeting_id, _leased(claim, soon)) == "done"
     assert len(_zoom_meetings(env)) == 1
 
 
@@ -351,7 +356,7 @@ def test_a_job_whose_claim_was_taken_over_does_nothing(
     _set(env, m["id"], claimed_until=past, next_attempt_at=past)
     assert env.c.meetings.reconcile()["requeued"] == 1
     assert env.c.meetings.work(meeting_id) == "done"
-    assert env.c.meetings.work(meeting_id, claim | {"claimed_until": past}) == "scheduled"
+    assert env.c.meetings.work(meeting_id, _leased(claim, past)) == "scheduled"
     assert len(_zoom_meetings(env)) == 1
     assert _wait(api, m["id"], "scheduled")["zoom_meeting_id"] == _zoom_meetings(env)[0]["id"]
 
@@ -484,7 +489,7 @@ def test_the_request_counts_the_jobs_zoom_call_once(
         env.c.limiter.hit(qps.key, qps.limit, qps.window)
     api.post("/meetings", json=BODY | {"title": "Busy second"})
     (_task, meeting_id, claim) = held.pop()
-    assert [key for key, _window in claim["prepaid"]] == [daily.key]
+    assert [key for key, _window in claim["reservation"]] == [daily.key]
     assert env.c.meetings.work(meeting_id, claim) == "done"
     assert _limits_used(env)[0] - day0 == 5
     assert sorted(z["topic"] for z in _zoom_meetings(env)) == [
@@ -564,34 +569,85 @@ def test_an_organisations_own_invite_wording(env: ZoomEnv, smtp: SmtpServer) -> 
     assert not {t["name"]: t for t in admin.get("/email-templates").json()}["invite"]["customised"]
 
 
-def test_a_late_copy_at_zoom_is_swept(env: ZoomEnv) -> None:
-    api = _api(env)
-    m = _wait(api, api.post("/meetings", json=BODY).json()["id"], "scheduled")
-    [linked] = env.control("GET", "/meetings?host=maria@zoom-sandbox.test")
-    # A create that timed out lands at Zoom late, after the lookup: the same topic and start.
+def _zoom_as_admin(env: ZoomEnv, body: dict[str, Any]) -> dict[str, Any]:
+    """A meeting made for Maria at Zoom by someone else than meetbridge's job (as a late
+    create lands, or as the host makes one by hand)."""
     s2s = httpx.post(
         f"{env.zoom}/oauth/token",
         auth=("mbDemoS2SApp", "mb-demo-s2s-app-secret-0123456789"),
         params={"grant_type": "account_credentials", "account_id": "mbDemoAccount01"},
     )
-    late = httpx.post(
+    made = httpx.post(
         f"{env.zoom}/v2/users/maria@zoom-sandbox.test/meetings",
         headers={"Authorization": f"Bearer {s2s.json()['access_token']}"},
-        json={
-            "topic": linked["topic"],
-            "start_time": linked["start_time"],
-            "timezone": "Europe/Paris",
-            "duration": 45,
-        },
-    ).json()
-    assert len(env.control("GET", "/meetings?host=maria@zoom-sandbox.test")) == 2
-    assert env.c.meetings.reconcile()["orphans_deleted"] == 0  # only meetings that had doubt
+        json=body,
+    )
+    assert made.status_code == 201, made.text
+    return dict(made.json())
+
+
+def _what_we_sent(linked: dict[str, Any]) -> dict[str, Any]:
+    """The body meetbridge sends for BODY (zoom_body): a late copy of our create is this."""
+    start = dt.datetime.fromisoformat(linked["start_time"].replace("Z", "+00:00"))
+    local = start.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Paris"))
+    return {
+        "topic": linked["topic"],
+        "type": 2,
+        "start_time": local.strftime("%Y-%m-%dT%H:%M:%S"),
+        "timezone": "Europe/Paris",
+        "duration": 45,
+        "agenda": "Scope and plan",
+        "password": "s3cret",
+        "settings": {"waiting_room": True, "join_before_host": False},
+    }
+
+
+def _had_doubt(env: ZoomEnv, meeting_id: str, ago: dt.timedelta) -> None:
+    """As if the meeting's create had once been unclear, `ago` ago."""
     with env.c.db.write() as s:
-        row = s.get(Meeting, m["id"])
+        row = s.get(Meeting, meeting_id)
         assert row is not None
         row.had_ambiguity = True
-        row.updated_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+        row.updated_at = dt.datetime.now(dt.UTC) - max(ago, dt.timedelta(minutes=10))
+        row.created_at = row.last_create_at = dt.datetime.now(dt.UTC) - ago
+
+
+def test_a_late_copy_at_zoom_is_swept(env: ZoomEnv) -> None:
+    api = _api(env)
+    m = _wait(api, api.post("/meetings", json=BODY).json()["id"], "scheduled")
+    [linked] = env.control("GET", "/meetings?host=maria@zoom-sandbox.test")
+    # A create that timed out lands at Zoom late, after the lookup: what we sent, again.
+    late = _zoom_as_admin(env, _what_we_sent(linked))
+    assert len(env.control("GET", "/meetings?host=maria@zoom-sandbox.test")) == 2
+    assert env.c.meetings.reconcile()["orphans_deleted"] == 0  # only meetings that had doubt
+    _had_doubt(env, m["id"], dt.timedelta(minutes=1))
     assert env.c.meetings.reconcile()["orphans_deleted"] == 1
     [kept] = env.control("GET", "/meetings?host=maria@zoom-sandbox.test")
     assert kept["id"] == m["zoom_meeting_id"] != late["id"]
     assert env.c.meetings.reconcile()["orphans_deleted"] == 0  # swept once
+
+
+def test_the_sweep_leaves_a_meeting_the_host_made_by_hand(env: ZoomEnv) -> None:
+    api = _api(env)
+    m = _wait(api, api.post("/meetings", json=BODY).json()["id"], "scheduled")
+    [linked] = env.control("GET", "/meetings?host=maria@zoom-sandbox.test")
+    sent = _what_we_sent(linked)
+    # The host makes, by hand, meetings with the same topic and start: with Zoom's default
+    # duration and no agenda, with another passcode, or with no waiting room.
+    _zoom_as_admin(env, {k: sent[k] for k in ("topic", "start_time", "timezone")})
+    _zoom_as_admin(env, sent | {"password": "other1"})
+    _zoom_as_admin(env, sent | {"settings": {"waiting_room": False}})
+    _had_doubt(env, m["id"], dt.timedelta(minutes=1))
+    assert env.c.meetings.reconcile()["orphans_deleted"] == 0
+    assert len(env.control("GET", "/meetings?host=maria@zoom-sandbox.test")) == 4
+
+
+def test_the_sweep_leaves_a_copy_made_after_our_creates_could_land(env: ZoomEnv) -> None:
+    api = _api(env)
+    m = _wait(api, api.post("/meetings", json=BODY).json()["id"], "scheduled")
+    [linked] = env.control("GET", "/meetings?host=maria@zoom-sandbox.test")
+    # Identical in every field, but made long after our last create attempt ended.
+    _zoom_as_admin(env, _what_we_sent(linked))
+    _had_doubt(env, m["id"], dt.timedelta(hours=3))
+    assert env.c.meetings.reconcile()["orphans_deleted"] == 0
+    assert len(env.control("GET", "/meetings?host=maria@zoom-sandbox.test")) == 2
