@@ -21,7 +21,14 @@ class Interval:
     def lasting(cls, start: dt.datetime, minutes: int) -> Interval:
         return cls(start, start + dt.timedelta(minutes=minutes))
 
+    @property
+    def empty(self) -> bool:
+        return self.start == self.end
+
     def overlaps(self, other: Interval) -> bool:
+        """They share some time (an empty interval shares none, even inside another)."""
+        if self.empty or other.empty:
+            return False
         return self.start < other.end and other.start < self.end
 
     def contains(self, at: dt.datetime) -> bool:

@@ -85,7 +85,8 @@ def _listed_as_sent(row: ZoomMeeting, spec: MeetingSpec) -> bool:
     """The fields Zoom's listing shows, compared with what we would have sent."""
     return (
         row.topic == spec.title
-        and zoom_time(row.start_time) == spec.start_at
+        # We send whole seconds (zoom_body): a start with a fraction comes back without it.
+        and zoom_time(row.start_time) == spec.start_at.replace(microsecond=0)
         and row.duration == spec.duration_min
         and row.timezone == spec.timezone
         and (row.agenda or "") == spec.agenda
@@ -93,11 +94,13 @@ def _listed_as_sent(row: ZoomMeeting, spec: MeetingSpec) -> bool:
 
 
 def _got_as_sent(zm: ZoomMeeting, spec: MeetingSpec) -> bool:
-    """The fields only a GET shows: the passcode and the settings we send. Zoom turns
-    join_before_host off while the waiting room is on (its meeting settings docs), so that
-    one is compared only when we asked for no waiting room."""
+    """The fields only a GET shows: the passcode and the settings we send. Without a
+    passcode of ours Zoom makes one up (when the account requires passcodes, its default),
+    so the passcode is compared only when we sent one. Zoom turns join_before_host off while
+    the waiting room is on (its meeting settings docs), so that one is compared only when we
+    asked for no waiting room."""
     settings = zm.settings or {}
-    if (zm.password or None) != (spec.passcode or None):
+    if spec.passcode and zm.password != spec.passcode:
         return False
     if bool(settings.get("waiting_room")) != spec.waiting_room:
         return False
