@@ -68,8 +68,14 @@ class _Lease:
         self.engine = engine
         self.meeting_id = meeting_id
         self.held = held
+        self.calls = 0
 
     def keep(self) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            # The claim (or its renewal in `work`) left a longest call for the first one:
+            # no round trip for the attempts that make only one call.
+            return
         e = self.engine
         now = utcnow()
         if self.held - now >= e.longest_call:

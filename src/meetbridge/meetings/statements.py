@@ -122,6 +122,9 @@ SETTLE_DONE = AS_CLAIMED.values(
     claimed_until=None,
     last_synced_at=bindparam("now"),
     updated_at=bindparam("now"),
+    # The platform holds our version as of now: its echo of our own call (a webhook made
+    # before this moment) is older than the row.
+    changed_at=bindparam("now"),
     last_create_at=func.coalesce(
         bindparam("created_now", type_=MEETINGS.c.last_create_at.type), Meeting.last_create_at
     ),
