@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "api": {"core", "accounts", "projects", "meetings", "integrations", "notify", "container"},
     "web": {"core", "accounts", "projects", "meetings", "integrations", "notify", "container"},
     "cli": {"core", "accounts", "projects", "meetings", "integrations", "notify", "container"},
-    "migrations": {"core"},
+    "migrations": {"core", "integrations"},  # to see every table
 }
 # Where a face may reach into another face (the API shares the web's request middleware).
 FACE_EXCEPTIONS = {("api", "web.http")}
@@ -69,7 +69,7 @@ def test_layers_point_down_only() -> None:
         assert layer in ALLOWED, f"{rel}: a new layer; add it to ALLOWED with its rules"
         for module in _ours(path):
             target = _layer(module)
-            if target in (layer, "") or target in ALLOWED[layer]:
+            if target.split(".")[0] in (layer, "") or target in ALLOWED[layer]:
                 continue
             if (layer, target) in FACE_EXCEPTIONS:
                 continue

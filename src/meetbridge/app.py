@@ -13,25 +13,15 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from meetbridge import __version__
-from meetbridge.api.meetings import router as meetings_api_router
-from meetbridge.api.routes import router as api_router
-from meetbridge.api.zoom import hooks as zoom_hooks
-from meetbridge.api.zoom import router as zoom_api_router
+from meetbridge.api.routes import ROUTERS as API_ROUTERS
 from meetbridge.container import Container, build_container
 from meetbridge.core.errors import DomainError, Throttled
 from meetbridge.core.logging import configure_logging, get_logger
 from meetbridge.core.metrics import Metrics
 from meetbridge.core.settings import Settings
 from meetbridge.web.http import RequestMiddleware
-from meetbridge.web.meeting_pages import router as meeting_page_router
-from meetbridge.web.pages import (
-    STATIC_DIR,
-    SignInRequired,
-    error_page,
-    install_page_handlers,
-)
-from meetbridge.web.pages import router as page_router
-from meetbridge.web.zoom_pages import router as zoom_page_router
+from meetbridge.web.kit import STATIC_DIR, error_page, install_page_handlers
+from meetbridge.web.routes import ROUTERS as PAGE_ROUTERS
 
 log = get_logger("meetbridge.app")
 
@@ -95,10 +85,6 @@ def create_app(container: Container) -> FastAPI:
         first = fields[0] if fields else {"field": "body", "reason": "is invalid"}
         return _error(422, "validation_failed", f"{first['field']}: {first['reason']}", fields)
 
-    @app.exception_handler(SignInRequired)
-    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
-        return Response(status_code=303, headers={"location": "/signin"})
-
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -121,13 +107,10 @@ def create_app(container: Container) -> FastAPI:
     def metrics_endpoint() -> Response:
         return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
 
-    app.include_router(api_router)
-    app.include_router(zoom_api_router)
-    app.include_router(meetings_api_router)
-    app.include_router(zoom_hooks)
-    app.include_router(page_router)
-    app.include_router(zoom_page_router)
-    app.include_router(meeting_page_router)
+    for api_router in API_ROUTERS:
+        app.include_router(api_router)
+    for page_router in PAGE_ROUTERS:
+        app.include_router(page_router)
     install_page_handlers(app)
     return app
 

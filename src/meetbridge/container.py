@@ -2,28 +2,34 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import httpx
 
+from meetbridge.accounts.passwords import PasswordLinks
 from meetbridge.accounts.service import Accounts
+from meetbridge.core import events as domain_events
+from meetbridge.core import retention
+from meetbridge.core.clock import Clock, SystemClock
 from meetbridge.core.crypto import Crypto
 from meetbridge.core.db import Database
+from meetbridge.core.events import EventBus
+from meetbridge.core.files import private_dir
 from meetbridge.core.jobs import JobQueue, make_huey
+from meetbridge.core.models import DomainEvent, EmailMessage, LoginAttempt
+from meetbridge.core.retention import Retention, Rule
 from meetbridge.core.settings import Settings
 from meetbridge.integrations.zoom.client import ClientConfig, ZoomClient
-from meetbridge.integrations.zoom.connections import (
-    RECONCILE_TASK as ZOOM_RECONCILE_TASK,
-)
-from meetbridge.integrations.zoom.connections import (
-    REVOKE_TASK,
-    WEBHOOK_TASK,
-    ZoomConnections,
-)
+from meetbridge.integrations.zoom.install import ZoomConnections
 from meetbridge.integrations.zoom.limits import RateLimiter, RedisRateLimiter, SqlRateLimiter
 from meetbridge.integrations.zoom.oauth import ZoomOAuth
+from meetbridge.integrations.zoom.passthrough import ZoomPassthrough
 from meetbridge.integrations.zoom.platform import ZoomPlatform
+from meetbridge.integrations.zoom.revocations import REVOKE_TASK, Revocations
 from meetbridge.integrations.zoom.tokens import TokenManager
+from meetbridge.integrations.zoom.webhooks import WEBHOOK_TASK, Handler, ZoomEvent, ZoomWebhooks
+from meetbridge.integrations.zoom.webhooks import retention_rule as webhooks_retention_rule
 from meetbridge.meetings.lifecycle import WORK_TASK as MEETINGS_WORK_TASK
 from meetbridge.meetings.reconcile import RECONCILE_TASK as MEETINGS_RECONCILE_TASK
 from meetbridge.meetings.service import Meetings
@@ -32,19 +38,29 @@ from meetbridge.notify.outbox import RECONCILE_TASK, SEND_TASK, MailDelivery
 from meetbridge.notify.wording import Templates
 from meetbridge.projects.service import Projects
 
+# One periodic task finds the Zoom work that is due: revocations, webhook events, old counters.
+ZOOM_RECONCILE_TASK = "zoom.reconcile"
+
 
 @dataclass
 class Container:
     settings: Settings
+    clock: Clock
     db: Database
+    events: EventBus
+    retention: Retention
     jobs: JobQueue
     mailer: Mailer
     mail: MailDelivery
     accounts: Accounts
+    passwords: PasswordLinks
     crypto: Crypto
     zoom: ZoomClient
     limiter: RateLimiter
     connections: ZoomConnections
+    revocations: Revocations
+    webhooks: ZoomWebhooks
+    passthrough: ZoomPassthrough
     meetings: Meetings
     projects: Projects
     templates: Templates
@@ -60,12 +76,17 @@ def build_container(
     immediate_jobs: bool = False,
     mailer: Mailer | None = None,
     zoom_transport: httpx.BaseTransport | None = None,
+    clock: Clock | None = None,
 ) -> Container:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
+    clock = clock or SystemClock()
     db = Database(settings.effective_database_url)
     jobs = JobQueue(make_huey(settings, immediate=immediate_jobs))
+    events = EventBus(db, jobs, clock)
     mailer = mailer or make_mailer(settings)
-    mail = MailDelivery(db, mailer, jobs)
+    mail = MailDelivery(db, mailer, jobs, clock)
+    passwords = PasswordLinks(db, settings, mail, clock)
+    mail.secrets = {"welcome": passwords.link_for_mail, "password_reset": passwords.link_for_mail}
     crypto = Crypto.from_settings(settings)
     http = httpx.Client(
         timeout=settings.zoom_timeout,
@@ -77,7 +98,13 @@ def build_container(
         RedisRateLimiter(settings.redis_url) if settings.redis_url else SqlRateLimiter(db)
     )
     tokens = TokenManager(
-        db, crypto, oauth, settings.zoom_client_id, settings.zoom_client_secret.get_secret_value()
+        db,
+        crypto,
+        oauth,
+        settings.zoom_client_id,
+        settings.zoom_client_secret.get_secret_value(),
+        # A refresh's lease outlasts the token call's timeout, with room to spare.
+        lease=dt.timedelta(seconds=max(30.0, 3 * settings.zoom_timeout)),
     )
     zoom = ZoomClient(
         ClientConfig(
@@ -90,25 +117,34 @@ def build_container(
         tokens,
         limiter,
         http,
+        # Zoom's limits count real seconds (the shared counters and the meetings engine's
+        # prepaid windows too): the client keeps the system clock; its tests inject one.
     )
-    connections = ZoomConnections(db, settings, crypto, oauth, zoom, jobs, mail)
-    tokens.on_lost = connections.connection_lost
-    meetings = Meetings(db, settings, ZoomPlatform(zoom), jobs, mail)
-    # Zoom's meeting webhooks and its data-deletion requests reach the meetings engine.
-    connections.handlers["meeting.updated"] = meetings.on_zoom_updated
-    connections.handlers["meeting.deleted"] = meetings.on_zoom_deleted
-    connections.purgers.append(meetings.purge_zoom_data)
+    connections = ZoomConnections(db, settings, crypto, oauth, zoom, jobs)
+    meetings = Meetings(db, settings, ZoomPlatform(zoom), jobs, mail, events)
+    revocations = Revocations(
+        db, settings, crypto, oauth, zoom, jobs, mail, clock, purgers=[meetings.purge_zoom_data]
+    )
+    tokens.on_lost = revocations.connection_lost
+    webhooks = ZoomWebhooks(db, settings, jobs, zoom_event_handlers(revocations, meetings), clock)
     c = Container(
         settings=settings,
+        clock=clock,
         db=db,
+        events=events,
+        retention=Retention(db, clock, settings.retention_days, _retention_rules()),
         jobs=jobs,
         mailer=mailer,
         mail=mail,
-        accounts=Accounts(db, settings, mail),
+        accounts=Accounts(db, settings, mail, events, clock),
+        passwords=passwords,
         crypto=crypto,
         zoom=zoom,
         limiter=limiter,
         connections=connections,
+        revocations=revocations,
+        webhooks=webhooks,
+        passthrough=ZoomPassthrough(connections, zoom),
         meetings=meetings,
         projects=Projects(db),
         templates=Templates(db),
@@ -117,15 +153,56 @@ def build_container(
     return c
 
 
+def zoom_event_handlers(revocations: Revocations, meetings: Meetings) -> dict[str, Handler]:
+    """Zoom's events and who handles each: the one table. An event not in it is answered and
+    dropped at intake (not stored, not queued)."""
+
+    def on_meeting_updated(event: ZoomEvent) -> str:
+        return meetings.on_zoom_updated(event.payload, event.event_ts)
+
+    def on_meeting_deleted(event: ZoomEvent) -> str:
+        return meetings.on_zoom_deleted(event.payload, event.event_ts)
+
+    return {
+        "app_deauthorized": revocations.on_deauthorized,
+        "meeting.updated": on_meeting_updated,
+        "meeting.deleted": on_meeting_deleted,
+    }
+
+
+def _retention_rules() -> list[Rule]:
+    """What is pruned, per table: only finished rows."""
+    return [
+        Rule(
+            "email_messages",
+            EmailMessage,
+            EmailMessage.created_at,
+            EmailMessage.status.in_(("sent", "failed")),
+        ),
+        webhooks_retention_rule(),
+        Rule(
+            "domain_events",
+            DomainEvent,
+            DomainEvent.occurred_at,
+            DomainEvent.status.in_(("done", "failed")),
+        ),
+        Rule("login_attempts", LoginAttempt, LoginAttempt.created_at),
+    ]
+
+
 def register_tasks(c: Container) -> None:
     """Every task the workers run, by name. Each is idempotent and keyed by a domain id."""
+    c.jobs.task(domain_events.DISPATCH_TASK, c.events.dispatch)
+    c.jobs.periodic(domain_events.RECONCILE_TASK, c.events.reconcile)
+    c.jobs.periodic(retention.PRUNE_TASK, c.retention.prune, minutes="17")
     c.jobs.task(SEND_TASK, c.mail.deliver)
     c.jobs.periodic(RECONCILE_TASK, c.mail.reconcile)
-    c.jobs.task(REVOKE_TASK, c.connections.revoke)
-    c.jobs.task(WEBHOOK_TASK, c.connections.process_webhook)
+    c.jobs.task(REVOKE_TASK, c.revocations.revoke)
+    c.jobs.task(WEBHOOK_TASK, c.webhooks.process)
 
     def zoom_reconcile() -> None:
-        c.connections.reconcile()
+        c.revocations.reconcile()
+        c.webhooks.reconcile()
         c.limiter.prune()
 
     c.jobs.periodic(ZOOM_RECONCILE_TASK, zoom_reconcile)

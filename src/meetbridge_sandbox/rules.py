@@ -1,5 +1,5 @@
 """Zoom's rules, as data: which scopes an operation needs, its rate-limit label, and the limits
-of each plan (../shared/ZOOM_API_FACTS.md §3, §6; the spec's `security` and descriptions)."""
+of each plan (Zoom's rate-limit documentation; the spec's `security` and descriptions)."""
 
 from __future__ import annotations
 

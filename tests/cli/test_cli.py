@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,19 +20,6 @@ from meetbridge.cli.main import app
 from meetbridge.container import build_container
 from tests.conftest import PASSWORD
 from tests.support import SmtpServer, free_port
-
-
-@pytest.fixture
-def env(tmp_path: Path, database_url: str, smtp: SmtpServer) -> Iterator[dict[str, str]]:
-    values = {
-        "MEETBRIDGE_DATA_DIR": str(tmp_path / "var"),
-        "MEETBRIDGE_DATABASE_URL": database_url,
-        "MEETBRIDGE_SMTP_HOST": "127.0.0.1",
-        "MEETBRIDGE_SMTP_PORT": str(smtp.port),
-        "MEETBRIDGE_LOG_LEVEL": "WARNING",
-    }
-    yield values
-    structlog.reset_defaults()
 
 
 def test_orgs_and_users_create(env: dict[str, str], smtp: SmtpServer) -> None:
@@ -232,12 +219,22 @@ def test_meetings_commands(tmp_path: Path, database_url: str, smtp: SmtpServer) 
         while (job := worker.jobs.huey.dequeue()) is not None:
             worker.jobs.huey.execute(job)
         worker.close()
-        r = runner.invoke(
-            app, ["meetings", "show", meeting_id, "--as", "ann@acme.test"], env=cli_env
+        r = runner.invoke(  # a unique prefix is enough, as the list shows it
+            app, ["meetings", "show", meeting_id[:8], "--as", "ann@acme.test"], env=cli_env
         )
-        assert "scheduled" in r.output and "/j/" in r.output
+        assert "scheduled" in r.output and "/j/" in r.output, r.output
+        assert "2031-02-03 09:00 UTC (created in Europe/Oslo)" in r.output  # the viewer's zone
         r = runner.invoke(app, ["meetings", "list", "--as", "ann@acme.test"], env=cli_env)
-        assert "From the shell" in r.output
+        assert "From the shell" in r.output and meeting_id[:8] in r.output
+        assert meeting_id not in r.output  # the short form, not the whole ID
+        r = runner.invoke(app, ["meetings", "list", "--as", "ann@acme.test", "--json"], env=cli_env)
+        [listed] = json.loads(r.output)
+        assert listed["id"] == meeting_id and listed["join_url"].startswith("http")
+        assert listed["start_local"] == "2031-02-03T09:00:00+00:00"
+        r = runner.invoke(
+            app, ["meetings", "show", "zzzzzzzz", "--as", "ann@acme.test"], env=cli_env
+        )
+        assert r.exit_code == 1 and "no meeting starting with 'zzzzzzzz'" in r.output
         r = runner.invoke(
             app,
             [
@@ -255,9 +252,13 @@ def test_meetings_commands(tmp_path: Path, database_url: str, smtp: SmtpServer) 
         )
         assert r.exit_code == 1 and "start: is in the past" in r.output
         r = runner.invoke(
-            app, ["meetings", "cancel", meeting_id, "--as", "ann@acme.test"], env=cli_env
+            app, ["meetings", "cancel", meeting_id[:10], "--as", "ann@acme.test"], env=cli_env
         )
         assert r.exit_code == 0 and "cancelling" in r.output
+        r = runner.invoke(
+            app, ["meetings", "show", meeting_id, "--as", "ann@acme.test", "--json"], env=cli_env
+        )
+        assert json.loads(r.output)["join_url"] is None  # a cancelled meeting's link is gone
     structlog.reset_defaults()
 
 

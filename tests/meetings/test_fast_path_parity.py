@@ -12,15 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from meetbridge.core import audit
-from meetbridge.core.models import (
-    AuditEvent,
-    Meeting,
-    MeetingInvitee,
-    Project,
-    User,
-    ZoomConnection,
-    new_id,
-)
+from meetbridge.core.models import AuditEvent, Meeting, MeetingInvitee, Project, User, new_id
+from meetbridge.integrations.zoom.tables import ZoomConnection
 from meetbridge.meetings import inputs
 from meetbridge.meetings.inputs import MeetingInput
 from meetbridge.meetings.lifecycle import WORK_TASK

@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from meetbridge.core.models import EmailMessage, Meeting, ZoomConnection
+from meetbridge.core.models import EmailMessage, Meeting
+from meetbridge.integrations.zoom.tables import ZoomConnection
 from tests.meetings.test_meetings import BODY, _api, _wait
 from tests.support import SmtpServer
 from tests.zoom_env import ZoomEnv

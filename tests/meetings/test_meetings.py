@@ -19,8 +19,9 @@ import pytest
 import vobject
 from sqlalchemy import func, select
 
-from meetbridge.core.models import Meeting, ZoomConnection
+from meetbridge.core.models import Meeting
 from meetbridge.integrations.zoom.limits import Hit
+from meetbridge.integrations.zoom.tables import ZoomConnection
 from meetbridge.meetings.lifecycle import WORK_TASK
 from tests.conftest import ORIGIN
 from tests.support import SmtpServer

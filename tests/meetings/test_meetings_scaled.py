@@ -6,7 +6,7 @@ started again. When the reconciler settles: exactly 300 meetings at Zoom, 0 dupl
 On 2 shared cores this test found, in about one run of three, 1-2 extra meetings at Zoom: a
 create that Zoom (the starved sandbox) processed seconds after the client gave up, and after the
 lookup before the retry. Hence the reconciler's sweep of late orphans, run here once all is
-settled. Not in `make test` for its length and load: `make chaos`."""
+settled. Not in `make test` for its length and load: `make chaos`, which CI runs after it."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from meetbridge.meetings.payload import FirstAttempt
 from meetbridge.meetings.source import Source, SourceKind
 from meetbridge.meetings.status import PENDING, TRANSITIONS, IllegalMove, Status, move
 from tests.conftest import ORIGIN
+from tests.meetings.test_meetings import BODY, _api, _wait
 from tests.zoom_env import ZoomEnv
 
 
@@ -67,3 +68,29 @@ def test_a_module_lists_the_meetings_it_owns(env: ZoomEnv, held: list[tuple[Any,
     assert len(env.c.meetings.list_by_source(ann.org_id, Source(SourceKind.BOOKING, "x"))) == 0
     listed = env.c.meetings.list_meetings(ann, source=Source())
     assert [m.id for m in listed] == [own]
+
+
+def test_meeting_events_are_written_with_each_change(env: ZoomEnv) -> None:
+    got: list[tuple[str, str, dict[str, Any]]] = []
+    for name in ("meeting.scheduled", "meeting.updated", "meeting.cancelled", "meeting.failed"):
+        env.c.events.subscribe(name, "test", lambda e: got.append((e.name, e.subject_id, e.data)))
+    api = _api(env)
+    # Nobody invited: on PostgreSQL the meeting, its audit row and its event are one statement.
+    m = _wait(api, api.post("/meetings", json=BODY | {"invitees": []}).json()["id"], "scheduled")
+    env.control(
+        "POST",
+        "/faults",
+        json={"path": "/v2/meetings/*", "method": "PATCH", "burst_error": 1, "error_status": 400},
+    )
+    api.patch(f"/meetings/{m['id']}", json={"title": "Refused"})
+    _wait(api, m["id"], "failed")
+    api.delete(f"/meetings/{m['id']}")
+    _wait(api, m["id"], "cancelled")
+    assert [(name, subject) for name, subject, _ in got] == [
+        ("meeting.scheduled", m["id"]),
+        ("meeting.updated", m["id"]),
+        ("meeting.failed", m["id"]),
+        ("meeting.cancelled", m["id"]),
+    ]
+    assert got[0][2]["title"] == "Kick-off" and got[0][2]["source"] == {"kind": "own", "id": None}
+    assert "Zoom refused" in got[2][2]["error"]

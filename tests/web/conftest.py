@@ -1,4 +1,6 @@
-"""Real Chromium (Debian's package) driven by Playwright, one per test session."""
+"""Real Chromium (Debian's package) driven by Playwright, one per test session. The page tests
+run with writes on the event loop refused (`Database.refuse_loop_writes`): an `async def`
+page that writes without `in_thread` fails its test."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
+
+from meetbridge.core.db import REFUSE_LOOP_WRITES_ENV
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -29,3 +33,8 @@ def browser() -> Iterator[Browser]:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield b
         b.close()
+
+
+@pytest.fixture(autouse=True)
+def _refuse_writes_on_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(REFUSE_LOOP_WRITES_ENV, "1")

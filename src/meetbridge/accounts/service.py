@@ -15,15 +15,18 @@ import zoneinfo
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import NamedTuple, cast
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from meetbridge.accounts.passwords import Purpose
 from meetbridge.core import audit
 from meetbridge.core.audit import Origin
+from meetbridge.core.clock import Clock
 from meetbridge.core.db import Database, utcnow
 from meetbridge.core.errors import (
     Conflict,
@@ -33,6 +36,7 @@ from meetbridge.core.errors import (
     Throttled,
     ValidationFailed,
 )
+from meetbridge.core.events import EventBus
 from meetbridge.core.models import (
     ROLES,
     ApiToken,
@@ -61,6 +65,9 @@ CALLER_REMEMBERED = 60.0  # seconds; see `Accounts.api_caller_to_confirm`
 class ApiCaller(NamedTuple):
     user: User
     token_id: str
+    # The token's last-used stamp is older than TOKEN_TOUCH_INTERVAL: the caller writes it
+    # (`touch_api_token`) from a thread, as the read runs on the event loop.
+    touch_due: bool = False
 
 
 # Built once: every API request runs it. Core, not the ORM: one row in, a User (with its
@@ -115,8 +122,8 @@ def _timezone(raw: str) -> str:
     return raw
 
 
-def _password(raw: str, email: str, field: str = "password") -> str:
-    problem = password_problem(raw, email)
+def _password(raw: str, email: str, field: str = "password", name: str = "") -> str:
+    problem = password_problem(raw, email, name)
     if problem:
         raise ValidationFailed(field, problem)
     return raw
@@ -144,11 +151,33 @@ class CreatedToken:
     secret: str
 
 
+# PostgreSQL: tries to sign in to one login take turns (a lock held to the transaction's end),
+# so each one's count includes every try before it.
+_SIGN_IN_TURN = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+
+
+class MemberEvent(StrEnum):
+    """The domain events of members (core.events)."""
+
+    CREATED = "member.created"
+    DEACTIVATED = "member.deactivated"
+    RESTORED = "member.restored"
+
+
 class Accounts:
-    def __init__(self, db: Database, settings: Settings, mail: MailDelivery) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        mail: MailDelivery,
+        events: EventBus,
+        clock: Clock,
+    ) -> None:
         self.db = db
+        self.clock = clock
         self.settings = settings
         self.mail = mail
+        self.events = events
         # API callers by token hash, with when they were read (`api_caller_to_confirm`).
         self._callers: dict[str, tuple[float, ApiCaller]] = {}
 
@@ -230,7 +259,7 @@ class Accounts:
         owner_password: str,
         origin: Origin,
     ) -> tuple[Organization, User]:
-        """An agency's sub-account (the CRM): only an owner of a top-level organisation."""
+        """An agency's sub-account: only an owner of a top-level organisation."""
         if actor.role != "owner":
             raise PermissionDenied("only an owner can create sub-accounts")
         if actor.org.parent_id is not None:
@@ -305,9 +334,11 @@ class Accounts:
     # ---- members ---------------------------------------------------------------------------
 
     def list_members(self, actor: User, include_inactive: bool = False) -> Sequence[User]:
+        """The organisation's logins; deactivated ones only for admins (a member has no use
+        for who left, and it is an admin's record)."""
         with self.db.read() as s:
             q = select(User).where(User.org_id == actor.org_id)
-            if not include_inactive:
+            if not (include_inactive and actor.is_admin):
                 q = q.where(User.status == "active")
             return s.scalars(q.order_by(User.status, func.lower(User.name))).all()
 
@@ -349,9 +380,11 @@ class Accounts:
             self._audit(
                 s, actor, "member.created", origin, "user", user.id, {"email": email, "role": role}
             )
+            event = self._event(s, MemberEvent.CREATED, user)
             welcome = self._queue_welcome(s, actor, user)
         if welcome:
             self.mail.enqueue(welcome)
+        self.events.publish([event])
         return user
 
     def update_member(
@@ -405,15 +438,39 @@ class Accounts:
                 )
         return user
 
-    def change_password(self, actor: User, *, current: str, new: str, origin: Origin) -> None:
+    def change_password(
+        self,
+        actor: User,
+        *,
+        current: str,
+        new: str,
+        origin: Origin,
+        keep_session: str | None = None,
+    ) -> None:
+        """Sets a new password and signs the user out everywhere else: every other browser
+        session ends (`keep_session`: the cookie of the one making the change, kept)."""
         with self.db.write() as s:
             user = self._member(s, actor, actor.id)
             if not verify_password(user.password_hash, current):
                 raise ValidationFailed("current_password", "is not your current password")
-            _password(new, user.email, "new_password")
+            _password(new, user.email, "new_password", name=user.name)
             user.password_hash = hash_password(new)
             user.updated_at = utcnow()
-            self._audit(s, actor, "member.password_changed", origin, "user", user.id)
+            ended = s.execute(
+                delete(WebSession).where(
+                    WebSession.user_id == user.id,
+                    WebSession.id != (digest(keep_session) if keep_session else ""),
+                )
+            ).rowcount  # type: ignore[attr-defined]
+            self._audit(
+                s,
+                actor,
+                "member.password_changed",
+                origin,
+                "user",
+                user.id,
+                {"other_sessions_ended": ended},
+            )
 
     def deactivate_member(self, actor: User, user_id: str, *, origin: Origin) -> User:
         """Ends the login at once: sessions and API tokens stop working. The row and its ID
@@ -442,6 +499,8 @@ class Accounts:
             self._audit(
                 s, actor, "member.deactivated", origin, "user", user.id, {"email": user.email}
             )
+            event = self._event(s, MemberEvent.DEACTIVATED, user)
+        self.events.publish([event])
         return user
 
     def restore_member(self, actor: User, user_id: str, *, password: str, origin: Origin) -> User:
@@ -478,49 +537,67 @@ class Accounts:
                 user.id,
                 {"email": user.email, "previous_id": old.id},
             )
+            event = self._event(s, MemberEvent.RESTORED, user, previous_id=old.id)
             welcome = self._queue_welcome(s, actor, user)
         if welcome:
             self.mail.enqueue(welcome)
+        self.events.publish([event])
         return user
 
     # ---- sign-in and sessions ----------------------------------------------------------------
 
     def authenticate(self, email: str, password: str, origin: Origin) -> User:
-        """Checks a password, with throttling per e-mail and per address. A miss never says
-        whether the e-mail exists."""
+        """Checks a password. A miss never says whether the e-mail exists.
+
+        Guessing is slowed, nobody is locked out. Each try is recorded *before* the password is
+        checked, and the counts include it, so tries sent at once cannot slip past a limit.
+        - one address guessing one login: after `login_max_failures` misses in the window,
+          each further try waits 30 s, doubling, at most 15 minutes (429 with Retry-After);
+        - one login guessed from many addresses: after 4x that many misses, one check per
+          2 seconds for that login — its owner still gets in, at once from an address it
+          signed in from before, after a few seconds from a new one;
+        - one address guessing many logins: after 20x misses, that address waits out the
+          window (not an address the login signed in from before).
+        The address is the client's as the trusted proxies report it (MEETBRIDGE_TRUSTED_PROXIES).
+        """
         try:
             email = normalize_email(email)
         except ValidationFailed:
             email = email.strip().lower()[:254]
-        ip = origin.ip or "unknown"
+        ip = (origin.ip or "unknown")[:64]
+        now = self.clock.now()
         window = dt.timedelta(minutes=self.settings.login_window_minutes)
-        since = utcnow() - window
         limit = self.settings.login_max_failures
-        with self.db.read() as s:
-            by_email = s.scalar(
-                select(func.count()).where(
-                    LoginAttempt.email == email,
-                    LoginAttempt.success.is_(False),
-                    LoginAttempt.created_at >= since,
-                )
-            )
-            by_ip = s.scalar(
-                select(func.count()).where(
-                    LoginAttempt.ip == ip,
-                    LoginAttempt.success.is_(False),
-                    LoginAttempt.created_at >= since,
-                )
-            )
-            if (by_email or 0) >= limit or (by_ip or 0) >= limit * 4:
-                raise Throttled(
-                    "too many failed sign-ins; wait a few minutes and try again",
-                    retry_after=int(window.total_seconds()),
-                )
+        with self.db.write() as s:  # first the try itself, then the counts that include it
+            if not self.db.is_sqlite:  # SQLite's writers take turns already (BEGIN IMMEDIATE)
+                s.execute(_SIGN_IN_TURN, {"key": f"signin:{email}"})
+            attempt = LoginAttempt(email=email, ip=ip, success=False, created_at=now)
+            s.add(attempt)
+            s.flush()
+            wait = self._sign_in_wait(s, email, ip, now, window, limit)
             user = s.scalar(select(User).where(User.email == email, User.status == "active"))
+            if wait > 0:
+                s.delete(attempt)  # a refused try was never checked: it is not a miss
+        if wait > 0:
+            raise Throttled(
+                "too many failed sign-ins; wait a little and try again",
+                retry_after=int(wait) + 1,
+            )
         ok = verify_password(user.password_hash if user else None, password)
         with self.db.write() as s:
-            s.add(LoginAttempt(email=email, ip=ip, success=ok))
             if ok and user:
+                # A success clears this address's misses for the login (its owner, back).
+                s.execute(
+                    delete(LoginAttempt).where(
+                        LoginAttempt.email == email,
+                        LoginAttempt.ip == ip,
+                        LoginAttempt.success.is_(False),
+                        LoginAttempt.id != attempt.id,
+                    )
+                )
+                s.execute(
+                    update(LoginAttempt).where(LoginAttempt.id == attempt.id).values(success=True)
+                )
                 self._audit(s, user, "auth.signed_in", origin, "user", user.id)
             else:
                 audit.record(
@@ -534,6 +611,58 @@ class Accounts:
         if not ok or user is None:
             raise NotAuthenticated("wrong e-mail or password")
         return user
+
+    @staticmethod
+    def _sign_in_wait(
+        s: Session, email: str, ip: str, now: dt.datetime, window: dt.timedelta, limit: int
+    ) -> float:
+        """Seconds this try must wait (0: check it). Counts misses in the window, this try and
+        any sent at the same moment included."""
+        recent = (LoginAttempt.success.is_(False), LoginAttempt.created_at >= now - window)
+        pair = s.execute(
+            select(func.count(), func.max(LoginAttempt.created_at)).where(
+                LoginAttempt.email == email, LoginAttempt.ip == ip, *recent
+            )
+        ).one()
+        if pair[0] > limit:
+            # The first tries of a burst are checked; every later one waits its turn.
+            previous = s.scalar(
+                select(LoginAttempt.created_at)
+                .where(LoginAttempt.email == email, LoginAttempt.ip == ip, *recent)
+                .order_by(LoginAttempt.created_at.desc())
+                .offset(1)
+                .limit(1)
+            )
+            pause = min(30.0 * 2 ** (pair[0] - limit - 1), 900.0)
+            left = ((previous or now) + dt.timedelta(seconds=pause) - now).total_seconds()
+            if left > 0:
+                return left
+        known = s.scalar(
+            select(LoginAttempt.id)
+            .where(
+                LoginAttempt.email == email,
+                LoginAttempt.ip == ip,
+                LoginAttempt.success.is_(True),
+                LoginAttempt.created_at >= now - dt.timedelta(days=30),
+            )
+            .limit(1)
+        )
+        if known is not None:
+            return 0.0
+        by_ip = s.scalar(select(func.count()).where(LoginAttempt.ip == ip, *recent)) or 0
+        if by_ip > limit * 20:
+            return window.total_seconds()
+        by_email = s.scalar(select(func.count()).where(LoginAttempt.email == email, *recent)) or 0
+        if by_email > limit * 4:
+            spaced = s.scalar(
+                select(func.count()).where(
+                    LoginAttempt.email == email,
+                    LoginAttempt.created_at >= now - dt.timedelta(seconds=2),
+                )
+            )
+            if (spaced or 0) > 1:
+                return 2.0
+        return 0.0
 
     def start_session(self, user: User, origin: Origin) -> str:
         """Returns the cookie value. Only its digest is stored."""
@@ -623,14 +752,20 @@ class Accounts:
                 )
         return token
 
-    def api_token_user(self, secret: str) -> User | None:
-        """The active user behind an API token (hot path: one indexed read; the last-used
-        stamp is written at most every few minutes)."""
-        found = self._api_caller(secret, digest(secret))
-        return found.user if found is not None else None
+    def api_caller(self, secret: str) -> ApiCaller | None:
+        """The active user behind an API token (hot path: one indexed read and no write, so it
+        may run on the event loop; when `touch_due`, call `touch_api_token` from a thread)."""
+        return self._api_caller(secret, digest(secret))
+
+    def touch_api_token(self, token_id: str) -> None:
+        """Stamps the token's last use (at most every TOKEN_TOUCH_INTERVAL, see `touch_due`)."""
+        with self.db.single() as conn:
+            conn.execute(
+                update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow())
+            )
 
     def api_caller_to_confirm(self, secret: str) -> ApiCaller | None:
-        """As `api_token_user`, but possibly as the token was up to `CALLER_REMEMBERED` ago:
+        """As `api_caller`, but possibly as the token was up to `CALLER_REMEMBERED` ago:
         only for a request whose write confirms, in the same statement, that the token is
         still live and its user active (see `Meetings.schedule`). Saves the read."""
         token_hash = digest(secret)
@@ -651,13 +786,11 @@ class Accounts:
         token_id, last_used = values.pop("token__id"), values.pop("token__last_used_at")
         org = Organization(**{k[5:]: values.pop(k) for k in list(values) if k[:5] == "org__"})
         caller = ApiCaller(User(**values, org=org), token_id)
-        now = utcnow()
-        if last_used is None or now - last_used > TOKEN_TOUCH_INTERVAL:
-            with self.db.write() as s:
-                s.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
         if len(self._callers) >= 10_000:
             self._callers.clear()
         self._callers[token_hash] = (time.monotonic(), caller)
+        if last_used is None or utcnow() - last_used > TOKEN_TOUCH_INTERVAL:
+            return caller._replace(touch_due=True)
         return caller
 
     # ---- audit -----------------------------------------------------------------------------
@@ -710,6 +843,16 @@ class Accounts:
         if s.scalar(select(User.id).where(User.email == email, User.status == "active")):
             raise Conflict(field, "is already used by an active login")
 
+    def _event(self, s: Session, name: MemberEvent, user: User, **data: str) -> str | None:
+        return self.events.record(
+            s,
+            name,
+            org_id=user.org_id,
+            subject_type="user",
+            subject_id=user.id,
+            data={"email": user.email, "role": user.role, **data},
+        )
+
     def _queue_welcome(self, s: Session, actor: User, user: User) -> str | None:
         org = s.get(Organization, user.org_id)
         msg = queue_email(
@@ -724,6 +867,9 @@ class Accounts:
                 "inviter": actor.name,
                 "org_name": org.name if org else "",
                 "sign_in_url": f"{self.settings.effective_base_url}/signin",
+                # The set-password link is made when the e-mail is sent (accounts.passwords).
+                "user_id": user.id,
+                "purpose": Purpose.SET,
             },
         )
         return msg.id if msg else None

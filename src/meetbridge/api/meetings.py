@@ -1,4 +1,4 @@
-"""Projects and meetings under /api/v1."""
+"""Meetings under /api/v1/meetings: schedule, change, cancel, retry, invite, host link."""
 
 from __future__ import annotations
 
@@ -8,26 +8,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from meetbridge.api.routes import Actor, C, Caller, From, _errors
+from meetbridge.api.deps import ERRORS, Actor, C, Caller, From
 from meetbridge.api.schemas import Input
-from meetbridge.core.errors import PermissionDenied
-from meetbridge.core.models import User
 from meetbridge.meetings.engine import MeetingChanges, MeetingInput
 
-router = APIRouter(prefix="/api/v1", responses=_errors, tags=["meetings"])
-
-
-class ProjectIn(Input):
-    name: str = Field(max_length=200)
-    description: str = Field("", max_length=5000)
-
-
-class ProjectOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: str
-    name: str
-    description: str
-    created_at: dt.datetime
+router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["meetings"])
 
 
 class MeetingIn(Input):
@@ -81,16 +66,6 @@ class InviteesIn(Input):
 
 class HostLinkOut(BaseModel):
     start_url: str
-
-
-@router.get("/projects", response_model=list[ProjectOut], tags=["projects"])
-async def list_projects(c: C, actor: Actor) -> list[object]:
-    return list(c.projects.list(actor))
-
-
-@router.post("/projects", response_model=ProjectOut, status_code=201, tags=["projects"])
-def create_project(body: ProjectIn, c: C, actor: Actor, origin: From) -> object:
-    return c.projects.create(actor, name=body.name, description=body.description, origin=origin)
 
 
 @router.get("/meetings", response_model=list[MeetingOut])
@@ -175,44 +150,3 @@ def invite(meeting_id: str, body: InviteesIn, c: C, actor: Actor) -> Response:
 def host_link(meeting_id: str, c: C, actor: Actor, origin: From) -> HostLinkOut:
     """A fresh host link from Zoom (a credential: it is never stored; the request is audited)."""
     return HostLinkOut(start_url=c.meetings.host_link(actor, meeting_id, origin))
-
-
-class TemplateOut(BaseModel):
-    name: str
-    customised: bool
-    subject: str
-    body_text: str
-    variables: list[str]
-
-
-class TemplateIn(Input):
-    subject: str = Field(max_length=1000)
-    body_text: str = Field(max_length=50_000)
-
-
-@router.get("/email-templates", response_model=list[TemplateOut], tags=["settings"])
-async def list_templates(c: C, actor: Actor) -> list[dict[str, object]]:
-    """The e-mails meetbridge sends, in your organisation's wording (Jinja2, the listed
-    variables)."""
-    return c.templates.list(actor.org_id)
-
-
-@router.put("/email-templates/{name}", status_code=204, tags=["settings"])
-def save_template(name: str, body: TemplateIn, c: C, actor: Actor, origin: From) -> Response:
-    _admin(actor)
-    c.templates.save(actor.org_id, actor.id, name, body.subject, body.body_text)
-    c.accounts.record(actor, "settings.email_template_changed", origin, template=name)
-    return Response(status_code=204)
-
-
-@router.delete("/email-templates/{name}", status_code=204, tags=["settings"])
-def reset_template(name: str, c: C, actor: Actor, origin: From) -> Response:
-    _admin(actor)
-    c.templates.reset(actor.org_id, name)
-    c.accounts.record(actor, "settings.email_template_reset", origin, template=name)
-    return Response(status_code=204)
-
-
-def _admin(actor: User) -> None:
-    if not actor.is_admin:
-        raise PermissionDenied("only an owner or admin can change the e-mail templates")

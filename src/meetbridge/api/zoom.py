@@ -10,12 +10,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from meetbridge.api.routes import Actor, C, From, _errors, container
+from meetbridge.api.deps import ERRORS, Actor, C, From
 from meetbridge.api.schemas import Input
-from meetbridge.container import Container
 from meetbridge.core.errors import NotFound, ValidationFailed
 
-router = APIRouter(prefix="/api/v1/zoom", responses=_errors, tags=["zoom"])
+router = APIRouter(prefix="/api/v1/zoom", responses=ERRORS, tags=["zoom"])
 
 
 class ZoomConnectionOut(BaseModel):
@@ -134,7 +133,7 @@ def call(body: CallIn, c: C, actor: Actor) -> Any:
     if ".." in body.path:
         raise ValidationFailed("path", "must not contain '..'")
     return {
-        "result": c.connections.call_api(
+        "result": c.passthrough.call_api(
             actor,
             via=body.via,
             method=body.method,
@@ -148,12 +147,17 @@ def call(body: CallIn, c: C, actor: Actor) -> Any:
 hooks = APIRouter(include_in_schema=False)
 
 
+async def raw_body(request: Request) -> bytes:
+    """The body as sent: the signature is over these exact bytes. (Read on the event loop; the
+    endpoint that verifies and records it is a plain `def`, run in the thread pool.)"""
+    return await request.body()
+
+
 @hooks.post("/webhooks/zoom")
 @hooks.post("/webhooks/zoom/deauthorize")
-async def zoom_webhook(request: Request, c: Annotated[Container, Depends(container)]) -> Response:
+def zoom_webhook(request: Request, raw: Annotated[bytes, Depends(raw_body)], c: C) -> Response:
     """Verify over the raw body, answer the URL check, record and enqueue, reply at once."""
-    raw = await request.body()
-    c.connections.verify_webhook(
+    c.webhooks.verify(
         request.headers.get("x-zm-request-timestamp"), request.headers.get("x-zm-signature"), raw
     )
     try:
@@ -164,6 +168,5 @@ async def zoom_webhook(request: Request, c: Annotated[Container, Depends(contain
         raise ValidationFailed("body", "must be a JSON object")
     if body.get("event") == "endpoint.url_validation":
         plain = str((body.get("payload") or {}).get("plainToken", ""))
-        return JSONResponse(c.connections.url_validation(plain))
-    event_id = c.connections.record_webhook(body)
-    return JSONResponse({"status": "received" if event_id else "duplicate"})
+        return JSONResponse(c.webhooks.url_validation(plain))
+    return JSONResponse({"status": c.webhooks.record(body)})

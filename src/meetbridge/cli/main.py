@@ -1,66 +1,39 @@
-"""The `meetbridge` command: run the product, serve, work, migrate, and manage accounts."""
+"""The `meetbridge` command: run the product, serve, work, migrate, and manage accounts.
+
+Imports of the product happen inside the commands: `meetbridge --help` and a quick command
+must not pay for SQLAlchemy, huey, httpx and every service (seconds on a slow machine)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from meetbridge.accounts.demo import DEMO_ADMIN_EMAIL, ensure_demo
-from meetbridge.container import Container, build_container
-from meetbridge.core.audit import Origin
-from meetbridge.core.errors import DomainError
-from meetbridge.core.logging import configure_logging
-from meetbridge.core.migrate import upgrade
-from meetbridge.core.models import Meeting, User
-from meetbridge.core.settings import Settings
-from meetbridge.meetings.engine import MeetingInput
+from meetbridge.cli.accounts import orgs_app, users_app
+from meetbridge.cli.common import console, err, load_settings, open_container
+from meetbridge.cli.meetings import meetings_app
+
+if TYPE_CHECKING:
+    from meetbridge.core.settings import Settings
 
 app = typer.Typer(help="meetbridge: a self-hostable Zoom integration.", no_args_is_help=True)
-users_app = typer.Typer(help="Manage user logins.", no_args_is_help=True)
-orgs_app = typer.Typer(help="Manage organisations.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(orgs_app, name="orgs")
-meetings_app = typer.Typer(help="Schedule and manage Zoom meetings.", no_args_is_help=True)
 app.add_typer(meetings_app, name="meetings")
-console = Console()
-err = Console(stderr=True)
-CLI = Origin(via="cli")
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except Exception as exc:
-        err.print(f"[red]Configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
-
-
-def _container(settings: Settings) -> Container:
-    configure_logging(settings.log_level, settings.log_json)
-    upgrade(settings.effective_database_url)
-    return build_container(settings)
-
-
-def _fail(exc: DomainError) -> typer.Exit:
-    detail = "; ".join(f"{e.field}: {e.reason}" for e in exc.errors) or exc.message
-    err.print(f"[red]Error:[/red] {detail}")
-    return typer.Exit(1)
 
 
 @app.command()
 def migrate() -> None:
     """Apply database migrations (also done on every start)."""
-    settings = _settings()
+    from meetbridge.core.migrate import upgrade
+
+    settings = load_settings()
     upgrade(settings.effective_database_url)
     console.print("Database is up to date.")
 
@@ -73,7 +46,10 @@ def serve(
     """Serve the web UI and the REST API."""
     import uvicorn
 
-    settings = _settings()
+    from meetbridge.core.logging import configure_logging
+    from meetbridge.core.migrate import upgrade
+
+    settings = load_settings()
     configure_logging(settings.log_level, settings.log_json)
     upgrade(settings.effective_database_url)
     uvicorn.run(
@@ -84,15 +60,16 @@ def serve(
         workers=workers or settings.web_workers,
         log_level="warning",
         access_log=False,
-        proxy_headers=False,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )
 
 
 @app.command()
 def worker() -> None:
     """Run background jobs (e-mail, reconcilers)."""
-    settings = _settings()
-    c = _container(settings)
+    settings = load_settings()
+    c = open_container(settings)
     consumer = c.jobs.huey.create_consumer(
         workers=settings.worker_threads,
         worker_type="thread",
@@ -118,7 +95,9 @@ def sandbox(
     cmd = [sys.executable, "-m", "meetbridge_sandbox", "--port", str(port), "--host", host]
     if state_file:
         cmd += ["--state-file", state_file]
-    raise typer.Exit(subprocess.call(cmd))
+    # The sandbox replaces this process, so a signal sent to `meetbridge sandbox` (SIGTERM from a
+    # service manager) reaches the server itself instead of leaving it running as an orphan.
+    os.execv(sys.executable, cmd)  # noqa: S606
 
 
 @app.command()
@@ -127,9 +106,12 @@ def run(
         bool, typer.Option("--sandbox/--no-sandbox", help="Start the Zoom sandbox and use it")
     ] = True,
 ) -> None:
-    """The embedded default: migrate, seed the demo organisation, run web + worker and the Zoom
-    sandbox. Ctrl-C stops everything."""
-    settings = _settings()
+    """The embedded default: migrate, seed the demo organisation (not in production mode), run
+    web + worker and the Zoom sandbox, starting again any that exits. Ctrl-C stops everything."""
+    from meetbridge.accounts.demo import DEMO_ADMIN_EMAIL, ensure_demo
+    from meetbridge.cli.supervise import Supervisor
+
+    settings = load_settings()
     ports = {"MEETBRIDGE_PORT": settings.port}
     if use_sandbox:
         ports["MEETBRIDGE_SANDBOX_PORT"] = settings.sandbox_port
@@ -140,13 +122,16 @@ def run(
                 f"{name} to a free port."
             )
             raise typer.Exit(1)
-    c = _container(settings)
-    password = _demo_password(settings)
-    created = ensure_demo(c.accounts, password)
+    c = open_container(settings)
+    # The demo organisation (and the reset of its admin's password on every run) is for trying
+    # meetbridge out; a production install starts empty (`meetbridge orgs create`).
+    demo = settings.mode == "demo"
+    password = _demo_password(settings) if demo else ""
+    created = ensure_demo(c.accounts, password) if demo else False
     c.close()
     url = settings.effective_base_url
     env = dict(os.environ)
-    procs = []
+    children: list[tuple[str, list[str]]] = []
     if use_sandbox:
         sandbox_url = f"http://127.0.0.1:{settings.sandbox_port}"
         env.update(
@@ -156,8 +141,9 @@ def run(
             MEETBRIDGE_SANDBOX_DEAUTH_URL=f"{url}/webhooks/zoom/deauthorize",
         )
         env.setdefault("MEETBRIDGE_ZOOM_REDIRECT_URI", f"{url}/integrations/zoom/callback")
-        procs.append(
-            subprocess.Popen(
+        children.append(
+            (
+                "Zoom sandbox",
                 [
                     sys.executable,
                     "-m",
@@ -167,16 +153,20 @@ def run(
                     "--state-file",
                     str(settings.data_dir / "zoom-sandbox.db"),
                 ],
-                env=env,
             )
         )
-    procs += [
-        subprocess.Popen([sys.executable, "-m", "meetbridge", "serve"], env=env),
-        subprocess.Popen([sys.executable, "-m", "meetbridge", "worker"], env=env),
+    children += [
+        ("web server", [sys.executable, "-m", "meetbridge", "serve"]),
+        ("worker", [sys.executable, "-m", "meetbridge", "worker"]),
     ]
+    supervisor = Supervisor(children, env, lambda line: err.print(f"[yellow]{line}[/yellow]"))
+    supervisor.start()
     console.rule("[bold]meetbridge is running")
     console.print(f"  Open      [bold cyan]{url}[/]")
-    console.print(f"  Sign in   [bold]{DEMO_ADMIN_EMAIL}[/] / [bold]{password}[/]")
+    if demo:
+        console.print(f"  Sign in   [bold]{DEMO_ADMIN_EMAIL}[/] / [bold]{password}[/]")
+    else:
+        console.print("  Sign in   with a login made by `meetbridge orgs create` (production mode)")
     console.print(f"  E-mail    written to {settings.effective_outbox_dir}/ as .eml files")
     console.print(f"  API docs  {url}/docs")
     if use_sandbox:
@@ -199,20 +189,12 @@ def run(
     signal.signal(signal.SIGTERM, _stop)
     code = 0
     while not stopping:
-        for p in procs:
-            if p.poll() is not None:
-                err.print(f"[red]A child process exited ({p.args!r}); stopping.[/red]")
-                stopping, code = True, 1
+        problem = supervisor.check()
+        if problem is not None:
+            err.print(f"[red]{problem}[/red]")
+            stopping, code = True, 1
         time.sleep(0.3)
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGINT)
-    deadline = time.monotonic() + 10
-    for p in procs:
-        try:
-            p.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            p.kill()
+    supervisor.stop()
     console.print("Stopped.")
     raise typer.Exit(code)
 
@@ -248,8 +230,10 @@ def _demo_password(settings: Settings) -> str:
 def rotate_keys() -> None:
     """Re-encrypt every stored secret with the newest key in MEETBRIDGE_ENCRYPTION_KEYS.
     Put a new key first in the setting, run this, then drop the old keys."""
-    c = _container(_settings())
-    counts = c.connections.rotate_keys()
+    from meetbridge.integrations.zoom.keys import rotate_keys as rotate_zoom_keys
+
+    c = open_container(load_settings())
+    counts = rotate_zoom_keys(c.db, c.crypto)
     console.print(f"Re-encrypted {sum(counts.values())} secrets ({counts}).")
 
 
@@ -259,167 +243,6 @@ def new_key() -> None:
     from meetbridge.core.crypto import Crypto
 
     console.print(Crypto.new_key())
-
-
-@orgs_app.command("create")
-def orgs_create(
-    name: Annotated[str, typer.Argument(help="Organisation name")],
-    owner_email: Annotated[str, typer.Option(help="E-mail of its first owner")],
-    owner_name: Annotated[str, typer.Option(help="Name of its first owner")],
-    owner_password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
-    slug: Annotated[str | None, typer.Option(help="URL name (default: from the name)")] = None,
-    timezone: Annotated[str, typer.Option(help="IANA time zone")] = "UTC",
-) -> None:
-    """Create an organisation and its first owner."""
-    c = _container(_settings())
-    try:
-        org, owner = c.accounts.create_organization(
-            name=name,
-            owner_email=owner_email,
-            owner_name=owner_name,
-            owner_password=owner_password,
-            origin=CLI,
-            slug=slug,
-            timezone=timezone,
-        )
-    except DomainError as exc:
-        raise _fail(exc) from None
-    console.print(f"Created organisation {org.name} ({org.slug}, id {org.id}); owner {owner.email}")
-
-
-@users_app.command("create")
-def users_create(
-    org: Annotated[str, typer.Option(help="Organisation slug")],
-    email: Annotated[str, typer.Option()],
-    name: Annotated[str, typer.Option()],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
-    role: Annotated[str, typer.Option(help="owner, admin or member")] = "member",
-) -> None:
-    """Create a login in an organisation (acting as its first owner)."""
-    c = _container(_settings())
-    owner = c.accounts.first_owner(org)
-    if owner is None:
-        err.print(f"[red]Error:[/red] org: no organisation with slug {org!r}")
-        raise typer.Exit(1)
-    try:
-        user = c.accounts.create_member(
-            owner, email=email, name=name, role=role, password=password, origin=CLI
-        )
-    except DomainError as exc:
-        raise _fail(exc) from None
-    console.print(f"Created {user.role} {user.email} (id {user.id}); a welcome e-mail is queued.")
-
-
-def _member(c: Container, email: str) -> User:
-    user = c.accounts.active_user_by_email(email)
-    if user is None:
-        err.print(f"[red]Error:[/red] as: no active login {email!r}")
-        raise typer.Exit(1)
-    return user
-
-
-@meetings_app.command("create")
-def meetings_create(
-    as_: Annotated[str, typer.Option("--as", help="The host's meetbridge e-mail")],
-    title: Annotated[str, typer.Option()],
-    start: Annotated[str, typer.Option(help="Local time, e.g. 2027-03-01T09:30")],
-    duration: Annotated[int, typer.Option(help="Minutes")] = 30,
-    timezone: Annotated[str | None, typer.Option(help="IANA zone (default: the host's)")] = None,
-    agenda: Annotated[str, typer.Option()] = "",
-    invite: Annotated[list[str] | None, typer.Option(help="E-mail to invite (repeat)")] = None,
-    wait: Annotated[bool, typer.Option(help="Wait until Zoom has it")] = True,
-) -> None:
-    """Schedule a Zoom meeting in the host's connected Zoom."""
-    c = _container(_settings())
-    host = _member(c, as_)
-    try:
-        when = dt.datetime.fromisoformat(start)
-    except ValueError:
-        err.print("[red]Error:[/red] start: use YYYY-MM-DDTHH:MM")
-        raise typer.Exit(1) from None
-    try:
-        m = c.meetings.schedule(
-            host,
-            MeetingInput(
-                title=title,
-                start=when,
-                timezone=timezone or host.timezone,
-                duration=duration,
-                agenda=agenda,
-                invitees=list(invite or []),
-            ),
-            CLI,
-        )
-    except DomainError as exc:
-        raise _fail(exc) from None
-    console.print(f"Meeting {m.id} recorded; creating it in Zoom…")
-    if wait:
-        deadline = time.monotonic() + 60
-        while (m := c.meetings.get(host, m.id)).status == "creating" and not m.last_error:
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
-    _show(m)
-
-
-def _show(m: Meeting) -> None:
-    console.print(f"[bold]{m.title}[/] · {m.status}")
-    console.print(f"  id        {m.id}")
-    console.print(
-        f"  when      {m.start_at:%Y-%m-%d %H:%M} UTC ({m.timezone}), {m.duration_min} min"
-    )
-    console.print(f"  Zoom id   {m.zoom_meeting_id or '—'}")
-    console.print(f"  join      {m.join_url or '—'}")
-    if m.last_error:
-        console.print(f"  [yellow]problem[/]   {m.last_error}")
-
-
-@meetings_app.command("list")
-def meetings_list(
-    as_: Annotated[str, typer.Option("--as", help="Whose meetings (e-mail)")],
-    past: Annotated[bool, typer.Option(help="Past meetings instead of upcoming")] = False,
-) -> None:
-    """List meetings."""
-    from rich.table import Table
-
-    c = _container(_settings())
-    user = _member(c, as_)
-    table = Table("id", "when (UTC)", "title", "status", "Zoom id", "join link")
-    for m in c.meetings.list_meetings(user, when="past" if past else "upcoming"):
-        table.add_row(
-            m.id,
-            f"{m.start_at:%Y-%m-%d %H:%M}",
-            m.title,
-            m.status,
-            str(m.zoom_meeting_id or ""),
-            m.join_url or "",
-        )
-    console.print(table)
-
-
-@meetings_app.command("show")
-def meetings_show(
-    meeting_id: str, as_: Annotated[str, typer.Option("--as", help="Viewer's e-mail")]
-) -> None:
-    """Show one meeting."""
-    c = _container(_settings())
-    try:
-        _show(c.meetings.get(_member(c, as_), meeting_id))
-    except DomainError as exc:
-        raise _fail(exc) from None
-
-
-@meetings_app.command("cancel")
-def meetings_cancel(
-    meeting_id: str, as_: Annotated[str, typer.Option("--as", help="Host's e-mail")]
-) -> None:
-    """Cancel a meeting (deleted in Zoom; invitees get a cancellation)."""
-    c = _container(_settings())
-    try:
-        m = c.meetings.cancel(_member(c, as_), meeting_id, CLI)
-    except DomainError as exc:
-        raise _fail(exc) from None
-    console.print(f"Meeting {m.id}: {m.status}.")
 
 
 def main() -> None:

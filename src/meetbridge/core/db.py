@@ -7,12 +7,15 @@ aware (`UTCDateTime`).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Connection, DateTime, Engine, create_engine, event, text
@@ -161,11 +164,47 @@ def _ping_after_idle(engine: Engine) -> None:
             raise DisconnectionError(f"closed while idle: {e}") from e
 
 
+# Set to 1 (the tests do) to make a write begun on the event loop raise `WriteOnEventLoop`.
+REFUSE_LOOP_WRITES_ENV = "MEETBRIDGE_REFUSE_LOOP_WRITES"
+
+
+class WriteOnEventLoop(RuntimeError):
+    """A write began in a thread that runs an asyncio event loop (an `async def` endpoint or
+    dependency). It may wait for the database's write lock (SQLite has one for the whole file;
+    PostgreSQL row locks), and while it waits no other request of the process is served: a
+    /healthz sent 50 ms into a 2 s lock was answered after 1.97 s. Write from a plain `def`
+    endpoint, or hop to the thread pool first."""
+
+
+# True while a request is served (set by the ASGI middleware, web/http.py): the guard refuses
+# a write only there. A loop that runs in a thread for other reasons — Playwright's sync API
+# keeps one in the test's own thread — is not the server's, and its writes stall no request.
+SERVING_REQUEST: ContextVar[bool] = ContextVar("meetbridge_serving_request", default=False)
+
+
+def _refuse_on_event_loop() -> None:
+    if not SERVING_REQUEST.get():
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return  # serving, but in the thread pool (the context is copied there): fine
+    raise WriteOnEventLoop("a database write on the event loop; write from a thread")
+
+
 class Database:
     """Engines and sessions. `read()` for queries, `write()` for a transaction that commits;
-    `connect()`, `begin()` and `single()` give Core connections for the hot paths."""
+    `connect()`, `begin()` and `single()` give Core connections for the hot paths.
 
-    def __init__(self, url: str) -> None:
+    With `refuse_loop_writes` (default: the environment's `MEETBRIDGE_REFUSE_LOOP_WRITES=1`,
+    read once here), `write()`, `begin()` and `single()` raise `WriteOnEventLoop` when entered
+    on a thread that runs the event loop of a request being served (`SERVING_REQUEST`): the
+    tests turn it on, production leaves it off."""
+
+    def __init__(self, url: str, *, refuse_loop_writes: bool | None = None) -> None:
+        if refuse_loop_writes is None:
+            refuse_loop_writes = os.environ.get(REFUSE_LOOP_WRITES_ENV) == "1"
+        self.refuse_loop_writes = refuse_loop_writes
         url = normalize_url(url)
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
@@ -210,6 +249,8 @@ class Database:
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """A transaction: commits when the block ends, rolls back on any exception."""
+        if self.refuse_loop_writes:
+            _refuse_on_event_loop()
         with self.write_engine.begin() as conn:
             yield conn
 
@@ -218,12 +259,16 @@ class Database:
         """For one statement that writes (atomic by itself, e.g. UPDATE ... RETURNING). On
         PostgreSQL it runs in autocommit: no BEGIN / COMMIT round trips. SQLite's
         transactions cost no round trip: there it is an ordinary write transaction."""
+        if self.refuse_loop_writes:
+            _refuse_on_event_loop()
         with self.begin() if self.is_sqlite else self.connect() as conn:
             yield conn
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction: commits when the block ends, rolls back on any exception."""
+        if self.refuse_loop_writes:
+            _refuse_on_event_loop()
         with self._write() as session, session.begin():
             yield session
 

@@ -23,6 +23,7 @@ from typing import Any
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 from huey.storage import SqliteStorage
 
+from meetbridge.core.files import private_dir, private_file
 from meetbridge.core.logging import get_logger
 from meetbridge.core.settings import Settings
 
@@ -73,7 +74,7 @@ class Doorbell:
                     pass
 
     def _listen(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder)
         self._path = self.folder / f"{os.getpid()}-{uuid.uuid4().hex[:8]}.sock"
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         listener.bind(str(self._path))
@@ -161,7 +162,8 @@ class _SqliteHuey(_NoRevoking, SqliteHuey):  # type: ignore[misc]
 def make_huey(settings: Settings, immediate: bool = False) -> Huey:
     if settings.redis_url:
         return _RedisHuey("meetbridge", url=settings.redis_url, immediate=immediate, results=False)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
+    private_file(settings.huey_file)
     return _SqliteHuey(
         "meetbridge",
         filename=str(settings.huey_file),

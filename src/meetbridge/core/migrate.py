@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 
 from meetbridge.core.db import normalize_url
+from meetbridge.core.files import private_file
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -23,5 +24,5 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str) -> None:
     url = normalize_url(url)
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(url.removeprefix("sqlite:///")))
     command.upgrade(alembic_config(url), "head")

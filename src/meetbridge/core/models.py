@@ -1,6 +1,6 @@
 """The tables. IDs are random UUID strings: never guessable, never reused.
 
-A user's ID is the identity (the CRM binds Zoom to it); e-mails can change. Restoring a
+A user's ID is the identity (a Zoom connection is bound to it); e-mails can change. Restoring a
 deactivated login makes a new user with a new ID that points back at the old one.
 """
 
@@ -146,8 +146,13 @@ class EmailMessage(Base):
     org_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     to_addr: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(300))
-    body_text: Mapped[str] = mapped_column(Text)
+    # The template and its values; the message is rendered when it is sent (an organisation's
+    # failing template must not undo the change that queued it), then the rendered parts are
+    # kept as the record of what went out.
+    template: Mapped[str | None] = mapped_column(String(64))
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    subject: Mapped[str | None] = mapped_column(String(300))
+    body_text: Mapped[str | None] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
     # A calendar invite (text/calendar) sent along, with its METHOD (REQUEST or CANCEL).
     ics: Mapped[str | None] = mapped_column(Text)
@@ -157,6 +162,7 @@ class EmailMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # a send's lease
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
@@ -172,125 +178,6 @@ class LoginAttempt(Base):
     ip: Mapped[str] = mapped_column(String(64))
     success: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class ZoomConnection(Base):
-    """One road to Zoom: a member's own Zoom (kind "user", OAuth) or the organisation's Zoom
-    account (kind "account", Server-to-Server). Tokens and the client secret are encrypted
-    (core.crypto); `token_version` grows on every refresh so a refresh can be compared-and-set.
-
-    Binding: while a connection is not ended, its Zoom user (account id + user id) belongs to
-    that one meetbridge user ID; a partial unique index makes a second binding impossible."""
-
-    __tablename__ = "zoom_connections"
-    __table_args__ = (
-        Index(
-            "uq_zoom_binding",
-            "zoom_account_id",
-            "zoom_user_id",
-            unique=True,
-            sqlite_where=text("status != 'ended' AND kind = 'user'"),
-            postgresql_where=text("status != 'ended' AND kind = 'user'"),
-        ),
-        Index(
-            "uq_zoom_user_connection",
-            "user_id",
-            unique=True,
-            sqlite_where=text("status != 'ended' AND kind = 'user'"),
-            postgresql_where=text("status != 'ended' AND kind = 'user'"),
-        ),
-        Index(
-            "uq_zoom_account_connection",
-            "org_id",
-            unique=True,
-            sqlite_where=text("status != 'ended' AND kind = 'account'"),
-            postgresql_where=text("status != 'ended' AND kind = 'account'"),
-        ),
-    )
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    org_id: Mapped[str] = mapped_column(
-        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
-    )
-    kind: Mapped[str] = mapped_column(String(16))  # user | account
-    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    zoom_account_id: Mapped[str | None] = mapped_column(String(64))
-    zoom_user_id: Mapped[str | None] = mapped_column(String(64))
-    zoom_email: Mapped[str | None] = mapped_column(String(254))
-    client_id: Mapped[str | None] = mapped_column(String(128))  # account kind: the S2S app
-    client_secret_enc: Mapped[str | None] = mapped_column(Text)
-    scopes: Mapped[str] = mapped_column(Text, default="")
-    access_token_enc: Mapped[str | None] = mapped_column(Text)
-    access_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    refresh_token_enc: Mapped[str | None] = mapped_column(Text)
-    token_version: Mapped[int] = mapped_column(Integer, default=0)
-    # connected | needs_reconnect | ended
-    status: Mapped[str] = mapped_column(String(20), default="connected")
-    end_reason: Mapped[str | None] = mapped_column(String(32))
-    last_error: Mapped[str | None] = mapped_column(Text)
-    last_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    connected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-
-
-class OAuthState(Base):
-    """A connect attempt in flight: the `state` we sent (stored as a digest), the PKCE verifier
-    (encrypted), who started it. Ten minutes, once."""
-
-    __tablename__ = "oauth_states"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the state
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    verifier_enc: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
-
-
-class ZoomRevocation(Base):
-    """A token to revoke at Zoom. The connection's own tokens are deleted at once on disconnect;
-    this row (encrypted) lets a job retry the revoke while Zoom is down."""
-
-    __tablename__ = "zoom_revocations"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    token_enc: Mapped[str] = mapped_column(Text)
-    client_id: Mapped[str] = mapped_column(String(128))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | failed
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class WebhookEvent(Base):
-    """A Zoom event as received (verified), recorded before the reply; a job handles it."""
-
-    __tablename__ = "webhook_events"
-    __table_args__ = (Index("ix_webhook_status", "status", "received_at"),)
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
-    event: Mapped[str] = mapped_column(String(100))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(
-        String(16), default="pending"
-    )  # pending|done|ignored|failed
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(Text)
-    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-
-
-class RateCounter(Base):
-    """Fixed-window counters shared by every process (embedded mode; Redis at scale)."""
-
-    __tablename__ = "rate_counters"
-
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    window: Mapped[int] = mapped_column(Integer, primary_key=True)
-    count: Mapped[int] = mapped_column(Integer, default=0)
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class Project(Base):
@@ -391,3 +278,29 @@ class EmailTemplate(Base):
     body_text: Mapped[str] = mapped_column(Text)
     updated_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DomainEvent(Base):
+    """Something that happened (`meeting.scheduled`, `member.created`, …), written in the
+    transaction of the change and dispatched to subscribers by a job (core.events). A work row
+    (core.work): `delivered` lists the subscribers that have handled it."""
+
+    __tablename__ = "domain_events"
+    __table_args__ = (
+        Index("ix_domain_events_status_next", "status", "next_attempt_at"),
+        Index("ix_domain_events_subject", "subject_type", "subject_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(64))
+    org_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     session_hours: int = Field(12, ge=1, le=24 * 30)
     login_max_failures: int = Field(5, ge=1)
     login_window_minutes: int = Field(15, ge=1)
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated
+    # addresses, or "*"). Unset, the client's address is the connection's: behind a proxy every
+    # user would share the proxy's, and sign-in throttling would treat them as one.
+    trusted_proxies: str = ""
     max_body_bytes: int = Field(1_048_576, ge=1024)
     log_level: str = "INFO"
     log_json: bool = True
@@ -87,6 +91,9 @@ class Settings(BaseSettings):
     meetings_retry_max_seconds: float = Field(900.0, gt=0)
     # How long after an unclear create the reconciler looks for a late copy at Zoom.
     meetings_sweep_after_seconds: float = Field(300.0, ge=0)
+    # Finished rows (sent e-mails, handled webhook events and domain events, sign-in attempts)
+    # are deleted after this many days.
+    retention_days: int = Field(90, ge=1, le=3650)
     # Where `meetbridge run` starts the Zoom sandbox (and points the two bases above at it).
     sandbox_port: int = Field(8100, ge=1, le=65535)
 

@@ -9,10 +9,16 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from meetbridge.core.db import Database, utcnow
-from meetbridge.core.models import Meeting, ZoomConnection
+from meetbridge.core.events import EventBus
+from meetbridge.core.models import Meeting
 from meetbridge.core.platform import PlatformChange
+
+# The host's connection table: the hot path's SQL checks and returns it (the one
+# thing meetings takes from the Zoom package).
+from meetbridge.integrations.zoom.tables import ZoomConnection
+from meetbridge.meetings.events import publish, record
 from meetbridge.meetings.invites import queue_invites
-from meetbridge.meetings.status import Applied, Status, move
+from meetbridge.meetings.status import Applied, MeetingEvent, Status, move
 from meetbridge.notify.outbox import MailDelivery
 from meetbridge.scheduling.timezones import is_zone
 
@@ -32,9 +38,10 @@ def _matching(change: PlatformChange) -> Select[Any] | None:
 
 
 class FromPlatform:
-    def __init__(self, db: Database, mail: MailDelivery) -> None:
+    def __init__(self, db: Database, mail: MailDelivery, events: EventBus | None = None) -> None:
         self.db = db
         self.mail = mail
+        self.events = events
 
     def deleted(self, change: PlatformChange) -> Applied:
         """A deletion at the platform is final there, whatever its time: the row ends."""
@@ -50,8 +57,10 @@ class FromPlatform:
             m.sequence += 1
             m.last_synced_at = m.updated_at = utcnow()
             queued = queue_invites(s, m, "CANCEL")
+            event = record(self.events, s, MeetingEvent.CANCELLED, m, {"by": "platform"})
         for mid in queued:
             self.mail.enqueue(mid)
+        publish(self.events, event)
         return Applied.DONE
 
     def changed(self, change: PlatformChange) -> Applied:
@@ -62,6 +71,7 @@ class FromPlatform:
         if query is None:
             return Applied.IGNORED
         queued: list[str] = []
+        event: str | None = None
         with self.db.write() as s:
             m = s.scalar(query)
             if m is None:
@@ -77,8 +87,10 @@ class FromPlatform:
                 m.updated_at = utcnow()
                 m.changed_at = change.at or utcnow()
                 queued = queue_invites(s, m, "REQUEST")
+                event = record(self.events, s, MeetingEvent.UPDATED, m, {"by": "platform"})
         for mid in queued:
             self.mail.enqueue(mid)
+        publish(self.events, event)
         return Applied.DONE
 
     @staticmethod

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from meetbridge.core.db import Database, utcnow
+from meetbridge.core.events import EventBus
 from meetbridge.core.jobs import JobQueue
 from meetbridge.core.logging import get_logger
 from meetbridge.core.models import Meeting
@@ -30,10 +31,12 @@ from meetbridge.core.platform import (
     VideoPlatform,
 )
 from meetbridge.core.settings import Settings
+from meetbridge.core.work import Retry
 from meetbridge.meetings import statements as q
+from meetbridge.meetings.events import publish, record
 from meetbridge.meetings.invites import Method, queue_invites
 from meetbridge.meetings.payload import FirstAttempt
-from meetbridge.meetings.status import Outcome, Status, move
+from meetbridge.meetings.status import MeetingEvent, Outcome, Status, move
 from meetbridge.notify.outbox import MailDelivery
 
 log = get_logger("meetbridge.meetings")
@@ -96,12 +99,17 @@ class Lifecycle:
         platform: VideoPlatform,
         jobs: JobQueue,
         mail: MailDelivery,
+        events: EventBus | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.platform = platform
         self.jobs = jobs
         self.mail = mail
+        self.events = events
+        self.retry = Retry(
+            base=settings.meetings_retry_base_seconds, cap=settings.meetings_retry_max_seconds
+        )
         self.longest_call = dt.timedelta(seconds=settings.zoom_longest_call)
 
     def work(
@@ -205,6 +213,7 @@ class Lifecycle:
         values: dict[str, Any] | None = None,
         status: Status = Status.SCHEDULED,
         link: tuple[int, str] | None = None,
+        event: MeetingEvent | None = None,
     ) -> Outcome:
         """Ends an attempt in one statement or transaction. If the row is as the attempt
         claimed it (same status and sequence), it takes `status` and the invites (`method`)
@@ -232,12 +241,16 @@ class Lifecycle:
                     m.status = status
                     return Outcome.DONE
         queued: list[str] = []
+        announced: str | None = None
         with self.db.write() as s:
             if values is None:
                 result = s.execute(q.SETTLE_DONE, {**claimed, **done})
             else:
                 result = s.execute(q.AS_CLAIMED.values(claimed_until=None, **values), claimed)
             settled = result.rowcount == 1  # type: ignore[attr-defined]
+            if settled and event is not None:
+                error = values.get("last_error") if values else None
+                announced = record(self.events, s, event, m, {"error": error})
             if settled and values is None:
                 m.status = status
                 queued = queue_invites(s, m, method)
@@ -253,6 +266,7 @@ class Lifecycle:
                 s.execute(update(Meeting).where(Meeting.id == m.id).values(**kept))
         for mid in queued:
             self.mail.enqueue(mid)
+        publish(self.events, announced)
         if not settled:
             self.jobs.enqueue(WORK_TASK, m.id)
             return Outcome.CHANGED
@@ -262,10 +276,8 @@ class Lifecycle:
         self, m: Meeting, error: str, at: dt.datetime | None = None, ambiguous: bool = False
     ) -> Outcome:
         """Not now: the next attempt at `at`, or after a back-off that doubles per attempt."""
-        base = self.settings.meetings_retry_base_seconds
-        backoff = dt.timedelta(
-            seconds=min(base * 2 ** min(m.attempts, 10), self.settings.meetings_retry_max_seconds)
-        )
+        # Attempt n waits base * 2**n (the n + 1st step of core/work's back-off), at most the cap.
+        backoff = self.retry.delay(m.attempts + 1)
         log.info("meetings.retry_later", meeting_id=m.id, error=error)
         at = at or utcnow() + backoff
         outcome = self.settle(
@@ -301,5 +313,6 @@ class Lifecycle:
                 "last_error_at": utcnow(),
                 "next_attempt_at": utcnow() + dt.timedelta(days=3650),
             },
+            event=MeetingEvent.FAILED,
         )
         return Outcome.FAILED

@@ -15,7 +15,7 @@ from meetbridge.core.platform import HostRef, PlatformChange, PlatformError, Vid
 from meetbridge.core.settings import Settings
 from meetbridge.meetings.from_zoom import FromPlatform
 from meetbridge.meetings.lifecycle import WORK_TASK, spec_of
-from meetbridge.meetings.statements import due
+from meetbridge.meetings.statements import WORK
 from meetbridge.meetings.status import Status
 
 log = get_logger("meetbridge.meetings")
@@ -46,13 +46,10 @@ class Reconciler:
         its back-off is over), and compares upcoming meetings with the platform (missed
         webhooks). A row due for less than RECONCILE_GRACE is most likely still queued."""
         now = utcnow()
+        # Due for longer than the grace (its job is most likely lost), or its claim ran out
+        # (its worker died): core/work's reconciler query.
+        due_ids = WORK.due_ids(self.db, now, grace=RECONCILE_GRACE, limit=requeue_batch)
         with self.db.read() as s:
-            due_ids = s.scalars(
-                select(Meeting.id)
-                .where(due(now), Meeting.next_attempt_at <= now - RECONCILE_GRACE)
-                .order_by(Meeting.next_attempt_at)
-                .limit(requeue_batch)
-            ).all()
             stale = s.scalars(
                 select(Meeting)
                 .where(

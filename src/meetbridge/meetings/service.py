@@ -21,12 +21,18 @@ from meetbridge.core import audit
 from meetbridge.core.audit import Origin
 from meetbridge.core.db import Database, utcnow
 from meetbridge.core.errors import Conflict, NotFound, ValidationFailed
+from meetbridge.core.events import EventBus
 from meetbridge.core.jobs import JobQueue
-from meetbridge.core.models import Meeting, MeetingInvitee, User, ZoomConnection, new_id
+from meetbridge.core.models import Meeting, MeetingInvitee, User, new_id
 from meetbridge.core.platform import HostRef, PlatformError, VideoPlatform
 from meetbridge.core.settings import Settings
+
+# The host's connection table: the hot path's SQL checks and returns it (the one
+# thing meetings takes from the Zoom package).
+from meetbridge.integrations.zoom.tables import ZoomConnection
 from meetbridge.meetings import inputs
 from meetbridge.meetings import statements as q
+from meetbridge.meetings.events import event_data, publish, record
 from meetbridge.meetings.from_zoom import FromPlatform
 from meetbridge.meetings.inputs import MAX_DURATION, MeetingChanges, MeetingInput
 from meetbridge.meetings.invites import queue_invites
@@ -34,7 +40,7 @@ from meetbridge.meetings.lifecycle import WORK_TASK, Lifecycle
 from meetbridge.meetings.payload import FirstAttempt
 from meetbridge.meetings.reconcile import Reconciler
 from meetbridge.meetings.source import Source
-from meetbridge.meetings.status import Applied, Outcome, Status, move
+from meetbridge.meetings.status import Applied, MeetingEvent, Outcome, Status, move
 from meetbridge.meetings.write import write_meeting
 from meetbridge.notify.outbox import MailDelivery
 
@@ -47,14 +53,16 @@ class Meetings:
         platform: VideoPlatform,
         jobs: JobQueue,
         mail: MailDelivery,
+        events: EventBus | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.platform = platform
         self.jobs = jobs
         self.mail = mail
-        self.lifecycle = Lifecycle(db, settings, platform, jobs, mail)
-        self.from_platform = FromPlatform(db, mail)
+        self.events = events
+        self.lifecycle = Lifecycle(db, settings, platform, jobs, mail, events)
+        self.from_platform = FromPlatform(db, mail, events)
         self.reconciler = Reconciler(db, settings, platform, jobs, self.from_platform)
 
     # ---- scheduling ----------------------------------------------------------------------------
@@ -109,10 +117,19 @@ class Meetings:
         what = audit.by(
             actor, "meeting.scheduled", origin, "meeting", values["id"], {"title": title}
         )
+        event = None
+        if self.events is not None and self.events.wants(MeetingEvent.SCHEDULED):
+            event = self.events.row(
+                MeetingEvent.SCHEDULED,
+                org_id=actor.org_id,
+                subject_type="meeting",
+                subject_id=values["id"],
+                data=event_data(values),
+            )
         reserving = self.platform.reserve(actor.id)
         try:
             written, reservation = write_meeting(
-                self.db, values, what, invitees, token_id, actor, reserving
+                self.db, values, what, invitees, token_id, actor, reserving, event
             )
         except BaseException:
             reserving.cancel()
@@ -120,6 +137,8 @@ class Meetings:
         values["connection_id"] = written.connection_id
         seen = (written.conn__status, written.conn__v) if written.conn__status else None
         job = FirstAttempt(values, seen, reservation)
+        if event is not None:
+            self.events.publish([event["id"]])  # type: ignore[union-attr]
         if not self.jobs.enqueue(WORK_TASK, values["id"], job.to_json()):
             # The queue is down: the claim is let go, so the reconciler takes the meeting up.
             with self.db.single() as conn:
@@ -237,6 +256,8 @@ class Meetings:
             m.last_error = None
             what = {"from": before, "to": after}
             audit.write(s, audit.by(actor, "meeting.updated", origin, "meeting", m.id, what))
+            event = record(self.events, s, MeetingEvent.UPDATED, m, {"by": "person"})
+        publish(self.events, event)  # before the work, whose own events follow this one
         self.jobs.enqueue(WORK_TASK, m.id)
         return m
 
@@ -260,6 +281,8 @@ class Meetings:
                 s,
                 audit.by(actor, "meeting.cancelled", origin, "meeting", m.id, {"title": m.title}),
             )
+            event = record(self.events, s, MeetingEvent.CANCELLED, m, {"by": "person"})
+        publish(self.events, event)
         if m.status == Status.CANCELLING:
             self.jobs.enqueue(WORK_TASK, m.id)
         return m

@@ -5,6 +5,7 @@ checked in the write itself, and the claim returns its state so the job needs no
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -19,14 +20,19 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
-    or_,
     select,
     update,
 )
 
 from meetbridge.accounts.service import TOKEN_USABLE
 from meetbridge.core import audit
-from meetbridge.core.models import ApiToken, Meeting, MeetingInvitee, Project, User, ZoomConnection
+from meetbridge.core.events import TABLE as EVENTS
+from meetbridge.core.models import ApiToken, Meeting, MeetingInvitee, Project, User
+from meetbridge.core.work import Retry, WorkTable
+
+# The host's connection table: the hot path's SQL checks and returns it (the one
+# thing meetings takes from the Zoom package).
+from meetbridge.integrations.zoom.tables import ZoomConnection
 from meetbridge.meetings.status import PENDING, Status
 
 MEETINGS = cast(Table, Meeting.__table__)
@@ -37,13 +43,23 @@ MEETINGS = cast(Table, Meeting.__table__)
 _DIED_CREATING = (Meeting.status == Status.CREATING) & Meeting.claimed_until.is_not(None)
 
 
+# The meetings as durable work (core/work.py): its `due` expression and, for the reconciler,
+# `due_ids`. The hot path keeps its own claim and settle statements (they return the host's
+# connection, take the request's claim, and settle only as claimed): `WorkTable.attempt`
+# would add a read and a round trip per meeting. Its retry and lease are the lifecycle's
+# (from the settings), not these.
+WORK = WorkTable(
+    Meeting,
+    pending=PENDING,
+    failed=Status.FAILED,
+    retry=Retry(base=5, cap=900),
+    lease=dt.timedelta(seconds=120),
+)
+
+
 def due(now: Any) -> Any:
     """Pending, its next attempt due, and no attempt holding it (or its lease has run out)."""
-    return (
-        Meeting.status.in_(PENDING)
-        & (Meeting.next_attempt_at <= now)
-        & or_(Meeting.claimed_until.is_(None), Meeting.claimed_until <= now)
-    )
+    return WORK.due(now)
 
 
 def _connection_now(**columns: Any) -> list[Any]:
@@ -180,30 +196,42 @@ def _insert_if_ready(project: bool, token: bool) -> Insert:
     )
 
 
-def _with_audit(written: Insert) -> Select[Any]:
-    """PostgreSQL: the meeting and its audit row in one statement, so one round trip in
-    autocommit (a data-modifying WITH runs to completion and is atomic with the statement)."""
-    cte = written.cte("written")
-    audited = (
-        insert(audit.TABLE)
+def _beside(cte: Any, table: Table, prefix: str, name: str, skip: tuple[str, ...] = ()) -> Any:
+    """A CTE inserting one row into `table` from parameters `<prefix><column>`, only if the
+    meeting was written (it selects from the meeting's CTE)."""
+    columns = [c for c in table.c if c.name not in skip]
+    return (
+        insert(table)
         .from_select(
-            [c.name for c in audit.TABLE.c if c.name != "id"],
-            select(
-                *(
-                    bindparam(f"audit_{c.name}", type_=c.type)
-                    for c in audit.TABLE.c
-                    if c.name != "id"
-                )
-            ).select_from(cte),
+            [c.name for c in columns],
+            select(*(bindparam(f"{prefix}{c.name}", type_=c.type) for c in columns)).select_from(
+                cte
+            ),
         )
-        .cte("audited")
+        .cte(name)
     )
-    return select(*cte.c).add_cte(audited)
+
+
+def _with_audit(written: Insert, event: bool) -> Select[Any]:
+    """PostgreSQL: the meeting, its audit row and (when anyone subscribes) its domain event in
+    one statement, so one round trip in autocommit (a data-modifying WITH runs to completion
+    and is atomic with the statement)."""
+    cte = written.cte("written")
+    statement = select(*cte.c).add_cte(_beside(cte, audit.TABLE, "audit_", "audited", ("id",)))
+    if event:
+        statement = statement.add_cte(_beside(cte, EVENTS, "event_", "announced"))
+    return statement
 
 
 # By (project given, API token to confirm).
 INSERT_IF_READY = {(p, t): _insert_if_ready(p, t) for p in (False, True) for t in (False, True)}
-SCHEDULE_ALONE = {case: _with_audit(statement) for case, statement in INSERT_IF_READY.items()}
+# By (project given, API token to confirm, domain event to write).
+SCHEDULE_ALONE = {
+    (p, t, e): _with_audit(statement, e)
+    for (p, t), statement in INSERT_IF_READY.items()
+    for e in (False, True)
+}
+INSERT_EVENT = insert(EVENTS)
 
 INSERT_INVITEE = insert(cast(Table, MeetingInvitee.__table__))
 PROJECT_IN_ORG = select(Project.id).where(

@@ -95,3 +95,12 @@ class Applied(enum.StrEnum):
 
     DONE = "done"
     IGNORED = "ignored"  # not ours, not found, ours on its way, or older than the row
+
+
+class MeetingEvent(enum.StrEnum):
+    """The domain events the engine writes, in the transaction of the change (core/events.py)."""
+
+    SCHEDULED = "meeting.scheduled"
+    UPDATED = "meeting.updated"  # by a person here, or at the platform (`data.by`)
+    CANCELLED = "meeting.cancelled"  # by a person here, or deleted at the platform
+    FAILED = "meeting.failed"  # an attempt was refused; a person must act

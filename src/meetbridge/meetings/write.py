@@ -37,10 +37,12 @@ def write_meeting(
     token_id: str | None,
     actor: User,
     reserving: Reserving,
+    event: dict[str, Any] | None = None,
 ) -> tuple[Row[Any], Reservation]:
-    """Writes the meeting (and its invitees and audit row) if it can be scheduled, and the
-    reservation for the job's create: counted in the same transaction when the platform's
-    counters live in this database, else as `reserving` sent it before the write."""
+    """Writes the meeting (and its invitees, audit row and domain event, `event`'s values,
+    when anyone subscribes) if it can be scheduled, and the reservation for the job's
+    create: counted in the same transaction when the platform's counters live in this
+    database, else as `reserving` sent it before the write."""
     now: dt.datetime = values["created_at"]
     project_id = values["project_id"]
     case = (project_id is not None, token_id is not None)
@@ -58,14 +60,18 @@ def write_meeting(
                     ],
                 )
             audit.write(conn, what)
+            if event is not None:
+                conn.execute(q.INSERT_EVENT, event)
             counted = reserving.count_in(conn, account_of(written), now)
             if counted is not None:
                 return written, counted
     else:
         # PostgreSQL, nobody to invite: one statement in autocommit, one round trip.
         params = values | {f"audit_{k}": v for k, v in what.items()} | {"token_id": token_id}
+        if event is not None:
+            params |= {f"event_{k}": v for k, v in event.items()}
         with db.connect() as conn:
-            written = conn.execute(q.SCHEDULE_ALONE[case], params).first()
+            written = conn.execute(q.SCHEDULE_ALONE[(*case, event is not None)], params).first()
             if written is None:
                 why_not_ready(conn, actor, project_id, token_id)
     return written, reserving.finish(account_of(written), now)

@@ -7,6 +7,7 @@ from sqlalchemy import create_engine, text
 
 from meetbridge.core import models  # noqa: F401  (registers the tables)
 from meetbridge.core.db import Base
+from meetbridge.integrations.zoom import tables as zoom_tables  # noqa: F401
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or ""

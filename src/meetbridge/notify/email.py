@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import smtplib
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Protocol
 
+from meetbridge.core.files import private_dir, write_private
 from meetbridge.core.settings import Settings
 
 
@@ -35,11 +37,13 @@ class Mailer(Protocol):
     def send(self, message: Outgoing) -> None: ...
 
 
-def build_message(sender: str, out: Outgoing) -> EmailMessage:
+def build_message(sender: str, out: Outgoing, now: dt.datetime | None = None) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = out.to
     msg["Subject"] = out.subject
+    # RFC 5322 §3.6 requires an origination date; relays may reject or spam-flag mail without.
+    msg["Date"] = format_datetime(now or dt.datetime.now(dt.UTC))
     msg["Message-ID"] = out.message_id or make_msgid(domain="meetbridge.local")
     msg.set_content(out.text)
     if out.html:
@@ -79,12 +83,10 @@ class OutboxMailer:
         self.folder: Path = settings.effective_outbox_dir
 
     def send(self, message: Outgoing) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder)
         msg = build_message(self.sender, message)
         name = (msg["Message-ID"] or "").strip("<>").replace("@", "_").replace("/", "_")
-        tmp = self.folder / f".{name}.tmp"
-        tmp.write_bytes(bytes(msg))
-        tmp.replace(self.folder / f"{name}.eml")
+        write_private(self.folder / f"{name}.eml", bytes(msg))
 
 
 def make_mailer(settings: Settings) -> Mailer:

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateError,
+    nodes,
+    select_autoescape,
+)
 from jinja2.sandbox import SandboxedEnvironment
 
 _env = Environment(
@@ -16,6 +29,10 @@ _env = Environment(
 )
 
 
+# The e-mails meetbridge sends, each a subject, a text and an HTML part under templates/.
+SHIPPED = ("welcome", "invite", "zoom_lost", "password_reset")
+
+
 def render_email(template: str, /, **context: Any) -> tuple[str, str, str]:
     """Returns (subject, text, html) for `template` (`<template>.subject.txt`, `.txt`, `.html`)."""
     subject = _env.get_template(f"{template}.subject.txt").render(**context).strip()
@@ -24,11 +41,118 @@ def render_email(template: str, /, **context: Any) -> tuple[str, str, str]:
     return subject, text, html
 
 
-# Organisations may write their own subject and text: rendered in Jinja2's sandbox, so a
-# template can use the documented variables and nothing else.
-_custom = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+# Organisations may write their own subject and text. They are rendered in Jinja2's sandbox
+# (the documented variables and nothing else) and bounded, since an organisation's admin is not
+# trusted with the server's CPU and memory: a few characters of template can otherwise loop for
+# a year (`range` nested) or build gigabytes (`'A' * 10**9`, a string doubled in a loop). So:
+# - only plain constructs: output, if, for, set, filters from a short list, no `~`, no blocks
+#   that capture output (`{% set %}…{% endset %}`, macros, call and filter blocks);
+# - every string or list an operator or filter builds is at most MAX_OUTPUT long;
+# - the output is at most MAX_OUTPUT characters, and the render stops after MAX_SECONDS.
+MAX_OUTPUT = 100_000
+MAX_SECONDS = 0.5
+_SAFE_FILTERS = (
+    *("abs", "capitalize", "count", "d", "default", "e", "escape", "first", "float", "int"),
+    *("join", "last", "length", "lower", "replace", "round", "string", "striptags", "title"),
+    *("trim", "truncate", "upper", "wordcount"),
+)
+_REFUSED_NODES: dict[type[nodes.Node], str] = {
+    nodes.Concat: "the ~ operator (write {{ a }}{{ b }} instead)",
+    nodes.AssignBlock: "{% set %}…{% endset %} blocks",
+    nodes.Macro: "macros",
+    nodes.CallBlock: "call blocks",
+    nodes.FilterBlock: "filter blocks",
+    nodes.Include: "includes",
+    nodes.Import: "imports",
+    nodes.FromImport: "imports",
+    nodes.Extends: "extends",
+}
+
+
+class TemplateRefused(ValueError):
+    """An organisation's template cannot be used; the message says why."""
+
+
+def _bounded(value: Any) -> Any:
+    if isinstance(value, str | list | tuple) and len(value) > MAX_OUTPUT:
+        raise TemplateRefused(f"builds a text longer than {MAX_OUTPUT:,} characters")
+    return value
+
+
+class _BoundedSandbox(SandboxedEnvironment):
+    intercepted_binops = frozenset(["+", "*", "**", "%", "//"])
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            seq, n = (left, right) if isinstance(left, str | list | tuple) else (right, left)
+            if (
+                isinstance(seq, str | list | tuple)
+                and isinstance(n, int)
+                and len(seq) * n > MAX_OUTPUT
+            ):
+                raise TemplateRefused(f"builds a text longer than {MAX_OUTPUT:,} characters")
+        if operator == "**" and isinstance(right, int | float) and abs(right) > 64:
+            raise TemplateRefused("raises a number to too high a power")
+        return _bounded(super().call_binop(context, operator, left, right))
+
+
+def _custom_env() -> SandboxedEnvironment:
+    env = _BoundedSandbox(undefined=StrictUndefined, autoescape=False)
+    kept = {}
+    for name in _SAFE_FILTERS:
+        inner = env.filters[name]
+        kept[name] = functools.wraps(inner)(lambda *a, _f=inner, **kw: _bounded(_f(*a, **kw)))
+    # Filters that take a context or environment keep their markers through `wraps`.
+    env.filters = kept
+    env.globals = {"range": env.globals["range"]}
+    return env
+
+
+_custom = _custom_env()
+
+
+def _check(source: str) -> None:
+    for node_type, what in _REFUSED_NODES.items():
+        if next(_custom.parse(source).find_all(node_type), None) is not None:
+            raise TemplateRefused(f"uses {what}, which e-mail templates do not allow")
+
+
+def _deadline(seconds: float) -> Callable[[], None]:
+    """Starts a time limit on this thread's Python code (the template's compiled code runs
+    line by line); returns the function that ends it."""
+    end = time.monotonic() + seconds
+    previous = sys.gettrace()
+    count = 0
+
+    def tracer(frame: FrameType, event: str, arg: Any) -> Any:
+        nonlocal count
+        count += 1
+        if count % 128 == 0 and time.monotonic() > end:
+            raise TemplateRefused(f"takes longer than {seconds} s to render")
+        return tracer
+
+    sys.settrace(tracer)
+    return lambda: sys.settrace(previous)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> Template:
+    _check(source)
+    return _custom.from_string(source)
+
+
+def _render_bounded(source: str, context: dict[str, Any], budget: list[int]) -> str:
+    out: list[str] = []
+    for chunk in _compiled(source).generate(**context):
+        budget[0] -= len(chunk)
+        if budget[0] < 0:
+            raise TemplateRefused(f"renders more than {MAX_OUTPUT:,} characters")
+        out.append(chunk)
+    return "".join(out)
+
+
 EDITABLE = {
-    "welcome": ("name", "email", "inviter", "org_name", "sign_in_url"),
+    "welcome": ("name", "email", "inviter", "org_name", "sign_in_url", "password_url"),
     "invite": (
         "title",
         "when",
@@ -55,11 +179,21 @@ def default_source(template: str) -> tuple[str, str]:
 
 
 def render_custom(subject: str, text: str, /, **context: Any) -> tuple[str, str]:
-    """Renders an organisation's own subject and text. Raises ValueError with the reason."""
+    """Renders an organisation's own subject and text, bounded in time and size. Raises
+    ValueError (TemplateRefused) with the reason, whatever went wrong: a template error, an
+    error the template raised (`{{ 1/0 }}`, a filter given None), or a bound."""
+    budget = [MAX_OUTPUT]
+    stop = _deadline(MAX_SECONDS)
     try:
         return (
-            _custom.from_string(subject).render(**context).strip(),
-            _custom.from_string(text).render(**context),
+            _render_bounded(subject, context, budget).strip(),
+            _render_bounded(text, context, budget),
         )
+    except TemplateRefused:
+        raise
     except TemplateError as exc:
-        raise ValueError(str(exc)) from None
+        raise TemplateRefused(str(exc)) from None
+    except Exception as exc:  # the template's own error: any exception a render can raise
+        raise TemplateRefused(f"{type(exc).__name__}: {exc}") from None
+    finally:
+        stop()

@@ -1,15 +1,19 @@
 """Per-organisation wording of the e-mails meetbridge sends: list, save (checked by rendering
-against sample data), reset to the shipped wording."""
+against sample data), reset to the shipped wording. Who may change it, and the audit entry
+that says they did, are decided here, once, for the web pages and the API alike."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from meetbridge.core import audit
+from meetbridge.core.audit import Origin
 from meetbridge.core.db import Database, utcnow
-from meetbridge.core.errors import NotFound, ValidationFailed
-from meetbridge.core.models import EmailTemplate
+from meetbridge.core.errors import NotFound, PermissionDenied, ValidationFailed
+from meetbridge.core.models import EmailTemplate, User
 from meetbridge.notify.render import EDITABLE, default_source, render_custom
 
 SAMPLES: dict[str, dict[str, Any]] = {
@@ -19,6 +23,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "inviter": "Grace",
         "org_name": "Example Ltd",
         "sign_in_url": "https://meetbridge.example/signin",
+        "password_url": "https://meetbridge.example/password/set?token=…",
     },
     "invite": {
         "title": "Kick-off",
@@ -68,7 +73,9 @@ class Templates:
             )
         return out
 
-    def save(self, org_id: str, user_id: str, name: str, subject: str, body_text: str) -> None:
+    def save(self, actor: User, name: str, subject: str, body_text: str, origin: Origin) -> None:
+        """An owner or admin sets the organisation's wording of one e-mail (audited)."""
+        _may_change(actor)
         if name not in EDITABLE:
             raise NotFound("no such template")
         if not subject.strip() or len(subject) > 300:
@@ -80,23 +87,39 @@ class Templates:
         except ValueError as exc:
             raise ValidationFailed("body_text", f"does not render: {exc}") from None
         with self.db.write() as s:
-            row = s.scalar(
-                select(EmailTemplate).where(
-                    EmailTemplate.org_id == org_id, EmailTemplate.name == name
-                )
-            )
+            row = self._own(s, actor.org_id, name)
             if row is None:
-                row = EmailTemplate(org_id=org_id, name=name)
+                row = EmailTemplate(org_id=actor.org_id, name=name)
                 s.add(row)
             row.subject, row.body_text = subject.strip(), body_text
-            row.updated_by, row.updated_at = user_id, utcnow()
+            row.updated_by, row.updated_at = actor.id, utcnow()
+            _audit(s, actor, "settings.email_template_changed", origin, name)
 
-    def reset(self, org_id: str, name: str) -> None:
+    def reset(self, actor: User, name: str, origin: Origin) -> None:
+        """An owner or admin puts one e-mail back to the shipped wording (audited)."""
+        _may_change(actor)
+        if name not in EDITABLE:
+            raise NotFound("no such template")
         with self.db.write() as s:
-            row = s.scalar(
-                select(EmailTemplate).where(
-                    EmailTemplate.org_id == org_id, EmailTemplate.name == name
-                )
-            )
+            row = self._own(s, actor.org_id, name)
             if row is not None:
                 s.delete(row)
+            _audit(s, actor, "settings.email_template_reset", origin, name)
+
+    @staticmethod
+    def _own(s: Session, org_id: str, name: str) -> EmailTemplate | None:
+        return s.scalar(
+            select(EmailTemplate).where(EmailTemplate.org_id == org_id, EmailTemplate.name == name)
+        )
+
+
+def _may_change(actor: User) -> None:
+    if not actor.is_admin:
+        raise PermissionDenied("only an owner or admin can change the e-mail templates")
+
+
+def _audit(s: Session, actor: User, action: str, origin: Origin, name: str) -> None:
+    audit.write(
+        s,
+        audit.by(actor, action, origin, "email_template", name, {"template": name}),
+    )

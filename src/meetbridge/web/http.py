@@ -13,6 +13,7 @@ from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meetbridge.core.audit import Origin
+from meetbridge.core.db import SERVING_REQUEST
 from meetbridge.core.logging import get_logger
 from meetbridge.core.metrics import Metrics
 
@@ -97,6 +98,7 @@ class RequestMiddleware:
                         raise _BodyTooLarge
                 return message
 
+            serving = SERVING_REQUEST.set(True)  # for the write-on-the-loop guard (core/db.py)
             try:
                 with structlog.contextvars.bound_contextvars(request_id=request_id):
                     await self.app(scope, receive_limited, send_wrapper)
@@ -108,6 +110,8 @@ class RequestMiddleware:
                     "request body is larger than allowed",
                     "body",
                 )
+            finally:
+                SERVING_REQUEST.reset(serving)
         route = scope.get("route")
         route_path = getattr(route, "path", "unmatched")
         elapsed = time.perf_counter() - start

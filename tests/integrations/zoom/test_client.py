@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from meetbridge.core.models import ZoomConnection
-from meetbridge.integrations.zoom.client import ZoomApi, parse_retry_after
+from meetbridge.integrations.zoom.client import ZoomApi
 from meetbridge.integrations.zoom.errors import (
     NeedsReconnect,
     ZoomAmbiguous,
@@ -21,6 +20,8 @@ from meetbridge.integrations.zoom.errors import (
     ZoomUnavailable,
     ZoomValidationError,
 )
+from meetbridge.integrations.zoom.limits import parse_retry_after
+from meetbridge.integrations.zoom.tables import ZoomConnection
 from meetbridge.integrations.zoom.tokens import SeenState
 from tests.conftest import ORIGIN
 from tests.support import SmtpServer

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from meetbridge.container import build_container
 from meetbridge.core.crypto import Crypto
 from meetbridge.core.logging import configure_logging
-from meetbridge.core.models import ZoomConnection
+from meetbridge.integrations.zoom.keys import rotate_keys
+from meetbridge.integrations.zoom.tables import ZoomConnection
 from tests.conftest import ORIGIN, make_settings
 from tests.support import SmtpServer
 from tests.zoom_env import zoom_env
@@ -67,7 +68,7 @@ def test_rotate_keys(tmp_path: Path, database_url: str, smtp: SmtpServer) -> Non
     both = build_container(
         make_settings(tmp_path, database_url, smtp, encryption_keys=f"{new_key},{old_key}")
     )
-    assert both.connections.rotate_keys()["zoom_connections"] == 2  # secret + access token
+    assert rotate_keys(both.db, both.crypto)["zoom_connections"] == 2  # secret + access token
     both.close()
     only_new = build_container(settings.model_copy(update={"encryption_keys": SecretStr(new_key)}))
     with only_new.db.read() as s:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from meetbridge.core.db import utcnow
-from meetbridge.core.models import ZoomConnection
+from meetbridge.integrations.zoom.tables import ZoomConnection
 from tests.support import SmtpServer
 from tests.zoom_env import zoom_env
 

@@ -11,7 +11,6 @@ Failures come out as `meetbridge.integrations.zoom.errors`."""
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import random
 import re
 import time
@@ -21,18 +20,22 @@ from typing import Any
 
 import httpx
 
+from meetbridge.core.clock import Clock, SystemClock
 from meetbridge.core.logging import get_logger
+from meetbridge.integrations.zoom.auth import ZoomBearer
 from meetbridge.integrations.zoom.errors import (
     ZoomAmbiguous,
-    ZoomApiError,
-    ZoomAuthError,
-    ZoomNotFound,
     ZoomRateLimited,
-    ZoomScopeError,
     ZoomUnavailable,
-    ZoomValidationError,
+    error_for,
 )
-from meetbridge.integrations.zoom.limits import Counted, Hit, RateLimiter
+from meetbridge.integrations.zoom.limits import (
+    Counted,
+    Hit,
+    RateLimiter,
+    next_utc_midnight,
+    parse_retry_after,
+)
 from meetbridge.integrations.zoom.payloads import (
     ZoomMeeting,
     ZoomRecording,
@@ -67,30 +70,6 @@ def label_for(method: str, path: str) -> str:
     return "Light"
 
 
-def next_utc_midnight(now: dt.datetime | None = None) -> dt.datetime:
-    now = now or dt.datetime.now(dt.UTC)
-    return dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
-
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait: Zoom sends seconds, an HTTP date, an ISO date, or nothing."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, when.timestamp() - now)
-
-
 @dataclass(frozen=True)
 class ClientConfig:
     api_base: str
@@ -109,12 +88,14 @@ class ZoomClient:
         limiter: RateLimiter,
         http: httpx.Client,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Clock | None = None,
     ) -> None:
         self.config = config
         self.tokens = tokens
         self.limiter = limiter
         self.http = http
         self.sleep = sleep
+        self.clock: Clock = clock or SystemClock()
 
     def meeting_write_hits(self, zoom_account_id: str, zoom_user_id: str) -> list[Hit]:
         """What creating a meeting for this Zoom user counts against Zoom's limits: the host's
@@ -156,7 +137,7 @@ class ZoomClient:
         message = str(body.get("message", r.reason_phrase)) if isinstance(body, dict) else ""
         if r.status_code >= 500:
             raise ZoomUnavailable(f"Zoom answered {r.status_code}: {message}", status=r.status_code)
-        raise _client_error(r.status_code, code, message, body)
+        raise error_for(r.status_code, code, message, body)
 
 
 class ZoomApi:
@@ -265,7 +246,7 @@ class ZoomApi:
         self._seen = None
         label = label_for(method, path)
         account = c.account_hit(creds.zoom_account_id, label)
-        now = time.time()
+        now = c.clock.now().timestamp()
         paid = {tuple(p) for p in prepaid}
 
         def unpaid(h: Hit) -> bool:
@@ -283,12 +264,12 @@ class ZoomApi:
                 raise ZoomRateLimited(
                     f"Zoom allows {HOST_DAILY_LIMIT} meeting creates and updates per host per "
                     "day; this host has used them. They reset at 00:00 UTC.",
-                    retry_at=next_utc_midnight(),
+                    retry_at=next_utc_midnight(c.clock.now()),
                     daily=True,
                     status=429,
                     code=429,
                 )
-        refreshed = False
+        auth = ZoomBearer(c.tokens, creds)  # one refresh and retry on a 401, per call
         waited = 0.0
         attempt = 0
         while True:
@@ -300,7 +281,7 @@ class ZoomApi:
                     c.config.api_base.rstrip("/") + path,
                     params=params,
                     json=json,
-                    headers={"Authorization": f"Bearer {creds.access_token}"},
+                    auth=auth,
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 # Never reached Zoom: safe to try again, whatever the method.
@@ -320,10 +301,6 @@ class ZoomApi:
             body = _json(r)
             code = body.get("code") if isinstance(body, dict) else None
             message = str(body.get("message", r.reason_phrase)) if isinstance(body, dict) else ""
-            if status == 401 and not refreshed:
-                creds = c.tokens.refresh(self.connection_id, creds.token_version)
-                refreshed = True
-                continue
             if status == 429:
                 wait = self._on_429(r, message, waited)
                 c.sleep(wait)
@@ -337,7 +314,7 @@ class ZoomApi:
                     attempt, ZoomUnavailable(error, status=status, code=code)
                 )
                 continue
-            raise _client_error(status, code, message, body)
+            raise error_for(status, code, message, body)
 
     # ---- limits and retries ----------------------------------------------------------------
 
@@ -357,7 +334,7 @@ class ZoomApi:
             if waited + slept + wait > self.c.config.max_wait:
                 raise ZoomRateLimited(
                     "Zoom's per-second limit for this account is reached",
-                    retry_at=_at(wait),
+                    retry_at=self._at(wait),
                     daily=False,
                 )
             wait += random.uniform(0, 0.05)
@@ -365,14 +342,16 @@ class ZoomApi:
             slept += wait
 
     def _on_429(self, r: httpx.Response, message: str, waited: float) -> float:
-        now = time.time()
+        now = self.c.clock.now().timestamp()
         after = parse_retry_after(r.headers.get("retry-after"), now)
         daily = (
             "daily" in message.lower()
             or r.headers.get("x-ratelimit-type", "").lower() == "daily-limit"
         )
         if daily:
-            retry_at = _at(after) if after is not None else next_utc_midnight()
+            retry_at = (
+                self._at(after) if after is not None else next_utc_midnight(self.c.clock.now())
+            )
             raise ZoomRateLimited(
                 message or "Zoom's daily limit is reached",
                 retry_at=retry_at,
@@ -386,13 +365,16 @@ class ZoomApi:
         if waited + wait > self.c.config.max_wait:
             raise ZoomRateLimited(
                 message or "Zoom's rate limit is reached",
-                retry_at=_at(wait),
+                retry_at=self._at(wait),
                 daily=False,
                 status=429,
                 code=429,
             )
         log.info("zoom.rate_limited", wait=round(wait, 2), connection_id=self.connection_id)
         return wait
+
+    def _at(self, seconds: float) -> dt.datetime:
+        return self.c.clock.now() + dt.timedelta(seconds=seconds)
 
     def _backoff_or_raise(self, attempt: int, error: Exception) -> int:
         if attempt >= self.c.config.retries:
@@ -407,19 +389,3 @@ def _json(r: httpx.Response) -> Any:
         return r.json()
     except ValueError:
         return {}
-
-
-def _at(seconds: float) -> dt.datetime:
-    return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
-
-
-def _client_error(status: int, code: int | None, message: str, body: Any) -> Exception:
-    if status == 401:
-        return ZoomAuthError(message or "Zoom refused the access token", status=status, code=code)
-    if code == 4711 or code == 4700:
-        return ZoomScopeError(message, status=status, code=code)
-    if status == 404:
-        return ZoomNotFound(message, status=status, code=code)
-    if code == 300 and isinstance(body, dict) and body.get("errors"):
-        return ZoomValidationError(message, list(body["errors"]), status=status, code=code)
-    return ZoomApiError(message or f"Zoom answered {status}", status=status, code=code)

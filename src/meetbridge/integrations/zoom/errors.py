@@ -5,6 +5,7 @@ statuses, Zoom's `{code, message}` bodies and transport failures to these; nothi
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 
 class ZoomError(Exception):
@@ -70,3 +71,16 @@ class ZoomAmbiguous(ZoomError):
 
 class ZoomApiError(ZoomError):
     """Any other error Zoom answered with."""
+
+
+def error_for(status: int, code: int | None, message: str, body: Any) -> ZoomError:
+    """The error for a 4xx answer from Zoom (its status, `code`, `message` and body)."""
+    if status == 401:
+        return ZoomAuthError(message or "Zoom refused the access token", status=status, code=code)
+    if code == 4711 or code == 4700:
+        return ZoomScopeError(message, status=status, code=code)
+    if status == 404:
+        return ZoomNotFound(message, status=status, code=code)
+    if code == 300 and isinstance(body, dict) and body.get("errors"):
+        return ZoomValidationError(message, list(body["errors"]), status=status, code=code)
+    return ZoomApiError(message or f"Zoom answered {status}", status=status, code=code)

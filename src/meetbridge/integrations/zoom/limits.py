@@ -6,6 +6,7 @@ per-host 100 creates + updates per UTC day (a window of 86,400 s since the epoch
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import threading
 import time
 from collections.abc import Sequence
@@ -17,9 +18,33 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from meetbridge.core.db import Database, utcnow
 from meetbridge.core.logging import get_logger
-from meetbridge.core.models import RateCounter
+from meetbridge.integrations.zoom.tables import RateCounter
 
 log = get_logger("meetbridge.integrations.zoom.limits")
+
+
+def next_utc_midnight(now: dt.datetime | None = None) -> dt.datetime:
+    now = now or dt.datetime.now(dt.UTC)
+    return dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait: Zoom sends seconds, an HTTP date, an ISO date, or nothing."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, when.timestamp() - now)
 
 
 class Hit(NamedTuple):

@@ -1,11 +1,16 @@
 """Access tokens from the store, refreshed exactly once however many processes ask.
 
 Zoom rotates refresh tokens: a second refresh with the old one fails with invalid_grant and
-would cut the user off. So a refresh happens inside a write transaction holding the
-connection's row (SELECT … FOR UPDATE on PostgreSQL; BEGIN IMMEDIATE on SQLite); whoever gets
-the lock second finds `token_version` moved on and uses the new token. Server-to-Server tokens
-are cached in the same row, shared by all processes (Zoom has been seen to invalidate older S2S
-tokens when a new one is minted, so minting one per process breaks)."""
+would cut the user off. So one caller at a time holds a refresh *lease* on the connection's
+row: a short write transaction records the claim and commits; the call to Zoom is made with no
+transaction open (a slow Zoom must not hold SQLite's write lock, or a PostgreSQL row lock,
+for seconds); a second short transaction stores the new tokens only if the claim is still
+ours and `token_version` is the one we read (compare-and-set), raising the version. Everyone
+else who needs a token meanwhile waits, reading, until the version moves on (and uses the new
+token), or the lease is released (the refresh failed: they fail the same way) or runs out (its
+holder died: one of them takes over). Server-to-Server tokens are cached in the same row,
+shared by all processes (Zoom has been seen to invalidate older S2S tokens when a new one is
+minted, so minting one per process breaks)."""
 
 from __future__ import annotations
 
@@ -15,12 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 
 from meetbridge.core.crypto import Crypto
 from meetbridge.core.db import Database, utcnow
 from meetbridge.core.logging import get_logger
-from meetbridge.core.models import ZoomConnection
+from meetbridge.core.models import new_id
 from meetbridge.integrations.zoom.errors import (
     NeedsReconnect,
     NotConnected,
@@ -28,12 +33,15 @@ from meetbridge.integrations.zoom.errors import (
     ZoomUnavailable,
 )
 from meetbridge.integrations.zoom.oauth import OAuthFailed, ZoomOAuth
+from meetbridge.integrations.zoom.tables import ConnectionKind, ConnectionStatus, ZoomConnection
 
 log = get_logger("meetbridge.integrations.zoom.tokens")
 SKEW = dt.timedelta(seconds=60)
 # How long a process reuses credentials it read without looking at the store again. Bounds how
 # long another process's disconnect takes to stop this one (this process's own: at once).
 CACHE_SECONDS = 2.0
+# How often a caller waiting for another's refresh looks at the row again.
+POLL_SECONDS = 0.05
 _STATE = select(ZoomConnection.status, ZoomConnection.token_version.label("v")).where(
     ZoomConnection.id == bindparam("id")
 )
@@ -45,6 +53,18 @@ class SeenState(NamedTuple):
 
     status: str
     v: int
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A refresh lease this caller holds, with what it needs for the call to Zoom."""
+
+    token: str
+    version: int
+    kind: str
+    secret: str  # the refresh token (user) or the app's client secret (account)
+    client_id: str
+    account_id: str
 
 
 @dataclass(frozen=True)
@@ -66,8 +86,15 @@ class TokenManager:
         client_id: str,
         client_secret: str,
         on_lost: Callable[[str, str], None] | None = None,
+        *,
+        lease: dt.timedelta = dt.timedelta(seconds=60),
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.db = db
+        # Longer than the call to Zoom's token endpoint can take (its timeout): a lease that
+        # ran out while its holder still waited on Zoom would let a second refresh start.
+        self.lease = lease
+        self.sleep = sleep
         self.crypto = crypto
         self.oauth = oauth
         self.client_id = client_id
@@ -91,7 +118,11 @@ class TokenManager:
                 with self.db.connect() as conn:
                     state = conn.execute(_STATE, {"id": connection_id}).first()
                 seen = SeenState(*state) if state is not None else None
-            if seen is not None and seen.status == "connected" and seen.v == hit[1].token_version:
+            if (
+                seen is not None
+                and seen.status == ConnectionStatus.CONNECTED
+                and seen.v == hit[1].token_version
+            ):
                 self._cache[connection_id] = (self._deadline(hit[2]), hit[1], hit[2])
                 return hit[1]
         with self.db.read() as s:
@@ -117,8 +148,20 @@ class TokenManager:
     def refresh(self, connection_id: str, seen_version: int) -> Credentials:
         """Refreshes unless someone already did since `seen_version` was read."""
         self.forget(connection_id)
-        lost: str | None = None
-        creds: Credentials | None = None
+        while True:
+            got = self._claim(connection_id, seen_version)
+            if isinstance(got, Credentials):
+                return got
+            if isinstance(got, _Claim):
+                return self._refresh_with(connection_id, got)
+            waited = self._wait_for_other(connection_id, seen_version)
+            if waited is not None:
+                return waited
+
+    def _claim(self, connection_id: str, seen_version: int) -> Credentials | _Claim | None:
+        """A short write: the fresh credentials another caller stored, or a lease of our own,
+        or None while someone else holds one."""
+        now = utcnow()
         with self.db.write() as s:
             row = s.execute(
                 select(ZoomConnection).where(ZoomConnection.id == connection_id).with_for_update()
@@ -127,57 +170,108 @@ class TokenManager:
             assert row is not None
             if row.token_version != seen_version and self._fresh(row):
                 return self._remember(row)
-            try:
-                if row.kind == "user":
-                    refresh = self.crypto.decrypt(row.refresh_token_enc or "")
-                    tokens = self.oauth.refresh(self.client_id, self.client_secret, refresh)
-                else:
-                    secret = self.crypto.decrypt(row.client_secret_enc or "")
-                    tokens = self.oauth.account_token(
-                        row.client_id or "", secret, row.zoom_account_id or ""
-                    )
-            except OAuthFailed as exc:
-                if exc.status == 0 or exc.status >= 500:
-                    raise ZoomUnavailable(
-                        f"Zoom could not refresh the token: {exc.reason}", status=exc.status or None
-                    ) from None
-                # invalid_grant (rotated away, revoked, expired) or refused app credentials:
-                # the connection is over until the user (or admin) connects again.
-                lost = f"{exc.error}: {exc.reason}"
-                self._end_tokens(row, lost)
+            if row.refresh_claim and row.refresh_claimed_until and row.refresh_claimed_until > now:
+                return None
+            token = new_id()
+            row.refresh_claim, row.refresh_claimed_until = token, now + self.lease
+            enc = (
+                row.refresh_token_enc if row.kind == ConnectionKind.USER else row.client_secret_enc
+            )
+            return _Claim(
+                token=token,
+                version=row.token_version,
+                kind=row.kind,
+                secret=self.crypto.decrypt(enc or ""),
+                client_id=row.client_id or "",
+                account_id=row.zoom_account_id or "",
+            )
+
+    def _wait_for_other(self, connection_id: str, seen_version: int) -> Credentials | None:
+        """Reads (no lock) until the holder of the lease stores new tokens. None: the lease
+        ran out with no new tokens (its holder died): the caller tries to take it."""
+        while True:
+            self.sleep(POLL_SECONDS)
+            with self.db.read() as s:
+                row = s.get(ZoomConnection, connection_id)
+                self._usable(row)  # the refresh was refused: NeedsReconnect here too
+                assert row is not None
+                if row.token_version != seen_version and self._fresh(row):
+                    return self._remember(row)
+                if row.refresh_claim is None:
+                    if row.token_version != seen_version:
+                        return None  # refreshed, and already stale again: refresh anew
+                    raise ZoomUnavailable("Zoom could not refresh the token; try again shortly")
+                if row.refresh_claimed_until is None or row.refresh_claimed_until <= utcnow():
+                    return None
+
+    def _refresh_with(self, connection_id: str, claim: _Claim) -> Credentials:
+        """The call to Zoom, outside any transaction; then compare-and-set."""
+        mine = (
+            (ZoomConnection.id == connection_id)
+            & (ZoomConnection.refresh_claim == claim.token)
+            & (ZoomConnection.token_version == claim.version)
+        )
+        try:
+            if claim.kind == ConnectionKind.USER:
+                tokens = self.oauth.refresh(self.client_id, self.client_secret, claim.secret)
             else:
-                row.access_token_enc = self.crypto.encrypt(tokens.access_token)
-                row.access_expires_at = utcnow() + dt.timedelta(seconds=tokens.expires_in)
-                if tokens.refresh_token:
-                    row.refresh_token_enc = self.crypto.encrypt(tokens.refresh_token)
-                row.scopes = tokens.scope or row.scopes
-                row.token_version += 1
-                row.updated_at = utcnow()
-                creds = self._remember(row)
-        if lost is not None:
+                tokens = self.oauth.account_token(claim.client_id, claim.secret, claim.account_id)
+        except OAuthFailed as exc:
+            if exc.status == 0 or exc.status >= 500:
+                with self.db.write() as s:
+                    s.execute(
+                        update(ZoomConnection)
+                        .where(mine)
+                        .values(refresh_claim=None, refresh_claimed_until=None)
+                    )
+                raise ZoomUnavailable(
+                    f"Zoom could not refresh the token: {exc.reason}", status=exc.status or None
+                ) from None
+            # invalid_grant (rotated away, revoked, expired) or refused app credentials:
+            # the connection is over until the user (or admin) connects again.
+            lost = f"{exc.error}: {exc.reason}"
+            with self.db.write() as s:
+                s.execute(update(ZoomConnection).where(mine).values(**_ended(lost)))
             log.warning("zoom.oauth.refresh_failed", connection_id=connection_id, reason=lost)
             if self.on_lost:
                 self.on_lost(connection_id, lost)
-            raise NeedsReconnect("Zoom no longer accepts this connection; connect Zoom again")
-        log.info("zoom.oauth.refreshed", connection_id=connection_id)
-        assert creds is not None
-        return creds
-
-    @staticmethod
-    def _end_tokens(row: ZoomConnection, reason: str) -> None:
-        row.status = "needs_reconnect"
-        row.access_token_enc = None
-        row.refresh_token_enc = None
-        row.access_expires_at = None
-        row.last_error = reason[:1000]
-        row.last_error_at = utcnow()
-        row.updated_at = utcnow()
+            raise NeedsReconnect(
+                "Zoom no longer accepts this connection; connect Zoom again"
+            ) from None
+        now = utcnow()
+        values: dict[str, object] = {
+            "access_token_enc": self.crypto.encrypt(tokens.access_token),
+            "access_expires_at": now + dt.timedelta(seconds=tokens.expires_in),
+            "token_version": claim.version + 1,
+            "updated_at": now,
+            "refresh_claim": None,
+            "refresh_claimed_until": None,
+        }
+        if tokens.refresh_token:
+            values["refresh_token_enc"] = self.crypto.encrypt(tokens.refresh_token)
+        if tokens.scope:
+            values["scopes"] = tokens.scope
+        with self.db.write() as s:
+            stored = s.execute(update(ZoomConnection).where(mine).values(**values))
+            row = s.get(ZoomConnection, connection_id)
+            if stored.rowcount == 1:  # type: ignore[attr-defined]
+                assert row is not None
+                log.info("zoom.oauth.refreshed", connection_id=connection_id)
+                return self._remember(row)
+        # Our lease ran out while Zoom took longer than it allows, and another caller took
+        # over (or the connection was ended meanwhile): what it stored, if anything, stands.
+        log.error("zoom.oauth.refresh_lease_lost", connection_id=connection_id)
+        self._usable(row)
+        assert row is not None
+        if self._fresh(row):
+            return self._remember(row)
+        raise ZoomUnavailable("Zoom took too long to refresh the token; try again")
 
     @staticmethod
     def _usable(row: ZoomConnection | None) -> None:
-        if row is None or row.status == "ended":
+        if row is None or row.status == ConnectionStatus.ENDED:
             raise NotConnected("Zoom is not connected")
-        if row.status == "needs_reconnect":
+        if row.status == ConnectionStatus.NEEDS_RECONNECT:
             raise NeedsReconnect("Zoom needs to be connected again")
 
     @staticmethod
@@ -199,3 +293,19 @@ class TokenManager:
             zoom_account_id=row.zoom_account_id or "",
             zoom_user_id=row.zoom_user_id,
         )
+
+
+def _ended(reason: str) -> dict[str, object]:
+    """The row's values once Zoom refused the refresh: no tokens, needs reconnecting."""
+    now = utcnow()
+    return {
+        "status": ConnectionStatus.NEEDS_RECONNECT,
+        "access_token_enc": None,
+        "refresh_token_enc": None,
+        "access_expires_at": None,
+        "last_error": reason[:1000],
+        "last_error_at": now,
+        "updated_at": now,
+        "refresh_claim": None,
+        "refresh_claimed_until": None,
+    }

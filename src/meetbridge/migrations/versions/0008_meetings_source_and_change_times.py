@@ -2,7 +2,7 @@
 create attempt ended
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0010
 Create Date: 2026-12-01 21:10:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import meetbridge.core.db
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -9,13 +9,20 @@ from fastapi.responses import RedirectResponse, Response
 from meetbridge.core.errors import DomainError
 from meetbridge.core.models import User
 from meetbridge.web.http import origin_of
-from meetbridge.web.pages import _c, _form, _redirect, _render, _slow, _user
+from meetbridge.web.kit import (
+    container,
+    in_thread,
+    posted_form,
+    redirect,
+    render,
+    signed_in_user,
+)
 
 router = APIRouter(include_in_schema=False)
 
 
 def _page(request: Request, user: User, status: int = 200, **ctx: object) -> Response:
-    c = _c(request)
+    c = container(request)
     conn = c.connections.my_connection(user)
     team: list[tuple[object, User | None]] = []
     if user.is_admin:
@@ -23,7 +30,7 @@ def _page(request: Request, user: User, status: int = 200, **ctx: object) -> Res
         team = [(x, members.get(x.user_id or "")) for x in c.connections.connections(user)]
     ctx.setdefault("account_values", {})
     ctx.setdefault("test", None)
-    return _render(
+    return render(
         request,
         "integrations.html",
         user,
@@ -39,24 +46,24 @@ def _page(request: Request, user: User, status: int = 200, **ctx: object) -> Res
 
 @router.get("/integrations/zoom")
 async def integrations(request: Request) -> Response:
-    return _page(request, _user(request))
+    return _page(request, signed_in_user(request))
 
 
 @router.post("/integrations/zoom/connect")
 async def connect(request: Request) -> Response:
-    user = _user(request)
-    await _form(request)
-    url = await _slow(_c(request).connections.start_connect, user)
+    user = signed_in_user(request)
+    await posted_form(request)
+    url = await in_thread(container(request).connections.start_connect, user)
     return RedirectResponse(url, status_code=303)
 
 
 @router.get("/integrations/zoom/callback")
 async def callback(request: Request) -> Response:
-    user = _user(request)
+    user = signed_in_user(request)
     q = request.query_params
     try:
-        conn = await _slow(
-            _c(request).connections.finish_connect,
+        conn = await in_thread(
+            container(request).connections.finish_connect,
             user,
             state=q.get("state"),
             code=q.get("code"),
@@ -65,25 +72,25 @@ async def callback(request: Request) -> Response:
         )
     except DomainError as exc:
         return _page(request, user, exc.status, connect_error=exc.message)
-    return _redirect(request, "/integrations/zoom", f"Zoom is connected as {conn.zoom_email}.")
+    return redirect(request, "/integrations/zoom", f"Zoom is connected as {conn.zoom_email}.")
 
 
 @router.get("/integrations/zoom/disconnect")
 async def disconnect_confirm(request: Request) -> Response:
-    user = _user(request)
-    conn = _c(request).connections.my_connection(user)
-    return _render(request, "zoom_disconnect.html", user, conn=conn, nav="integrations")
+    user = signed_in_user(request)
+    conn = container(request).connections.my_connection(user)
+    return render(request, "zoom_disconnect.html", user, conn=conn, nav="integrations")
 
 
 @router.post("/integrations/zoom/disconnect")
 async def disconnect(request: Request) -> Response:
-    user = _user(request)
-    await _form(request)
+    user = signed_in_user(request)
+    await posted_form(request)
     try:
-        await _slow(_c(request).connections.disconnect, user, origin_of(request))
+        await in_thread(container(request).connections.disconnect, user, origin_of(request))
     except DomainError as exc:
-        return _redirect(request, "/integrations/zoom", exc.message)
-    return _redirect(
+        return redirect(request, "/integrations/zoom", exc.message)
+    return redirect(
         request,
         request.query_params.get("back", "/integrations/zoom")
         if request.query_params.get("back") == "/team"
@@ -96,17 +103,17 @@ async def disconnect(request: Request) -> Response:
 @router.post("/integrations/zoom/account")
 async def account_test_and_save(request: Request) -> Response:
     """ "Test Zoom": fetch a token, check scopes, look up a user; when all pass, save."""
-    user = _user(request)
-    form = await _form(request)
-    c = _c(request)
+    user = signed_in_user(request)
+    form = await posted_form(request)
+    c = container(request)
     values = {k: form.get(k, "") for k in ("account_id", "client_id")}
     secret = form.get("client_secret", "")
-    result = await _slow(
+    result = await in_thread(
         c.connections.test_account, user, values["account_id"], values["client_id"], secret
     )
     if not result.ok:
         return _page(request, user, 400, test=result, account_values=values)
-    await _slow(
+    await in_thread(
         c.connections.save_account,
         user,
         values["account_id"],
@@ -114,7 +121,7 @@ async def account_test_and_save(request: Request) -> Response:
         secret,
         origin_of(request),
     )
-    return _redirect(
+    return redirect(
         request,
         "/integrations/zoom",
         f"{result.message} The Zoom account is "
@@ -124,18 +131,20 @@ async def account_test_and_save(request: Request) -> Response:
 
 @router.post("/integrations/zoom/account/disconnect")
 async def account_disconnect(request: Request) -> Response:
-    user = _user(request)
-    await _form(request)
-    await _slow(_c(request).connections.disconnect_account, user, origin_of(request))
-    return _redirect(request, "/integrations/zoom", "The Zoom account is disconnected.")
+    user = signed_in_user(request)
+    await posted_form(request)
+    await in_thread(container(request).connections.disconnect_account, user, origin_of(request))
+    return redirect(request, "/integrations/zoom", "The Zoom account is disconnected.")
 
 
 @router.post("/integrations/zoom/connections/{connection_id}/release")
 async def release(request: Request, connection_id: str) -> Response:
-    user = _user(request)
-    await _form(request)
+    user = signed_in_user(request)
+    await posted_form(request)
     try:
-        await _slow(_c(request).connections.release, user, connection_id, origin_of(request))
+        await in_thread(
+            container(request).connections.release, user, connection_id, origin_of(request)
+        )
     except DomainError as exc:
-        return _redirect(request, "/integrations/zoom", exc.message)
-    return _redirect(request, "/integrations/zoom", "The Zoom account is released.")
+        return redirect(request, "/integrations/zoom", exc.message)
+    return redirect(request, "/integrations/zoom", "The Zoom account is released.")

@@ -1,5 +1,5 @@
-"""Meetings and Projects pages, and Zoom troubleshooting. Scheduling answers at once with the
-meeting in "creating…"; the page follows its status with htmx until the join link is there."""
+"""Meetings pages, and Zoom troubleshooting. Scheduling answers at once with the meeting in
+"creating…"; the page follows its status with htmx until the join link is there."""
 
 from __future__ import annotations
 
@@ -10,11 +10,20 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from meetbridge.core.errors import DomainError, PermissionDenied, ValidationFailed
+from meetbridge.core.errors import DomainError, ValidationFailed
 from meetbridge.core.models import Meeting, User
 from meetbridge.meetings.engine import MeetingChanges, MeetingInput
 from meetbridge.web.http import origin_of
-from meetbridge.web.pages import TIMEZONES, _c, _errors, _form, _redirect, _render, _slow, _user
+from meetbridge.web.kit import (
+    TIMEZONES,
+    container,
+    field_errors,
+    in_thread,
+    posted_form,
+    redirect,
+    render,
+    signed_in_user,
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,12 +52,12 @@ def _int(form: dict[str, str], name: str) -> int:
 
 @router.get("/meetings")
 async def meetings(request: Request) -> Response:
-    user = _user(request)
-    c = _c(request)
+    user = signed_in_user(request)
+    c = container(request)
     when = "past" if request.query_params.get("when") == "past" else "upcoming"
     project_id = request.query_params.get("project") or None
     rows = c.meetings.list_meetings(user, when=when, project_id=project_id)
-    return _render(
+    return render(
         request,
         "meetings.html",
         user,
@@ -62,7 +71,7 @@ async def meetings(request: Request) -> Response:
 
 
 def _new_page(request: Request, user: User, status: int = 200, **ctx: Any) -> Response:
-    c = _c(request)
+    c = container(request)
     conn = c.connections.my_connection(user)
     ctx.setdefault(
         "values",
@@ -73,7 +82,7 @@ def _new_page(request: Request, user: User, status: int = 200, **ctx: Any) -> Re
         },
     )
     ctx.setdefault("errors", {})
-    return _render(
+    return render(
         request,
         "meeting_new.html",
         user,
@@ -88,13 +97,13 @@ def _new_page(request: Request, user: User, status: int = 200, **ctx: Any) -> Re
 
 @router.get("/meetings/new")
 async def meeting_new(request: Request) -> Response:
-    return _new_page(request, _user(request))
+    return _new_page(request, signed_in_user(request))
 
 
 @router.post("/meetings/new")
 async def meeting_create(request: Request) -> Response:
-    user = _user(request)
-    form = await _form(request)
+    user = signed_in_user(request)
+    form = await posted_form(request)
     try:
         data = MeetingInput(
             title=form.get("title", ""),
@@ -108,19 +117,19 @@ async def meeting_create(request: Request) -> Response:
             project_id=form.get("project_id") or None,
             invitees=form.get("invitees", "").replace(",", "\n").split(),
         )
-        m = await _slow(_c(request).meetings.schedule, user, data, origin_of(request))
+        m = await in_thread(container(request).meetings.schedule, user, data, origin_of(request))
     except DomainError as exc:
-        return _new_page(request, user, exc.status, values=form, errors=_errors(exc))
-    return _redirect(request, f"/meetings/{m.id}", "Scheduling in Zoom…")
+        return _new_page(request, user, exc.status, values=form, errors=field_errors(exc))
+    return redirect(request, f"/meetings/{m.id}", "Scheduling in Zoom…")
 
 
 def _detail(
     request: Request, user: User, meeting_id: str, status: int = 200, **ctx: Any
 ) -> Response:
-    c = _c(request)
+    c = container(request)
     m = c.meetings.get(user, meeting_id)
     ctx.setdefault("errors", {})
-    return _render(
+    return render(
         request,
         "meeting_detail.html",
         user,
@@ -137,21 +146,21 @@ def _detail(
 
 @router.get("/meetings/{meeting_id}")
 async def meeting_detail(request: Request, meeting_id: str) -> Response:
-    return _detail(request, _user(request), meeting_id)
+    return _detail(request, signed_in_user(request), meeting_id)
 
 
 @router.get("/meetings/{meeting_id}/status")
 async def meeting_status(request: Request, meeting_id: str) -> Response:
     """The htmx fragment: polls itself while the meeting is on its way to Zoom."""
-    user = _user(request)
-    m = _c(request).meetings.get(user, meeting_id)
-    return _render(request, "meeting_status.html", user, m=m, local=local(m, user))
+    user = signed_in_user(request)
+    m = container(request).meetings.get(user, meeting_id)
+    return render(request, "meeting_status.html", user, m=m, local=local(m, user))
 
 
 @router.post("/meetings/{meeting_id}")
 async def meeting_update(request: Request, meeting_id: str) -> Response:
-    user = _user(request)
-    form = await _form(request)
+    user = signed_in_user(request)
+    form = await posted_form(request)
     try:
         changes = MeetingChanges(
             title=form.get("title"),
@@ -160,30 +169,32 @@ async def meeting_update(request: Request, meeting_id: str) -> Response:
             duration=_int(form, "duration"),
             agenda=form.get("agenda"),
         )
-        await _slow(_c(request).meetings.update, user, meeting_id, changes, origin_of(request))
+        await in_thread(
+            container(request).meetings.update, user, meeting_id, changes, origin_of(request)
+        )
     except DomainError as exc:
-        return _detail(request, user, meeting_id, exc.status, errors=_errors(exc))
-    return _redirect(request, f"/meetings/{meeting_id}", "Saving the change in Zoom…")
+        return _detail(request, user, meeting_id, exc.status, errors=field_errors(exc))
+    return redirect(request, f"/meetings/{meeting_id}", "Saving the change in Zoom…")
 
 
 @router.post("/meetings/{meeting_id}/cancel")
 async def meeting_cancel(request: Request, meeting_id: str) -> Response:
-    user = _user(request)
-    await _form(request)
-    await _slow(_c(request).meetings.cancel, user, meeting_id, origin_of(request))
-    return _redirect(request, f"/meetings/{meeting_id}", "Cancelling in Zoom…")
+    user = signed_in_user(request)
+    await posted_form(request)
+    await in_thread(container(request).meetings.cancel, user, meeting_id, origin_of(request))
+    return redirect(request, f"/meetings/{meeting_id}", "Cancelling in Zoom…")
 
 
 @router.post("/meetings/{meeting_id}/retry")
 async def meeting_retry(request: Request, meeting_id: str) -> Response:
-    user = _user(request)
-    await _form(request)
+    user = signed_in_user(request)
+    await posted_form(request)
     try:
-        await _slow(_c(request).meetings.retry, user, meeting_id)
+        await in_thread(container(request).meetings.retry, user, meeting_id)
     except DomainError as exc:
-        return _redirect(request, f"/meetings/{meeting_id}", exc.message)
+        return redirect(request, f"/meetings/{meeting_id}", exc.message)
     back = request.query_params.get("back")
-    return _redirect(
+    return redirect(
         request,
         "/troubleshooting" if back == "troubleshooting" else f"/meetings/{meeting_id}",
         "Trying again…",
@@ -192,85 +203,27 @@ async def meeting_retry(request: Request, meeting_id: str) -> Response:
 
 @router.post("/meetings/{meeting_id}/invite")
 async def meeting_invite(request: Request, meeting_id: str) -> Response:
-    user = _user(request)
-    form = await _form(request)
+    user = signed_in_user(request)
+    form = await posted_form(request)
     emails = form.get("emails", "").replace(",", "\n").split()
     try:
-        n = await _slow(_c(request).meetings.add_invitees, user, meeting_id, emails)
+        n = await in_thread(container(request).meetings.add_invitees, user, meeting_id, emails)
     except DomainError as exc:
-        return _detail(request, user, meeting_id, exc.status, errors=_errors(exc))
-    return _redirect(
+        return _detail(request, user, meeting_id, exc.status, errors=field_errors(exc))
+    return redirect(
         request,
         f"/meetings/{meeting_id}",
         f"Invited {n} {'person' if n == 1 else 'people'} by e-mail with a calendar invite.",
     )
 
 
-@router.get("/projects")
-async def projects(request: Request) -> Response:
-    user = _user(request)
-    return _render(
-        request,
-        "projects.html",
-        user,
-        projects=_c(request).projects.list(user),
-        errors={},
-        nav="projects",
-    )
-
-
-@router.post("/projects")
-async def project_create(request: Request) -> Response:
-    user = _user(request)
-    form = await _form(request)
-    c = _c(request)
-    try:
-        p = await _slow(
-            c.projects.create,
-            user,
-            name=form.get("name", ""),
-            description=form.get("description", ""),
-            origin=origin_of(request),
-        )
-    except DomainError as exc:
-        return _render(
-            request,
-            "projects.html",
-            user,
-            exc.status,
-            projects=c.projects.list(user),
-            errors=_errors(exc),
-            nav="projects",
-        )
-    return _redirect(request, f"/projects/{p.id}", f"Project {p.name} created.")
-
-
-@router.get("/projects/{project_id}")
-async def project_detail(request: Request, project_id: str) -> Response:
-    user = _user(request)
-    c = _c(request)
-    project = c.projects.get(user, project_id)
-    upcoming = c.meetings.list_meetings(user, project_id=project_id)
-    past = c.meetings.list_meetings(user, when="past", project_id=project_id)
-    return _render(
-        request,
-        "project_detail.html",
-        user,
-        project=project,
-        upcoming=upcoming,
-        past=past,
-        local=local,
-        nav="projects",
-    )
-
-
 @router.get("/troubleshooting")
 async def troubleshooting(request: Request) -> Response:
     """PulsoDesk's troubleshooting list, live: the connection, and meetings with errors."""
-    user = _user(request)
-    c = _c(request)
+    user = signed_in_user(request)
+    c = container(request)
     rows = [m for m in c.meetings.list_meetings(user, limit=500) if m.last_error]
-    return _render(
+    return render(
         request,
         "troubleshooting.html",
         user,
@@ -279,51 +232,3 @@ async def troubleshooting(request: Request) -> Response:
         local=local,
         nav="meetings",
     )
-
-
-@router.get("/settings/templates")
-async def templates_page(request: Request) -> Response:
-    user = _user(request)
-    return _render(
-        request,
-        "templates.html",
-        user,
-        templates=_c(request).templates.list(user.org_id),
-        errors={},
-        nav="settings",
-    )
-
-
-@router.post("/settings/templates/{name}")
-async def template_save(request: Request, name: str) -> Response:
-    user = _user(request)
-    form = await _form(request)
-    c = _c(request)
-    try:
-        if not user.is_admin:
-            raise PermissionDenied("only an owner or admin can change the e-mail templates")
-        if form.get("action") == "reset":
-            await _slow(c.templates.reset, user.org_id, name)
-        else:
-            await _slow(
-                c.templates.save,
-                user.org_id,
-                user.id,
-                name,
-                form.get("subject", ""),
-                form.get("body_text", ""),
-            )
-        c.accounts.record(
-            user, "settings.email_template_changed", origin_of(request), template=name
-        )
-    except DomainError as exc:
-        return _render(
-            request,
-            "templates.html",
-            user,
-            exc.status,
-            templates=c.templates.list(user.org_id),
-            errors={name: exc.message},
-            nav="settings",
-        )
-    return _redirect(request, "/settings/templates", f"The {name} e-mail is saved.")

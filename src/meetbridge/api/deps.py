@@ -1,0 +1,71 @@
+"""What every API endpoint depends on, by public name: the container, the caller behind the
+API token, where the request came from, and the error replies every route documents.
+
+    @router.get("/things")
+    async def list_things(c: C, actor: Actor) -> list[Thing]: ...
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from meetbridge.accounts.service import API_TOKEN_REFUSED, ApiCaller
+from meetbridge.api.schemas import ErrorOut
+from meetbridge.container import Container
+from meetbridge.core.audit import Origin
+from meetbridge.core.errors import NotAuthenticated
+from meetbridge.core.models import User
+from meetbridge.web.http import origin_of
+
+# The error replies every API route may give (the body is always `ErrorOut`).
+ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422, 429)
+}
+
+
+async def container(request: Request) -> Container:
+    c: Container = request.app.state.container
+    return c
+
+
+# Reads that take one short indexed query run on the event loop (`async def`): a thread-pool hop
+# costs more than the query itself. Anything that writes or is slow (argon2, Zoom calls) stays in
+# plain `def`: a write on the loop that waits for the database's write lock would stall every
+# request of the process (the tests refuse one: `Database.refuse_loop_writes`).
+async def api_caller(request: Request, c: Annotated[Container, Depends(container)]) -> ApiCaller:
+    """For an endpoint whose write confirms the token itself (it passes `token_id` on): the
+    caller may be as read up to a minute ago, which saves a read per request."""
+    return await _touched(c, c.accounts.api_caller_to_confirm(bearer(request)))
+
+
+async def api_user(request: Request, c: Annotated[Container, Depends(container)]) -> User:
+    return (await _touched(c, c.accounts.api_caller(bearer(request)))).user
+
+
+async def _touched(c: Container, caller: ApiCaller | None) -> ApiCaller:
+    if caller is None:
+        raise NotAuthenticated(API_TOKEN_REFUSED)
+    if caller.touch_due:  # a write: in the thread pool, once per token every few minutes
+        await run_in_threadpool(c.accounts.touch_api_token, caller.token_id)
+    return caller
+
+
+def bearer(request: Request) -> str:
+    """The API token the request carries (`Authorization: Bearer …`)."""
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise NotAuthenticated("send Authorization: Bearer <API token>")
+    return secret.strip()
+
+
+async def api_origin(request: Request) -> Origin:
+    return origin_of(request, via="api")
+
+
+C = Annotated[Container, Depends(container)]
+Actor = Annotated[User, Depends(api_user)]
+Caller = Annotated[ApiCaller, Depends(api_caller)]
+From = Annotated[Origin, Depends(api_origin)]

@@ -1,0 +1,65 @@
+"""The organisation's members under /api/v1/members."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from meetbridge.api.deps import ERRORS, Actor, C, From
+from meetbridge.api.schemas import MemberCreate, MemberRestore, MemberUpdate, UserOut
+from meetbridge.core.models import User
+
+router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["members"])
+
+
+@router.get("/members", response_model=list[UserOut])
+async def list_members(c: C, actor: Actor, include_inactive: bool = False) -> list[User]:
+    return list(c.accounts.list_members(actor, include_inactive=include_inactive))
+
+
+@router.post("/members", response_model=UserOut, status_code=201)
+def create_member(body: MemberCreate, c: C, actor: Actor, origin: From) -> User:
+    return c.accounts.create_member(
+        actor,
+        email=body.email,
+        name=body.name,
+        role=body.role,
+        password=body.password,
+        timezone=body.timezone,
+        origin=origin,
+    )
+
+
+@router.get("/members/{user_id}", response_model=UserOut)
+async def get_member(user_id: str, c: C, actor: Actor) -> User:
+    return c.accounts.get_member(actor, user_id)
+
+
+@router.patch("/members/{user_id}", response_model=UserOut)
+def update_member(user_id: str, body: MemberUpdate, c: C, actor: Actor, origin: From) -> User:
+    return c.accounts.update_member(
+        actor,
+        user_id,
+        origin=origin,
+        name=body.name,
+        email=body.email,
+        role=body.role,
+        timezone=body.timezone,
+    )
+
+
+@router.post("/members/{user_id}/deactivate", response_model=UserOut)
+def deactivate_member(user_id: str, c: C, actor: Actor, origin: From) -> User:
+    return c.accounts.deactivate_member(actor, user_id, origin=origin)
+
+
+@router.post("/members/{user_id}/restore", response_model=UserOut, status_code=201)
+def restore_member(user_id: str, body: MemberRestore, c: C, actor: Actor, origin: From) -> User:
+    return c.accounts.restore_member(actor, user_id, password=body.password, origin=origin)
+
+
+@router.post("/members/{user_id}/password-reset", status_code=202)
+def send_password_reset(user_id: str, c: C, actor: Actor, origin: From) -> Response:
+    """Admins: e-mail the member a one-time link (1 hour) to choose a new password."""
+    c.passwords.send_reset(actor, user_id, origin)
+    return Response(status_code=202)

@@ -1,0 +1,402 @@
+"""Installing Zoom: a member's own Zoom (OAuth authorization code with state and PKCE), the
+organisation's Zoom account (Server-to-Server, "Test Zoom"), disconnecting and releasing.
+
+A Zoom user (account id + user id) is bound to one meetbridge user ID while a connection is not
+ended; a second meetbridge user connecting the same Zoom user is refused. Only the Zoom user id,
+account id, e-mail, scopes and the (encrypted) tokens are kept. Ending a connection deletes its
+tokens at once and leaves the revoke at Zoom to a job (`revocations`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from meetbridge.core import audit
+from meetbridge.core.audit import Origin
+from meetbridge.core.crypto import Crypto
+from meetbridge.core.db import Database, utcnow
+from meetbridge.core.errors import Conflict, DomainError, FieldError, NotFound, PermissionDenied
+from meetbridge.core.jobs import JobQueue
+from meetbridge.core.models import User
+from meetbridge.core.security import digest
+from meetbridge.core.settings import Settings
+from meetbridge.integrations.zoom.client import ZoomClient
+from meetbridge.integrations.zoom.credentials_check import (
+    TestResult,
+    bound_elsewhere,
+    check_account,
+    exchange_message,
+    missing_scopes,
+)
+from meetbridge.integrations.zoom.errors import ZoomError
+from meetbridge.integrations.zoom.oauth import OAuthFailed, ZoomOAuth, pkce_pair
+from meetbridge.integrations.zoom.revocations import REVOKE_TASK, queue_revocation
+from meetbridge.integrations.zoom.tables import (
+    ConnectionKind,
+    ConnectionStatus,
+    OAuthState,
+    ZoomConnection,
+)
+
+STATE_TTL = dt.timedelta(minutes=10)
+
+
+class ConnectFailed(DomainError):
+    """Connecting did not work; `message` says what happened and what to do next."""
+
+    status = 400
+    code = "zoom_connect_failed"
+
+
+class ZoomConnections:
+    """The install flows, and the reads the pages make of a member's or the account's
+    connection. Tokens in use are the `TokenManager`'s business."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        crypto: Crypto,
+        oauth: ZoomOAuth,
+        client: ZoomClient,
+        jobs: JobQueue,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.crypto = crypto
+        self.oauth = oauth
+        self.client = client
+        self.jobs = jobs
+
+    # ---- a member's own Zoom -----------------------------------------------------------------
+
+    def start_connect(self, actor: User) -> str:
+        """Returns the URL of Zoom's consent page for this user, with a fresh state and PKCE."""
+        state = secrets.token_urlsafe(32)
+        verifier, challenge = pkce_pair()
+        with self.db.write() as s:
+            s.execute(
+                OAuthState.__table__.delete().where(OAuthState.expires_at < utcnow())  # type: ignore[attr-defined]
+            )
+            s.add(
+                OAuthState(
+                    id=digest(state),
+                    user_id=actor.id,
+                    verifier_enc=self.crypto.encrypt(verifier),
+                    expires_at=utcnow() + STATE_TTL,
+                )
+            )
+        return self.oauth.authorize_url(
+            self.settings.zoom_client_id,
+            self.settings.effective_zoom_redirect_uri,
+            state,
+            challenge,
+        )
+
+    def finish_connect(
+        self,
+        actor: User,
+        *,
+        state: str | None,
+        code: str | None,
+        error: str | None,
+        origin: Origin,
+    ) -> ZoomConnection:
+        """Handles Zoom's redirect back. Every failure says what happened and what to do."""
+        with self.db.write() as s:
+            row = s.get(OAuthState, digest(state)) if state else None
+            if row is not None:
+                s.delete(row)  # a state works once
+        if row is None or row.user_id != actor.id:
+            raise ConnectFailed(
+                "This sign-in with Zoom was not started here, or was already "
+                "used. Start again with Connect Zoom."
+            )
+        if row.expires_at < utcnow():
+            raise ConnectFailed(
+                "The sign-in with Zoom took too long (over 10 minutes). "
+                "Start again with Connect Zoom."
+            )
+        if error:
+            if error == "access_denied":
+                raise ConnectFailed(
+                    "You declined access in Zoom, so Zoom is not connected. "
+                    "To connect, click Connect Zoom and choose Allow."
+                )
+            raise ConnectFailed(
+                f"Zoom reported an error ({error[:100]}). Try Connect Zoom "
+                "again; if it keeps failing, ask your admin to check the Zoom "
+                "app's settings."
+            )
+        if not code:
+            raise ConnectFailed(
+                "Zoom did not send an authorization code. Start again with Connect Zoom."
+            )
+        secret = self.settings.zoom_client_secret.get_secret_value()
+        try:
+            tokens = self.oauth.exchange_code(
+                self.settings.zoom_client_id,
+                secret,
+                code,
+                self.settings.effective_zoom_redirect_uri,
+                self.crypto.decrypt(row.verifier_enc),
+            )
+        except OAuthFailed as exc:
+            raise ConnectFailed(exchange_message(exc)) from None
+        try:
+            me = self.client.probe(tokens.access_token, "/users/me")
+        except ZoomError as exc:
+            raise ConnectFailed(
+                f"Zoom accepted the sign-in but would not say which account it "
+                f"is ({exc.message}). Try again."
+            ) from None
+        zoom_user_id, zoom_account_id = str(me.get("id", "")), str(me.get("account_id", ""))
+        email = str(me.get("email", ""))
+        try:
+            with self.db.write() as s:
+                conn = self._bind(s, actor, zoom_account_id, zoom_user_id)
+                conn.zoom_email = email
+                conn.scopes = tokens.scope
+                conn.access_token_enc = self.crypto.encrypt(tokens.access_token)
+                conn.refresh_token_enc = self.crypto.encrypt(tokens.refresh_token or "")
+                conn.access_expires_at = utcnow() + dt.timedelta(seconds=tokens.expires_in)
+                conn.token_version += 1
+                conn.status = ConnectionStatus.CONNECTED
+                conn.last_error = missing_scopes(self.settings.zoom_scopes, tokens.scope)
+                conn.updated_at = utcnow()
+                self._audit(s, actor, "zoom.connected", origin, conn, {"zoom_email": email})
+        except IntegrityError:
+            raise ConnectFailed(bound_elsewhere(email)) from None
+        return conn
+
+    def _bind(self, s: Session, actor: User, account_id: str, zoom_user_id: str) -> ZoomConnection:
+        bound = s.scalar(
+            select(ZoomConnection).where(
+                ZoomConnection.kind == ConnectionKind.USER,
+                ZoomConnection.status != ConnectionStatus.ENDED,
+                ZoomConnection.zoom_account_id == account_id,
+                ZoomConnection.zoom_user_id == zoom_user_id,
+            )
+        )
+        if bound is not None and bound.user_id != actor.id:
+            raise ConnectFailed(bound_elsewhere(bound.zoom_email or "this Zoom user"))
+        if bound is not None:
+            return bound  # the same person reconnecting: fresh tokens on the same binding
+        mine = s.scalar(
+            select(ZoomConnection).where(
+                ZoomConnection.kind == ConnectionKind.USER,
+                ZoomConnection.status != ConnectionStatus.ENDED,
+                ZoomConnection.user_id == actor.id,
+            )
+        )
+        if mine is not None:  # switching to another Zoom user: the old binding ends
+            self._end(s, mine, "replaced")
+        conn = ZoomConnection(
+            org_id=actor.org_id,
+            kind=ConnectionKind.USER,
+            user_id=actor.id,
+            zoom_account_id=account_id,
+            zoom_user_id=zoom_user_id,
+        )
+        s.add(conn)
+        s.flush()
+        return conn
+
+    def my_connection(self, actor: User) -> ZoomConnection | None:
+        """The member's current connection, or their last ended one (to say why it ended)."""
+        with self.db.read() as s:
+            return s.scalar(
+                select(ZoomConnection)
+                .where(
+                    ZoomConnection.kind == ConnectionKind.USER, ZoomConnection.user_id == actor.id
+                )
+                .order_by(
+                    ZoomConnection.status == ConnectionStatus.ENDED,
+                    ZoomConnection.updated_at.desc(),
+                )
+                .limit(1)
+            )
+
+    def connections(self, actor: User) -> Sequence[ZoomConnection]:
+        """Every member connection in the organisation that is not ended (for the Team page)."""
+        with self.db.read() as s:
+            return s.scalars(
+                select(ZoomConnection).where(
+                    ZoomConnection.org_id == actor.org_id,
+                    ZoomConnection.kind == ConnectionKind.USER,
+                    ZoomConnection.status != ConnectionStatus.ENDED,
+                )
+            ).all()
+
+    def disconnect(self, actor: User, origin: Origin) -> None:
+        """Tokens deleted now; the revoke at Zoom is done by a job (retried if Zoom is down).
+        Meetings already created stay."""
+        with self.db.write() as s:
+            conn = s.scalar(
+                select(ZoomConnection).where(
+                    ZoomConnection.kind == ConnectionKind.USER,
+                    ZoomConnection.user_id == actor.id,
+                    ZoomConnection.status != ConnectionStatus.ENDED,
+                )
+            )
+            if conn is None:
+                raise NotFound("Zoom is not connected")
+            revocation = self._end(s, conn, "disconnected")
+            self._audit(
+                s, actor, "zoom.disconnected", origin, conn, {"zoom_email": conn.zoom_email}
+            )
+        if revocation:
+            self.jobs.enqueue(REVOKE_TASK, revocation)
+
+    def release(self, admin: User, connection_id: str, origin: Origin) -> None:
+        """An admin frees the Zoom binding of a deactivated member (the CRM's support task)."""
+        require_admin(admin)
+        with self.db.write() as s:
+            conn = s.scalar(
+                select(ZoomConnection).where(
+                    ZoomConnection.id == connection_id,
+                    ZoomConnection.org_id == admin.org_id,
+                    ZoomConnection.kind == ConnectionKind.USER,
+                )
+            )
+            if conn is None or conn.status == ConnectionStatus.ENDED:
+                raise NotFound("no such Zoom connection")
+            owner = s.get(User, conn.user_id) if conn.user_id else None
+            if owner is not None and owner.is_active:
+                raise Conflict(
+                    "connection_id", "this member is active; they can disconnect Zoom themselves"
+                )
+            revocation = self._end(s, conn, "released")
+            self._audit(
+                s,
+                admin,
+                "zoom.binding_released",
+                origin,
+                conn,
+                {"zoom_email": conn.zoom_email, "member_id": conn.user_id},
+            )
+        if revocation:
+            self.jobs.enqueue(REVOKE_TASK, revocation)
+
+    def _end(self, s: Session, conn: ZoomConnection, reason: str) -> str | None:
+        """Deletes the tokens now; returns the id of a queued revocation, if there was a token."""
+        self.client.tokens.forget(conn.id)
+        token = conn.refresh_token_enc or conn.access_token_enc
+        conn.status = ConnectionStatus.ENDED
+        conn.end_reason = reason
+        conn.ended_at = conn.updated_at = utcnow()
+        conn.access_token_enc = conn.refresh_token_enc = None
+        conn.access_expires_at = None
+        if not token or conn.kind != ConnectionKind.USER:
+            return None
+        return queue_revocation(s, token, self.settings.zoom_client_id)
+
+    # ---- the organisation's Zoom account (Server-to-Server) ------------------------------------
+
+    def test_account(
+        self, admin: User, account_id: str, client_id: str, client_secret: str
+    ) -> TestResult:
+        """Fetches a token, checks the scopes and looks up a user, with a specific message for
+        each way it can fail."""
+        require_admin(admin)
+        return check_account(self.oauth, self.client, account_id, client_id, client_secret)
+
+    def save_account(
+        self, admin: User, account_id: str, client_id: str, client_secret: str, origin: Origin
+    ) -> ZoomConnection:
+        result = self.test_account(admin, account_id, client_id, client_secret)
+        if not result.ok:
+            raise ConnectFailed(
+                result.message, [FieldError(result.field_name or "credentials", result.message)]
+            )
+        with self.db.write() as s:
+            old = s.scalar(
+                select(ZoomConnection).where(
+                    ZoomConnection.org_id == admin.org_id,
+                    ZoomConnection.kind == ConnectionKind.ACCOUNT,
+                    ZoomConnection.status != ConnectionStatus.ENDED,
+                )
+            )
+            if old is not None:
+                self._end(s, old, "replaced")
+                s.flush()
+            conn = ZoomConnection(
+                org_id=admin.org_id,
+                kind=ConnectionKind.ACCOUNT,
+                zoom_account_id=account_id.strip(),
+                client_id=client_id.strip(),
+                client_secret_enc=self.crypto.encrypt(client_secret.strip()),
+                scopes=" ".join(result.scopes),
+                status=ConnectionStatus.CONNECTED,
+            )
+            s.add(conn)
+            s.flush()
+            self._audit(
+                s,
+                admin,
+                "zoom.account_connected",
+                origin,
+                conn,
+                {"zoom_account_id": conn.zoom_account_id, "client_id": conn.client_id},
+            )
+        return conn
+
+    def account_connection(self, actor: User) -> ZoomConnection | None:
+        with self.db.read() as s:
+            return s.scalar(
+                select(ZoomConnection).where(
+                    ZoomConnection.org_id == actor.org_id,
+                    ZoomConnection.kind == ConnectionKind.ACCOUNT,
+                    ZoomConnection.status != ConnectionStatus.ENDED,
+                )
+            )
+
+    def disconnect_account(self, admin: User, origin: Origin) -> None:
+        require_admin(admin)
+        with self.db.write() as s:
+            conn = s.scalar(
+                select(ZoomConnection).where(
+                    ZoomConnection.org_id == admin.org_id,
+                    ZoomConnection.kind == ConnectionKind.ACCOUNT,
+                    ZoomConnection.status != ConnectionStatus.ENDED,
+                )
+            )
+            if conn is None:
+                raise NotFound("the Zoom account is not connected")
+            conn.client_secret_enc = None
+            self._end(s, conn, "disconnected")
+            self._audit(s, admin, "zoom.account_disconnected", origin, conn)
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _audit(
+        s: Session,
+        actor: User,
+        action: str,
+        origin: Origin,
+        conn: ZoomConnection,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        audit.record(
+            s,
+            org_id=actor.org_id,
+            actor_id=actor.id,
+            actor_label=actor.email,
+            action=action,
+            origin=origin,
+            target_type="zoom_connection",
+            target_id=conn.id,
+            details=details,
+        )
+
+
+def require_admin(actor: User) -> None:
+    if not actor.is_admin:
+        raise PermissionDenied("only an owner or admin can do this")

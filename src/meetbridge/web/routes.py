@@ -1,0 +1,33 @@
+"""The pages: one router per area, included into the app in this order."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from meetbridge.web import (
+    account,
+    audit,
+    coming,
+    email_templates,
+    meetings,
+    passwords,
+    projects,
+    signin,
+    team,
+    tokens,
+    zoom,
+)
+
+ROUTERS: tuple[APIRouter, ...] = (
+    signin.router,
+    passwords.router,
+    team.router,
+    tokens.router,
+    account.router,
+    audit.router,
+    coming.router,
+    zoom.router,
+    meetings.router,
+    projects.router,
+    email_templates.router,
+)
