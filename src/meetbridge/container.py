@@ -28,13 +28,14 @@ from meetbridge.integrations.zoom.install import ZoomConnections
 from meetbridge.integrations.zoom.limits import RateLimiter, RedisRateLimiter, SqlRateLimiter
 from meetbridge.integrations.zoom.oauth import ZoomOAuth
 from meetbridge.integrations.zoom.passthrough import ZoomPassthrough
+from meetbridge.integrations.zoom.platform import ZoomPlatform
 from meetbridge.integrations.zoom.revocations import REVOKE_TASK, Revocations
 from meetbridge.integrations.zoom.tokens import TokenManager
 from meetbridge.integrations.zoom.webhooks import WEBHOOK_TASK, Handler, ZoomEvent, ZoomWebhooks
 from meetbridge.integrations.zoom.webhooks import retention_rule as webhooks_retention_rule
-from meetbridge.meetings.engine import RECONCILE_TASK as MEETINGS_RECONCILE_TASK
-from meetbridge.meetings.engine import WORK_TASK as MEETINGS_WORK_TASK
-from meetbridge.meetings.engine import Meetings
+from meetbridge.meetings.lifecycle import WORK_TASK as MEETINGS_WORK_TASK
+from meetbridge.meetings.reconcile import RECONCILE_TASK as MEETINGS_RECONCILE_TASK
+from meetbridge.meetings.service import Meetings
 from meetbridge.notify.email import Mailer, make_mailer
 from meetbridge.notify.outbox import RECONCILE_TASK, SEND_TASK, MailDelivery
 from meetbridge.notify.wording import Templates
@@ -126,9 +127,9 @@ def build_container(
         # prepaid windows too): the client keeps the system clock; its tests inject one.
     )
     connections = ZoomConnections(db, settings, crypto, oauth, zoom, jobs)
-    meetings = Meetings(db, settings, zoom, jobs, mail, connections)
+    meetings = Meetings(db, settings, ZoomPlatform(zoom), jobs, mail, events)
     revocations = Revocations(
-        db, settings, crypto, oauth, zoom, jobs, mail, clock, purgers=[meetings._purge_zoom_data]
+        db, settings, crypto, oauth, zoom, jobs, mail, clock, purgers=[meetings.purge_zoom_data]
     )
     tokens.on_lost = revocations.connection_lost
     webhooks = ZoomWebhooks(db, settings, jobs, zoom_event_handlers(revocations, meetings), clock)
@@ -166,10 +167,10 @@ def zoom_event_handlers(revocations: Revocations, meetings: Meetings) -> dict[st
     dropped at intake (not stored, not queued)."""
 
     def on_meeting_updated(event: ZoomEvent) -> str:
-        return meetings.on_zoom_updated(event.payload)
+        return meetings.on_zoom_updated(event.payload, event.event_ts)
 
     def on_meeting_deleted(event: ZoomEvent) -> str:
-        return meetings.on_zoom_deleted(event.payload)
+        return meetings.on_zoom_deleted(event.payload, event.event_ts)
 
     return {
         "app_deauthorized": revocations.on_deauthorized,

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from meetbridge.core.db import utcnow
 from meetbridge.core.models import Meeting
-from meetbridge.meetings.engine import MeetingInput
+from meetbridge.meetings.inputs import MeetingInput
 from tests.conftest import ORIGIN, PASSWORD
 from tests.support import SmtpServer
 from tests.zoom_env import ZoomEnv, zoom_env

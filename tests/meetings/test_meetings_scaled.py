@@ -31,8 +31,11 @@ from tests.support import SmtpServer, free_port
 from tests.zoom_env import zoom_env
 
 _REDIS = os.environ.get("MEETBRIDGE_TEST_REDIS_URL")
-# A Redis database of its own: its workers must not take the other tests' jobs.
-REDIS_URL = _REDIS.rsplit("/", 1)[0] + "/13" if _REDIS else None
+# A Redis database of its own: its workers must not take the other tests' jobs. Where
+# several runs share one Redis, each names its own (MEETBRIDGE_TEST_CHAOS_REDIS_URL).
+REDIS_URL = os.environ.get("MEETBRIDGE_TEST_CHAOS_REDIS_URL") or (
+    _REDIS.rsplit("/", 1)[0] + "/13" if _REDIS else None
+)
 
 
 @pytest.mark.chaos

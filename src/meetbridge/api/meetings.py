@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from meetbridge.api.deps import ERRORS, Actor, C, Caller, From
 from meetbridge.api.schemas import Input
-from meetbridge.meetings.engine import MeetingChanges, MeetingInput
+from meetbridge.meetings.inputs import MeetingChanges, MeetingInput
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["meetings"])
 

@@ -40,7 +40,7 @@ def meetings_create(
     wait: Annotated[bool, typer.Option(help="Wait until Zoom has it")] = True,
 ) -> None:
     """Schedule a Zoom meeting in the host's connected Zoom."""
-    from meetbridge.meetings.engine import MeetingInput
+    from meetbridge.meetings.inputs import MeetingInput
 
     c = open_container(load_settings())
     host = _member(c, as_)

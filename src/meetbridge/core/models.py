@@ -203,6 +203,7 @@ class Meeting(Base):
         Index("ix_meetings_org_start", "org_id", "start_at"),
         Index("ix_meetings_status_next", "status", "next_attempt_at"),
         Index("uq_meetings_zoom_id", "zoom_meeting_id", unique=True),
+        Index("ix_meetings_source", "source_kind", "source_id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -238,6 +239,16 @@ class Meeting(Base):
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # an attempt's lease
     invitee_count: Mapped[int] = mapped_column(Integer, default=0)
     last_synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # What owns the meeting (meetings/source.py): "own", "booking", "request", "workflow",
+    # and that module's id for it.
+    source_kind: Mapped[str] = mapped_column(String(20), default="own", server_default="own")
+    source_id: Mapped[str | None] = mapped_column(String(64))
+    # When the last change the row holds was made (ours, or one made at the platform, by the
+    # platform's clock): an older change arriving late is not applied over it.
+    changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # When the last create attempt ended: a late copy of our create is made before this (plus
+    # a lease); a meeting made at the platform later is not ours to sweep.
+    last_create_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

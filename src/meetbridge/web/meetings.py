@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from meetbridge.core.errors import DomainError, ValidationFailed
 from meetbridge.core.models import Meeting, User
-from meetbridge.meetings.engine import MeetingChanges, MeetingInput
+from meetbridge.meetings.inputs import MeetingChanges, MeetingInput
 from meetbridge.web.http import origin_of
 from meetbridge.web.kit import (
     TIMEZONES,

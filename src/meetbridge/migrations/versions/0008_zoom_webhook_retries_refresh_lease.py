@@ -1,6 +1,6 @@
 """zoom: webhook events and revocations as work rows (a lease, a back-off); token refresh leases
 
-Revision ID: 0009
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-01 21:10:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import meetbridge.core.db
 
-revision = "0009"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None

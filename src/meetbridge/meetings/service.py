@@ -1,0 +1,385 @@
+"""The meetings service: what the faces, booking, service requests and workflows call to
+schedule, change, cancel, retry, invite to and read meetings. A module names itself as the
+meeting's `source` when it schedules one and lists its meetings by it; it never reaches into
+the engine behind (lifecycle, invites, from_zoom, reconcile, statements).
+
+Never lose, never duplicate: scheduling writes the meeting row first (status "creating") and a
+job makes it true at the platform (lifecycle.py). Changes made at the platform arrive as
+webhooks and, for missed ones, through the reconciler."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from meetbridge.accounts.inputs import normalize_email
+from meetbridge.core import audit
+from meetbridge.core.audit import Origin
+from meetbridge.core.db import Database, utcnow
+from meetbridge.core.errors import Conflict, NotFound, ValidationFailed
+from meetbridge.core.events import EventBus
+from meetbridge.core.jobs import JobQueue
+from meetbridge.core.models import Meeting, MeetingInvitee, User, new_id
+from meetbridge.core.platform import HostRef, PlatformError, VideoPlatform
+from meetbridge.core.settings import Settings
+
+# The host's connection table: the hot path's SQL checks and returns it (the one
+# thing meetings takes from the Zoom package).
+from meetbridge.integrations.zoom.tables import ZoomConnection
+from meetbridge.meetings import inputs
+from meetbridge.meetings import statements as q
+from meetbridge.meetings.events import event_data, publish, record
+from meetbridge.meetings.from_zoom import FromPlatform
+from meetbridge.meetings.inputs import MAX_DURATION, MeetingChanges, MeetingInput
+from meetbridge.meetings.invites import queue_invites
+from meetbridge.meetings.lifecycle import WORK_TASK, Lifecycle
+from meetbridge.meetings.payload import FirstAttempt
+from meetbridge.meetings.reconcile import Reconciler
+from meetbridge.meetings.source import Source
+from meetbridge.meetings.status import Applied, MeetingEvent, Outcome, Status, move
+from meetbridge.meetings.write import write_meeting
+from meetbridge.notify.outbox import MailDelivery
+
+
+class Meetings:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        platform: VideoPlatform,
+        jobs: JobQueue,
+        mail: MailDelivery,
+        events: EventBus | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.platform = platform
+        self.jobs = jobs
+        self.mail = mail
+        self.events = events
+        self.lifecycle = Lifecycle(db, settings, platform, jobs, mail, events)
+        self.from_platform = FromPlatform(db, mail, events)
+        self.reconciler = Reconciler(db, settings, platform, jobs, self.from_platform)
+
+    # ---- scheduling ----------------------------------------------------------------------------
+
+    def schedule(
+        self, actor: User, data: MeetingInput, origin: Origin, *, token_id: str | None = None
+    ) -> Meeting:
+        """Validates everything, records the meeting as "creating" and queues the platform
+        call. Nothing is sent, and nothing is written, when the input is wrong.
+
+        `data.source`: what owns the meeting (a person's own by default).
+        `token_id`: the API token the request came with, when `actor` was read from it
+        earlier (`ApiTokens.api_caller_to_confirm`): the INSERT itself confirms the token is
+        still live and the actor active, or nothing is written and NotAuthenticated is raised."""
+        now = utcnow()
+        title = inputs.title(data.title)
+        start = inputs.start(data.start, inputs.tz(data.timezone), now)
+        duration = inputs.duration(data.duration)
+        agenda = inputs.agenda(data.agenda)
+        passcode = inputs.passcode(data.passcode)
+        invitees = inputs.invitees(data.invitees)
+        values: dict[str, Any] = {
+            "id": new_id(),
+            "org_id": actor.org_id,
+            "project_id": data.project_id,
+            "host_user_id": actor.id,
+            "title": title,
+            "agenda": agenda,
+            "start_at": start,
+            "duration_min": duration,
+            "timezone": data.timezone,
+            "passcode": passcode,
+            "waiting_room": data.waiting_room,
+            "join_before_host": data.join_before_host,
+            "status": Status.CREATING,
+            "sequence": 0,
+            # The row is claimed for the first attempt as it is written, and the job carries
+            # it (see `Lifecycle.work`): the worker need not claim it again.
+            "attempts": 1,
+            "claimed_until": now + dt.timedelta(seconds=self.settings.effective_meetings_lease),
+            "ambiguous": False,
+            "had_ambiguity": False,
+            "invitee_count": len(invitees),
+            "next_attempt_at": now,
+            "created_by": actor.id,
+            "created_at": now,
+            "updated_at": now,
+            "source_kind": data.source.kind,
+            "source_id": data.source.id,
+            "changed_at": now,
+        }
+        what = audit.by(
+            actor, "meeting.scheduled", origin, "meeting", values["id"], {"title": title}
+        )
+        event = None
+        if self.events is not None and self.events.wants(MeetingEvent.SCHEDULED):
+            event = self.events.row(
+                MeetingEvent.SCHEDULED,
+                org_id=actor.org_id,
+                subject_type="meeting",
+                subject_id=values["id"],
+                data=event_data(values),
+            )
+        reserving = self.platform.reserve(actor.id)
+        try:
+            written, reservation = write_meeting(
+                self.db, values, what, invitees, token_id, actor, reserving, event
+            )
+        except BaseException:
+            reserving.cancel()
+            raise
+        values["connection_id"] = written.connection_id
+        seen = (written.conn__status, written.conn__v) if written.conn__status else None
+        job = FirstAttempt(values, seen, reservation)
+        if event is not None:
+            self.events.publish([event["id"]])  # type: ignore[union-attr]
+        if not self.jobs.enqueue(WORK_TASK, values["id"], job.to_json()):
+            # The queue is down: the claim is let go, so the reconciler takes the meeting up.
+            with self.db.single() as conn:
+                conn.execute(q.RELEASE, {"mid": values["id"], "held": values["claimed_until"]})
+        return Meeting(**values)
+
+    # ---- reading -------------------------------------------------------------------------------
+
+    def list_meetings(
+        self,
+        actor: User,
+        *,
+        when: str = "upcoming",
+        project_id: str | None = None,
+        limit: int = 200,
+        source: Source | None = None,
+    ) -> list[Meeting]:
+        """Upcoming (not yet ended) or past meetings; members see their own, admins all.
+        `source`: only the meetings that source owns."""
+        now = utcnow()
+        with self.db.read() as s:
+            query = select(Meeting).where(Meeting.org_id == actor.org_id)
+            if not actor.is_admin:
+                query = query.where(Meeting.host_user_id == actor.id)
+            if project_id:
+                query = query.where(Meeting.project_id == project_id)
+            if source is not None:
+                query = query.where(Meeting.source_kind == source.kind)
+                if source.id is not None:
+                    query = query.where(Meeting.source_id == source.id)
+            if when == "past":
+                query = query.where(Meeting.start_at < now).order_by(Meeting.start_at.desc())
+            else:
+                query = query.where(Meeting.start_at >= now - dt.timedelta(minutes=MAX_DURATION))
+                query = query.order_by(Meeting.start_at)
+            rows = s.scalars(query.limit(limit * 2)).all()
+
+        def ended(m: Meeting) -> bool:
+            return m.start_at + dt.timedelta(minutes=m.duration_min) < now
+
+        return [m for m in rows if ended(m) == (when == "past")][:limit]
+
+    def list_by_source(self, org_id: str, source: Source) -> list[Meeting]:
+        """Every meeting `source` owns in the organisation, by start (for the module that made
+        them: its own authorization applies)."""
+        with self.db.read() as s:
+            query = select(Meeting).where(
+                Meeting.org_id == org_id, Meeting.source_kind == source.kind
+            )
+            if source.id is not None:
+                query = query.where(Meeting.source_id == source.id)
+            return list(s.scalars(query.order_by(Meeting.start_at)).all())
+
+    def get(self, actor: User, meeting_id: str) -> Meeting:
+        with self.db.read() as s:
+            m = s.scalar(
+                select(Meeting).where(Meeting.id == meeting_id, Meeting.org_id == actor.org_id)
+            )
+        if m is None or (m.host_user_id != actor.id and not actor.is_admin):
+            raise NotFound("no such meeting")
+        return m
+
+    def invitees(self, actor: User, meeting_id: str) -> Sequence[MeetingInvitee]:
+        self.get(actor, meeting_id)
+        with self.db.read() as s:
+            return s.scalars(
+                select(MeetingInvitee)
+                .where(MeetingInvitee.meeting_id == meeting_id)
+                .order_by(MeetingInvitee.created_at)
+            ).all()
+
+    # ---- changing ------------------------------------------------------------------------------
+
+    def update(
+        self, actor: User, meeting_id: str, changes: MeetingChanges, origin: Origin
+    ) -> Meeting:
+        now = utcnow()
+        with self.db.write() as s:
+            m = self._mine(s, actor, meeting_id)
+            status = Status(m.status)
+            if status.gone:
+                raise Conflict("status", "this meeting is cancelled")
+            if not status.can_become(Status.UPDATING) or m.zoom_meeting_id is None:
+                raise Conflict("status", "the meeting is not created in Zoom yet; wait or retry")
+            before = {
+                "title": m.title,
+                "start_at": m.start_at.isoformat(),
+                "duration_min": m.duration_min,
+                "timezone": m.timezone,
+            }
+            if changes.title is not None:
+                m.title = inputs.title(changes.title)
+            if changes.agenda is not None:
+                m.agenda = inputs.agenda(changes.agenda)
+            if changes.duration is not None:
+                m.duration_min = inputs.duration(changes.duration)
+            tz_name = changes.timezone or m.timezone
+            tz = inputs.tz(tz_name)
+            if changes.start is not None:
+                m.start_at = inputs.start(changes.start, tz, now)
+            m.timezone = tz_name
+            after = {
+                "title": m.title,
+                "start_at": m.start_at.isoformat(),
+                "duration_min": m.duration_min,
+                "timezone": m.timezone,
+            }
+            if after == before and changes.agenda is None and status is not Status.FAILED:
+                return m
+            m.status = move(status, Status.UPDATING)
+            m.sequence += 1
+            m.attempts = 0
+            m.next_attempt_at = now
+            m.updated_at = m.changed_at = now
+            m.last_error = None
+            what = {"from": before, "to": after}
+            audit.write(s, audit.by(actor, "meeting.updated", origin, "meeting", m.id, what))
+            event = record(self.events, s, MeetingEvent.UPDATED, m, {"by": "person"})
+        publish(self.events, event)  # before the work, whose own events follow this one
+        self.jobs.enqueue(WORK_TASK, m.id)
+        return m
+
+    def cancel(self, actor: User, meeting_id: str, origin: Origin) -> Meeting:
+        with self.db.write() as s:
+            m = self._mine(s, actor, meeting_id)
+            status = Status(m.status)
+            if status in (Status.CANCELLED, Status.DELETED_IN_ZOOM):
+                return m
+            if status is Status.FAILED and m.zoom_meeting_id is None and not m.ambiguous:
+                m.status = move(status, Status.CANCELLED)  # nothing at the platform to delete
+            elif status is not Status.CANCELLING:
+                m.status = move(status, Status.CANCELLING)
+                m.attempts = 0
+                m.next_attempt_at = utcnow()
+            else:
+                m.attempts = 0
+                m.next_attempt_at = utcnow()
+            m.updated_at = utcnow()
+            audit.write(
+                s,
+                audit.by(actor, "meeting.cancelled", origin, "meeting", m.id, {"title": m.title}),
+            )
+            event = record(self.events, s, MeetingEvent.CANCELLED, m, {"by": "person"})
+        publish(self.events, event)
+        if m.status == Status.CANCELLING:
+            self.jobs.enqueue(WORK_TASK, m.id)
+        return m
+
+    def retry(self, actor: User, meeting_id: str) -> Meeting:
+        with self.db.write() as s:
+            m = self._mine(s, actor, meeting_id)
+            if m.status == Status.FAILED:
+                again = Status.CREATING if m.zoom_meeting_id is None else Status.UPDATING
+                m.status = move(m.status, again)
+            if not Status(m.status).pending:
+                raise Conflict("status", "there is nothing to retry")
+            m.next_attempt_at = utcnow()
+            m.last_error = None
+        self.jobs.enqueue(WORK_TASK, m.id)
+        return m
+
+    def add_invitees(self, actor: User, meeting_id: str, emails: list[str]) -> int:
+        addresses = [normalize_email(e, "emails") for e in emails if e.strip()]
+        if not addresses:
+            raise ValidationFailed("emails", "give at least one e-mail address")
+        queued: list[str] = []
+        with self.db.write() as s:
+            m = self._mine(s, actor, meeting_id)
+            if Status(m.status).gone:
+                raise Conflict("status", "this meeting is cancelled")
+            have = set(
+                s.scalars(
+                    select(MeetingInvitee.email).where(MeetingInvitee.meeting_id == m.id)
+                ).all()
+            )
+            new = [a for a in dict.fromkeys(addresses) if a not in have]
+            for email in new:
+                s.add(MeetingInvitee(meeting_id=m.id, email=email))
+            s.flush()
+            # Counting them locks the row and reads its status as committed now: an attempt
+            # settling at this moment either sees these invitees or leaves them to us.
+            m.status = s.execute(
+                update(Meeting)
+                .where(Meeting.id == m.id)
+                .values(invitee_count=Meeting.invitee_count + len(new))
+                .returning(Meeting.status)
+                .execution_options(synchronize_session=False)
+            ).scalar_one()
+            if m.status == Status.SCHEDULED:
+                queued = queue_invites(s, m, "REQUEST", only=new)
+        for mid in queued:
+            self.mail.enqueue(mid)
+        return len(new)
+
+    invite = add_invitees
+
+    def host_link(self, actor: User, meeting_id: str, origin: Origin) -> str:
+        """A fresh start link from the platform (a host credential: never stored), audited."""
+        m = self.get(actor, meeting_id)
+        if m.host_user_id != actor.id:
+            raise NotFound("only the host can get the host link")
+        if m.zoom_meeting_id is None or m.connection_id is None:
+            raise Conflict("status", "the meeting is not created in Zoom yet")
+        try:
+            pm = self.platform.get(HostRef(m.connection_id), m.zoom_meeting_id)
+        except PlatformError as exc:
+            raise Conflict("zoom", f"Zoom did not give the host link: {exc.message}") from None
+        if pm is None:
+            raise Conflict("zoom", "Zoom did not give the host link: the meeting is gone")
+        with self.db.write() as s:
+            audit.write(s, audit.by(actor, "meeting.host_link", origin, "meeting", m.id))
+        return pm.host_url
+
+    def _mine(self, s: Session, actor: User, meeting_id: str) -> Meeting:
+        m = s.scalar(
+            select(Meeting).where(Meeting.id == meeting_id, Meeting.org_id == actor.org_id)
+        )
+        if m is None or (m.host_user_id != actor.id and not actor.is_admin):
+            raise NotFound("no such meeting")
+        return m
+
+    # ---- the engine's entry points (jobs, webhooks, the reconciler) ----------------------------
+
+    def work(
+        self, meeting_id: str, claim: FirstAttempt | dict[str, Any] | None = None
+    ) -> Outcome | Status:
+        """The job (see `Lifecycle.work`)."""
+        return self.lifecycle.work(meeting_id, claim)
+
+    def reconcile(self, sync_batch: int = 50, requeue_batch: int = 500) -> dict[str, int]:
+        return self.reconciler.reconcile(sync_batch, requeue_batch)
+
+    def sweep_orphans(self, limit: int = 50) -> int:
+        return self.reconciler.sweep_orphans(limit)
+
+    def on_zoom_updated(self, payload: dict[str, Any], event_ts: int | None = None) -> Applied:
+        """A meeting.updated webhook (`event_ts`: the event's time, ms since the epoch)."""
+        return self.from_platform.changed(self.platform.read_change(payload, event_ts))
+
+    def on_zoom_deleted(self, payload: dict[str, Any], event_ts: int | None = None) -> Applied:
+        return self.from_platform.deleted(self.platform.read_change(payload, event_ts))
+
+    def purge_zoom_data(self, s: Session, conn: ZoomConnection) -> None:
+        self.from_platform.purge(s, conn)
