@@ -17,7 +17,7 @@ from meetbridge.core import retention
 from meetbridge.core.clock import Clock, SystemClock
 from meetbridge.core.crypto import Crypto
 from meetbridge.core.db import Database
-from meetbridge.core.events import EventBus
+from meetbridge.core.events import EventBus, EventStatus
 from meetbridge.core.files import private_dir
 from meetbridge.core.jobs import JobQueue, make_huey
 from meetbridge.core.models import DomainEvent, EmailMessage, LoginAttempt
@@ -37,7 +37,7 @@ from meetbridge.meetings.lifecycle import WORK_TASK as MEETINGS_WORK_TASK
 from meetbridge.meetings.reconcile import RECONCILE_TASK as MEETINGS_RECONCILE_TASK
 from meetbridge.meetings.service import Meetings
 from meetbridge.notify.email import Mailer, make_mailer
-from meetbridge.notify.outbox import RECONCILE_TASK, SEND_TASK, MailDelivery
+from meetbridge.notify.outbox import RECONCILE_TASK, SEND_TASK, MailDelivery, MailStatus
 from meetbridge.notify.wording import Templates
 from meetbridge.projects.service import Projects
 
@@ -186,14 +186,14 @@ def _retention_rules() -> list[Rule]:
             "email_messages",
             EmailMessage,
             EmailMessage.created_at,
-            EmailMessage.status.in_(("sent", "failed")),
+            EmailMessage.status.in_((MailStatus.SENT, MailStatus.FAILED)),
         ),
         webhooks_retention_rule(),
         Rule(
             "domain_events",
             DomainEvent,
             DomainEvent.occurred_at,
-            DomainEvent.status.in_(("done", "failed")),
+            DomainEvent.status.in_((EventStatus.DONE, EventStatus.FAILED)),
         ),
         Rule("login_attempts", LoginAttempt, LoginAttempt.created_at),
     ]

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -18,8 +14,9 @@ from typer.testing import CliRunner
 
 from meetbridge.cli.main import app
 from meetbridge.container import build_container
+from tests.cli.running import start_run
 from tests.conftest import PASSWORD
-from tests.support import SmtpServer, free_port
+from tests.support import SmtpServer
 
 
 def test_orgs_and_users_create(env: dict[str, str], smtp: SmtpServer) -> None:
@@ -123,33 +120,8 @@ def test_production_mode_refuses_demo_secrets(env: dict[str, str]) -> None:
 
 @pytest.mark.slow
 def test_run_serves_the_demo_and_stops_cleanly_on_ctrl_c(env: dict[str, str]) -> None:
-    port, sandbox_port = free_port(), free_port()
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith("MEETBRIDGE_")}
-    child_env.update(
-        env,
-        MEETBRIDGE_PORT=str(port),
-        MEETBRIDGE_DEMO_PASSWORD=PASSWORD,
-        MEETBRIDGE_SANDBOX_PORT=str(sandbox_port),
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "meetbridge", "run"],
-        env=child_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc, base, sandbox_port = start_run(env)
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "meetbridge run did not become ready"
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            time.sleep(0.3)
         with httpx.Client(base_url=base) as web:
             page = web.get("/signin")
             token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text)
@@ -171,7 +143,7 @@ def test_run_serves_the_demo_and_stops_cleanly_on_ctrl_c(env: dict[str, str]) ->
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
-    assert f"http://127.0.0.1:{port}" in out
+    assert base in out
     assert "admin@demo.test" in out and PASSWORD in out
     assert "Stopped." in out
     assert f"sandbox at http://127.0.0.1:{sandbox_port}" in out

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -17,6 +16,7 @@ from sqlalchemy import create_engine, func, select
 from meetbridge.cli.supervise import Supervisor
 from meetbridge.core.db import normalize_url
 from meetbridge.core.models import Organization
+from tests.cli.running import start_run, until
 from tests.conftest import PASSWORD
 from tests.support import free_port
 
@@ -27,13 +27,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def _until(predicate: object, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "gave up waiting"
-        time.sleep(0.05)
 
 
 def test_a_child_that_exits_is_started_again_after_a_back_off() -> None:
@@ -93,41 +86,11 @@ def _children(pid: int) -> dict[int, str]:
     return found
 
 
-def _start_run(env: dict[str, str], **extra: str) -> tuple[subprocess.Popen[str], str]:
-    port, sandbox_port = free_port(), free_port()
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith("MEETBRIDGE_")}
-    child_env.update(
-        env,
-        MEETBRIDGE_PORT=str(port),
-        MEETBRIDGE_DEMO_PASSWORD=PASSWORD,
-        MEETBRIDGE_SANDBOX_PORT=str(sandbox_port),
-        **extra,
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "meetbridge", "run"],
-        env=child_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-        try:
-            return httpx.get(f"{base}/readyz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    _until(ready, 90)
-    return proc, base
-
-
 @pytest.mark.slow
 def test_a_killed_worker_is_started_again_and_the_web_keeps_serving(
     env: dict[str, str],
 ) -> None:
-    proc, base = _start_run(env)
+    proc, base, _ = start_run(env)
     try:
         [worker] = [p for p, cmd in _children(proc.pid).items() if "meetbridge worker" in cmd]
         os.kill(worker, signal.SIGKILL)
@@ -136,7 +99,7 @@ def test_a_killed_worker_is_started_again_and_the_web_keeps_serving(
             workers = [p for p, c in _children(proc.pid).items() if "meetbridge worker" in c]
             return bool(workers) and workers != [worker]
 
-        _until(new_worker, 30)
+        until(new_worker, 30)
         assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200
     finally:
         proc.send_signal(signal.SIGINT)
@@ -156,7 +119,7 @@ def test_production_mode_seeds_no_demo_organisation(
         "MEETBRIDGE_ENCRYPTION_KEYS": "Rk1tbmp2dHJ1Y2Vhb3NkZnF6eGN2Ym5tYXNkZmdoams=",
         "MEETBRIDGE_ZOOM_WEBHOOK_SECRET": "a-webhook-secret-of-our-own",
     }
-    proc, _base = _start_run(env, **production)
+    proc, _base, _ = start_run(env, **production)
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
@@ -184,10 +147,10 @@ def test_the_sandbox_command_stops_its_server_on_sigterm(tmp_path: Path) -> None
             return False
 
     try:
-        _until(up, 60)
+        until(up, 60)
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
     finally:
         if proc.poll() is None:
             proc.kill()
-    _until(lambda: not up(), 10)  # nothing left listening: no orphaned server
+    until(lambda: not up(), 10)  # nothing left listening: no orphaned server
