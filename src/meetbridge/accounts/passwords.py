@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from meetbridge.core import audit
 from meetbridge.core.audit import Origin
@@ -182,7 +183,7 @@ class PasswordLinks:
             )
         return user
 
-    def _queue(self, s: Any, user: User, purpose: Purpose) -> str:
+    def _queue(self, s: Session, user: User, purpose: Purpose) -> str:
         msg = queue_email(
             s,
             org_id=user.org_id,

@@ -12,7 +12,7 @@ from meetbridge.accounts.inputs import normalize_email
 from meetbridge.core import audit
 from meetbridge.core.audit import Origin
 from meetbridge.core.clock import Clock
-from meetbridge.core.db import Database, utcnow
+from meetbridge.core.db import Database
 from meetbridge.core.errors import NotAuthenticated, Throttled, ValidationFailed
 from meetbridge.core.models import LoginAttempt, User, WebSession
 from meetbridge.core.security import digest, new_token, verify_password
@@ -157,7 +157,7 @@ class SignIn:
                     user_id=user.id,
                     ip=origin.ip,
                     user_agent=(origin.user_agent or "")[:300] or None,
-                    expires_at=utcnow() + dt.timedelta(hours=self.settings.session_hours),
+                    expires_at=self.clock.now() + dt.timedelta(hours=self.settings.session_hours),
                 )
             )
         return raw
@@ -169,7 +169,7 @@ class SignIn:
                 .join(WebSession, WebSession.user_id == User.id)
                 .where(WebSession.id == digest(raw), User.status == "active")
             ).first()
-        if row is None or row[1] <= utcnow():
+        if row is None or row[1] <= self.clock.now():
             return None
         return row[0]
 

@@ -385,17 +385,7 @@ class ZoomConnections:
         conn: ZoomConnection,
         details: dict[str, Any] | None = None,
     ) -> None:
-        audit.record(
-            s,
-            org_id=actor.org_id,
-            actor_id=actor.id,
-            actor_label=actor.email,
-            action=action,
-            origin=origin,
-            target_type="zoom_connection",
-            target_id=conn.id,
-            details=details,
-        )
+        audit.write(s, audit.by(actor, action, origin, "zoom_connection", conn.id, details))
 
 
 def require_admin(actor: User) -> None:
