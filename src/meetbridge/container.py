@@ -19,8 +19,9 @@ from meetbridge.core.crypto import Crypto
 from meetbridge.core.db import Database
 from meetbridge.core.events import EventBus, EventStatus
 from meetbridge.core.files import private_dir
+from meetbridge.core.idempotency import Idempotency
 from meetbridge.core.jobs import JobQueue, make_huey
-from meetbridge.core.models import DomainEvent, EmailMessage, LoginAttempt
+from meetbridge.core.models import DomainEvent, EmailMessage, IdempotencyKey, LoginAttempt
 from meetbridge.core.retention import Retention, Rule
 from meetbridge.core.settings import Settings
 from meetbridge.integrations.zoom.client import ClientConfig, ZoomClient
@@ -70,6 +71,7 @@ class Container:
     meetings: Meetings
     projects: Projects
     templates: Templates
+    idempotency: Idempotency
 
     def close(self) -> None:
         self.zoom.http.close()
@@ -157,6 +159,7 @@ def build_container(
         meetings=meetings,
         projects=Projects(db),
         templates=Templates(db),
+        idempotency=Idempotency(db),
     )
     register_tasks(c)
     return c
@@ -196,6 +199,8 @@ def _retention_rules() -> list[Rule]:
             DomainEvent.status.in_((EventStatus.DONE, EventStatus.FAILED)),
         ),
         Rule("login_attempts", LoginAttempt, LoginAttempt.created_at),
+        # A key only matters while a client may retry; the created thing stays.
+        Rule("idempotency_keys", IdempotencyKey, IdempotencyKey.created_at),
     ]
 
 

@@ -259,6 +259,38 @@ def test_api_tokens_create_list_revoke(client: TestClient, acme: Org) -> None:
     assert client.get("/api/v1/me", headers=new).status_code == 401
 
 
+def test_revoking_a_token_revokes_the_tokens_it_made(client: TestClient, acme: Org) -> None:
+    def mint(name: str, headers: dict[str, str]) -> dict[str, str]:
+        r = client.post("/api/v1/tokens", json={"name": name}, headers=headers)
+        assert r.status_code == 201, r.text
+        return {
+            "id": r.json()["id"],
+            "parent_id": r.json()["parent_id"],
+            "token": r.json()["token"],
+        }
+
+    def auth(t: dict[str, str]) -> dict[str, str]:
+        return {"Authorization": f"Bearer {t['token']}"}
+
+    leaked = mint("leaked", acme.headers)
+    child = mint("child", auth(leaked))
+    grandchild = mint("grandchild", auth(child))
+    assert grandchild["parent_id"] == child["id"] and child["parent_id"] == leaked["id"]
+
+    assert client.delete(f"/api/v1/tokens/{leaked['id']}", headers=acme.headers).status_code == 200
+    for t in (leaked, child, grandchild):
+        assert client.get("/api/v1/me", headers=auth(t)).status_code == 401
+    assert client.get("/api/v1/me", headers=acme.headers).status_code == 200  # its parent lives
+    revoked = {
+        t["name"]
+        for t in client.get("/api/v1/tokens", headers=acme.headers).json()
+        if t["revoked_at"]
+    }
+    assert revoked == {"leaked", "child", "grandchild"}
+    # A revoked token mints nothing, even if this process remembers its caller.
+    assert client.post("/api/v1/tokens", json={"name": "x"}, headers=auth(child)).status_code == 401
+
+
 def test_audit_log_records_who_what_when_where(
     client: TestClient, container: Container, acme: Org
 ) -> None:

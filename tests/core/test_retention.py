@@ -55,5 +55,6 @@ def test_old_finished_rows_are_pruned_and_pending_work_is_kept(
         "webhook_events": 0,
         "domain_events": 0,
         "login_attempts": 0,
+        "idempotency_keys": 0,
     }
     c.close()

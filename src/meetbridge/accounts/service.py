@@ -43,6 +43,7 @@ from meetbridge.core.models import (
     Organization,
     User,
     WebSession,
+    new_id,
 )
 from meetbridge.core.security import (
     digest,
@@ -127,7 +128,9 @@ class Accounts:
         password: str,
         origin: Origin,
         timezone: str | None = None,
+        user_id: str | None = None,
     ) -> User:
+        """`user_id`: the new login's id, when the caller chose it (core/idempotency.py)."""
         require_admin(actor)
         email = normalize_email(email)
         name = valid_name(name)
@@ -138,6 +141,7 @@ class Accounts:
         with email_race_is_conflict(), self.db.write() as s:
             email_free(s, email)
             user = User(
+                id=user_id or new_id(),
                 org_id=actor.org_id,
                 email=email,
                 name=name,

@@ -15,7 +15,7 @@ from meetbridge.accounts.inputs import valid_name
 from meetbridge.core import audit
 from meetbridge.core.audit import Origin
 from meetbridge.core.db import Database, utcnow
-from meetbridge.core.errors import Conflict, NotFound
+from meetbridge.core.errors import Conflict, NotAuthenticated, NotFound
 from meetbridge.core.models import ApiToken, Organization, User
 from meetbridge.core.security import digest, new_token
 
@@ -65,10 +65,22 @@ class ApiTokens:
         # API callers by token hash, with when they were read (`api_caller_to_confirm`).
         self._callers: dict[str, tuple[float, ApiCaller]] = {}
 
-    def create_api_token(self, actor: User, *, name: str, origin: Origin) -> CreatedToken:
+    def create_api_token(
+        self, actor: User, *, name: str, origin: Origin, parent_id: str | None = None
+    ) -> CreatedToken:
+        """`parent_id`: the API token the request came with, if it came with one; the new
+        token is revoked with it (`revoke_api_token`)."""
         name = valid_name(name, limit=100)
         secret = new_token(API_TOKEN_PREFIX)
         with self.db.write() as s:
+            if parent_id is not None and not s.scalar(
+                select(ApiToken.id).where(
+                    ApiToken.id == parent_id,
+                    ApiToken.user_id == actor.id,
+                    ApiToken.revoked_at.is_(None),
+                )
+            ):
+                raise NotAuthenticated(API_TOKEN_REFUSED)
             if s.scalar(
                 select(ApiToken.id).where(
                     ApiToken.user_id == actor.id,
@@ -78,7 +90,11 @@ class ApiTokens:
             ):
                 raise Conflict("name", "you already have an active token with this name")
             token = ApiToken(
-                user_id=actor.id, name=name, token_hash=digest(secret), prefix=secret[:8]
+                user_id=actor.id,
+                name=name,
+                token_hash=digest(secret),
+                prefix=secret[:8],
+                parent_id=parent_id,
             )
             s.add(token)
             s.flush()
@@ -103,18 +119,27 @@ class ApiTokens:
             )
             if token is None:
                 raise NotFound("no such API token")
-            if token.revoked_at is None:
-                token.revoked_at = utcnow()
+            # The token and every live token it made, and they made, and so on.
+            now, live, revoked = utcnow(), [token], []
+            while live:
+                for t in live:
+                    if t.revoked_at is None:
+                        t.revoked_at = now
+                        revoked.append(t)
+                live = list(
+                    s.scalars(
+                        select(ApiToken).where(
+                            ApiToken.parent_id.in_([t.id for t in live]),
+                            ApiToken.revoked_at.is_(None),
+                        )
+                    )
+                )
+            for t in revoked:
+                changes = {"name": t.name}
+                if t is not token:
+                    changes["with"] = token.name
                 audit.write(
-                    s,
-                    audit.by(
-                        actor,
-                        "api_token.revoked",
-                        origin,
-                        "api_token",
-                        token.id,
-                        {"name": token.name},
-                    ),
+                    s, audit.by(actor, "api_token.revoked", origin, "api_token", t.id, changes)
                 )
         return token
 

@@ -7,9 +7,10 @@ API token, where the request came from, and the error replies every route docume
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from meetbridge.accounts.tokens import API_TOKEN_REFUSED, ApiCaller
@@ -19,6 +20,8 @@ from meetbridge.core.audit import Origin
 from meetbridge.core.errors import NotAuthenticated
 from meetbridge.core.models import User
 from meetbridge.web.http import origin_of
+
+T = TypeVar("T")
 
 # The error replies every API route may give (the body is always `ErrorOut`).
 ERRORS: dict[int | str, dict[str, object]] = {
@@ -65,7 +68,52 @@ async def api_origin(request: Request) -> Origin:
     return origin_of(request, via="api")
 
 
+# Every create endpoint takes one (core/idempotency.py); a replay says so in its reply.
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Your unique key for this create (a UUID): a retry with the same key and "
+        "body returns what the first request made",
+    ),
+]
+REPLAYED = {"Idempotent-Replayed": "true"}
+
+
+class Once:
+    """A create endpoint's idempotency (core/idempotency.py) for this request: its key, and
+    the reply whose headers say when it is a replay.
+
+        return once(actor, "projects", body.model_dump(mode="json"), make, load)"""
+
+    def __init__(self, c: Container, response: Response, key: str | None) -> None:
+        self.c, self.response, self.key = c, response, key
+
+    def __call__(
+        self,
+        actor: User,
+        scope: str,
+        request: object,
+        make: Callable[[str | None], T],
+        load: Callable[[str], T],
+    ) -> T:
+        made, replayed = self.c.idempotency.create(actor.id, scope, self.key, request, make, load)
+        if replayed:
+            self.response.headers.update(REPLAYED)
+        return made
+
+
+async def once(
+    c: Annotated[Container, Depends(container)],
+    response: Response,
+    key: IdempotencyKeyHeader = None,
+) -> Once:
+    return Once(c, response, key)
+
+
 C = Annotated[Container, Depends(container)]
 Actor = Annotated[User, Depends(api_user)]
 Caller = Annotated[ApiCaller, Depends(api_caller)]
 From = Annotated[Origin, Depends(api_origin)]
+Idempotent = Annotated[Once, Depends(once)]

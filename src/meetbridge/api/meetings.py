@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from meetbridge.api.deps import ERRORS, Actor, C, Caller, From
+from meetbridge.api.deps import ERRORS, REPLAYED, Actor, C, Caller, From, IdempotencyKeyHeader
 from meetbridge.api.schemas import Input
 from meetbridge.meetings.inputs import MeetingChanges, MeetingInput
 
@@ -79,26 +79,40 @@ async def list_meetings(
 
 
 @router.post("/meetings", response_model=MeetingOut, status_code=202)
-def schedule(body: MeetingIn, c: C, caller: Caller, origin: From) -> object:
+def schedule(
+    body: MeetingIn,
+    c: C,
+    caller: Caller,
+    origin: From,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> object:
     """Records the meeting and creates it in your Zoom in the background: `status` is
-    "creating" until Zoom has it, then "scheduled" with `join_url`."""
+    "creating" until Zoom has it, then "scheduled" with `join_url`.
+
+    Send an `Idempotency-Key` (a UUID of yours) to retry safely: the same key and body give
+    the meeting the first request made (`Idempotent-Replayed: true`), never a second one."""
     actor = caller.user
-    m = c.meetings.schedule(
-        actor,
-        MeetingInput(
-            title=body.title,
-            start=body.start,
-            timezone=body.timezone or actor.timezone,
-            duration=body.duration,
-            agenda=body.agenda,
-            passcode=body.passcode,
-            waiting_room=body.waiting_room,
-            join_before_host=body.join_before_host,
-            project_id=body.project_id,
-            invitees=body.invitees,
+    data = MeetingInput(
+        title=body.title,
+        start=body.start,
+        timezone=body.timezone or actor.timezone,
+        duration=body.duration,
+        agenda=body.agenda,
+        passcode=body.passcode,
+        waiting_room=body.waiting_room,
+        join_before_host=body.join_before_host,
+        project_id=body.project_id,
+        invitees=body.invitees,
+    )
+    m, replayed = c.idempotency.create(
+        actor.id,
+        "meetings",
+        idempotency_key,
+        body.model_dump(mode="json"),
+        lambda mid: c.meetings.schedule(
+            actor, data, origin, token_id=caller.token_id, meeting_id=mid
         ),
-        origin,
-        token_id=caller.token_id,
+        lambda mid: c.meetings.get(actor, mid),
     )
     # Serialised here, in the request's thread: for a plain `def` endpoint FastAPI would
     # check the returned object against the response model in a second trip to the pool.
@@ -106,6 +120,7 @@ def schedule(body: MeetingIn, c: C, caller: Caller, origin: From) -> object:
         MeetingOut.model_validate(m).model_dump_json(),
         status_code=202,
         media_type="application/json",
+        headers=REPLAYED if replayed else None,
     )
 
 

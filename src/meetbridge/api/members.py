@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from meetbridge.api.deps import ERRORS, Actor, C, From
+from meetbridge.api.deps import ERRORS, Actor, C, From, Idempotent
 from meetbridge.api.schemas import MemberCreate, MemberRestore, MemberUpdate, UserOut
 from meetbridge.core.models import User
 
@@ -18,15 +18,23 @@ async def list_members(c: C, actor: Actor, include_inactive: bool = False) -> li
 
 
 @router.post("/members", response_model=UserOut, status_code=201)
-def create_member(body: MemberCreate, c: C, actor: Actor, origin: From) -> User:
-    return c.accounts.create_member(
+def create_member(body: MemberCreate, c: C, actor: Actor, origin: From, once: Idempotent) -> User:
+    return once(
         actor,
-        email=body.email,
-        name=body.name,
-        role=body.role,
-        password=body.password,
-        timezone=body.timezone,
-        origin=origin,
+        "members",
+        # The password stays out of the kept digest: a digest of it could be guessed at.
+        body.model_dump(mode="json", exclude={"password"}),
+        lambda uid: c.accounts.create_member(
+            actor,
+            email=body.email,
+            name=body.name,
+            role=body.role,
+            password=body.password,
+            timezone=body.timezone,
+            origin=origin,
+            user_id=uid,
+        ),
+        lambda uid: c.accounts.get_member(actor, uid),
     )
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from meetbridge.api.deps import ERRORS, Actor, C, From
+from meetbridge.api.deps import ERRORS, Actor, C, From, Idempotent
 from meetbridge.api.schemas import Input
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["projects"])
@@ -32,5 +32,13 @@ async def list_projects(c: C, actor: Actor) -> list[object]:
 
 
 @router.post("/projects", response_model=ProjectOut, status_code=201)
-def create_project(body: ProjectIn, c: C, actor: Actor, origin: From) -> object:
-    return c.projects.create(actor, name=body.name, description=body.description, origin=origin)
+def create_project(body: ProjectIn, c: C, actor: Actor, origin: From, once: Idempotent) -> object:
+    return once(
+        actor,
+        "projects",
+        body.model_dump(mode="json"),
+        lambda pid: c.projects.create(
+            actor, name=body.name, description=body.description, origin=origin, project_id=pid
+        ),
+        lambda pid: c.projects.get(actor, pid),
+    )

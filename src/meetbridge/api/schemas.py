@@ -107,6 +107,7 @@ class TokenOut(BaseModel):
     created_at: dt.datetime
     last_used_at: dt.datetime | None
     revoked_at: dt.datetime | None
+    parent_id: str | None = Field(description="The token that created this one, if any")
 
 
 class TokenCreated(TokenOut):

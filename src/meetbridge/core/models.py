@@ -114,6 +114,32 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # The token whose request created this one (None: made on the page, signed in). Revoking
+    # a token revokes the tokens it made, so a leaked token leaves nothing behind.
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="SET NULL"), index=True
+    )
+
+
+class IdempotencyKey(Base):
+    """A create request's `Idempotency-Key`, kept after it succeeded: a retry with the same key
+    and the same body gets the first result; with another body, a 422. The created resource's
+    id is derived from the key (core/idempotency.py), so two racing requests cannot both
+    create it."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        Index("ux_idempotency_keys", "user_id", "scope", "key", unique=True),
+        Index("ix_idempotency_keys_created", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    resource_id: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class AuditEvent(Base):

@@ -68,7 +68,13 @@ class Meetings:
     # ---- scheduling ----------------------------------------------------------------------------
 
     def schedule(
-        self, actor: User, data: MeetingInput, origin: Origin, *, token_id: str | None = None
+        self,
+        actor: User,
+        data: MeetingInput,
+        origin: Origin,
+        *,
+        token_id: str | None = None,
+        meeting_id: str | None = None,
     ) -> Meeting:
         """Validates everything, records the meeting as "creating" and queues the platform
         call. Nothing is sent, and nothing is written, when the input is wrong.
@@ -76,7 +82,9 @@ class Meetings:
         `data.source`: what owns the meeting (a person's own by default).
         `token_id`: the API token the request came with, when `actor` was read from it
         earlier (`ApiTokens.api_caller_to_confirm`): the INSERT itself confirms the token is
-        still live and the actor active, or nothing is written and NotAuthenticated is raised."""
+        still live and the actor active, or nothing is written and NotAuthenticated is raised.
+        `meeting_id`: the new meeting's id, when the caller chose it (core/idempotency.py: a
+        second schedule with that id raises IntegrityError and writes nothing)."""
         now = utcnow()
         title = inputs.title(data.title)
         start = inputs.start(data.start, inputs.tz(data.timezone), now)
@@ -85,7 +93,7 @@ class Meetings:
         passcode = inputs.passcode(data.passcode)
         invitees = inputs.invitees(data.invitees)
         values: dict[str, Any] = {
-            "id": new_id(),
+            "id": meeting_id or new_id(),
             "org_id": actor.org_id,
             "project_id": data.project_id,
             "host_user_id": actor.id,

@@ -10,14 +10,23 @@ from meetbridge.core import audit
 from meetbridge.core.audit import Origin
 from meetbridge.core.db import Database
 from meetbridge.core.errors import Conflict, NotFound, ValidationFailed
-from meetbridge.core.models import Project, User
+from meetbridge.core.models import Project, User, new_id
 
 
 class Projects:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def create(self, actor: User, *, name: str, description: str, origin: Origin) -> Project:
+    def create(
+        self,
+        actor: User,
+        *,
+        name: str,
+        description: str,
+        origin: Origin,
+        project_id: str | None = None,
+    ) -> Project:
+        """`project_id`: the new project's id, when the caller chose it (core/idempotency.py)."""
         name = " ".join(name.split())
         if not name or len(name) > 200:
             raise ValidationFailed("name", "must be 1 to 200 characters")
@@ -29,7 +38,11 @@ class Projects:
             ):
                 raise Conflict("name", "a project with this name exists")
             project = Project(
-                org_id=actor.org_id, name=name, description=description, created_by=actor.id
+                id=project_id or new_id(),
+                org_id=actor.org_id,
+                name=name,
+                description=description,
+                created_by=actor.id,
             )
             s.add(project)
             s.flush()

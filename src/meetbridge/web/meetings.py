@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zoneinfo
 from typing import Any
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from meetbridge.core.errors import DomainError, ValidationFailed
-from meetbridge.core.models import Meeting, User
+from meetbridge.core.models import Meeting, User, new_id
 from meetbridge.meetings.inputs import MeetingChanges, MeetingInput
 from meetbridge.web.http import origin_of
 from meetbridge.web.kit import (
@@ -79,6 +80,9 @@ def _new_page(request: Request, user: User, status: int = 200, **ctx: Any) -> Re
             "timezone": user.timezone,
             "duration": "30",
             "project_id": request.query_params.get("project", ""),
+            # The form's own idempotency key: sent twice (a double click, a reload that posts
+            # again), it schedules one meeting (core/idempotency.py).
+            "form_key": new_id(),
         },
     )
     ctx.setdefault("errors", {})
@@ -117,7 +121,17 @@ async def meeting_create(request: Request) -> Response:
             project_id=form.get("project_id") or None,
             invitees=form.get("invitees", "").replace(",", "\n").split(),
         )
-        m = await in_thread(container(request).meetings.schedule, user, data, origin_of(request))
+        c = container(request)
+        m, _replayed = await in_thread(
+            c.idempotency.create,
+            user.id,
+            "meetings.form",
+            form.get("form_key") or None,
+            dataclasses.asdict(data),
+            lambda mid: c.meetings.schedule(user, data, origin_of(request), meeting_id=mid),
+            lambda mid: c.meetings.get(user, mid),
+            "form_key",
+        )
     except DomainError as exc:
         return _new_page(request, user, exc.status, values=form, errors=field_errors(exc))
     return redirect(request, f"/meetings/{m.id}", "Scheduling in Zoom…")
