@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from meetbridge.accounts.email_change import EmailChanges
 from meetbridge.accounts.orgs import Organisations
 from meetbridge.accounts.passwords import PasswordLinks
 from meetbridge.accounts.service import Accounts
@@ -61,6 +62,7 @@ class Container:
     signin: SignIn
     api_tokens: ApiTokens
     passwords: PasswordLinks
+    email_changes: EmailChanges
     crypto: Crypto
     zoom: ZoomClient
     limiter: RateLimiter
@@ -94,7 +96,12 @@ def build_container(
     mailer = mailer or make_mailer(settings)
     mail = MailDelivery(db, mailer, jobs, clock)
     passwords = PasswordLinks(db, settings, mail, clock)
-    mail.secrets = {"welcome": passwords.link_for_mail, "password_reset": passwords.link_for_mail}
+    email_changes = EmailChanges(db, settings, mail, clock)
+    mail.secrets = {
+        "welcome": passwords.link_for_mail,
+        "password_reset": passwords.link_for_mail,
+        "email_change": email_changes.link_for_mail,
+    }
     crypto = Crypto.from_settings(settings)
     http = httpx.Client(
         timeout=settings.zoom_timeout,
@@ -160,6 +167,7 @@ def build_container(
         projects=Projects(db),
         templates=Templates(db),
         idempotency=Idempotency(db),
+        email_changes=email_changes,
     )
     register_tasks(c)
     return c

@@ -198,7 +198,12 @@ class Accounts:
                 if user.role == "owner":
                     self._keep_an_owner(s, user)
             if "email" in changes and changes["email"] != user.email:
-                email_free(s, str(changes["email"]))
+                # A new address is confirmed from it first (accounts/email_change.py).
+                raise ValidationFailed(
+                    "email",
+                    f"is changed by confirmation from the new address: POST "
+                    f"/api/v1/members/{user.id}/email (the Team page does it for you)",
+                )
             before = {k: getattr(user, k) for k in changes}
             changed = {k: v for k, v in changes.items() if before[k] != v}
             if changed:

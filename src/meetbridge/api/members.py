@@ -6,7 +6,14 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from meetbridge.api.deps import ERRORS, Actor, C, From, Idempotent
-from meetbridge.api.schemas import MemberCreate, MemberRestore, MemberUpdate, UserOut
+from meetbridge.api.schemas import (
+    EmailChangeIn,
+    MemberCreate,
+    MemberRestore,
+    MemberUpdate,
+    MessageOut,
+    UserOut,
+)
 from meetbridge.core.models import User
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["members"])
@@ -36,6 +43,16 @@ def create_member(body: MemberCreate, c: C, actor: Actor, origin: From, once: Id
         ),
         lambda uid: c.accounts.get_member(actor, uid),
     )
+
+
+@router.post("/members/{user_id}/email", response_model=MessageOut, status_code=202)
+def change_email(user_id: str, body: EmailChangeIn, c: C, actor: Actor, origin: From) -> MessageOut:
+    """Asks for a new address: a link goes to it, and the address changes when the link is
+    opened; the old address is told. Your own address needs `current_password`."""
+    said = c.email_changes.request(
+        actor, user_id, body.email, origin, current_password=body.current_password
+    )
+    return MessageOut(message=said)
 
 
 @router.get("/members/{user_id}", response_model=UserOut)

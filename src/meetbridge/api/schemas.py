@@ -86,6 +86,17 @@ class MemberUpdate(Input):
     timezone: str | None = Field(None, max_length=64)
 
 
+class EmailChangeIn(Input):
+    email: str = Field(max_length=254)
+    current_password: str | None = Field(
+        None, max_length=256, description="Needed to change your own address"
+    )
+
+
+class MessageOut(BaseModel):
+    message: str
+
+
 class MemberRestore(Input):
     password: str = Field(max_length=256)
 

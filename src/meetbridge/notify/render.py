@@ -30,7 +30,14 @@ _env = Environment(
 
 
 # The e-mails meetbridge sends, each a subject, a text and an HTML part under templates/.
-SHIPPED = ("welcome", "invite", "zoom_lost", "password_reset")
+SHIPPED = (
+    "welcome",
+    "invite",
+    "zoom_lost",
+    "password_reset",
+    "email_change",
+    "email_change_notice",
+)
 
 
 def render_email(template: str, /, **context: Any) -> tuple[str, str, str]:

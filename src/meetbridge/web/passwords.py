@@ -1,4 +1,5 @@
-"""Forgot password, and the page a one-time link opens to choose a password."""
+"""The pages one-time links open: Forgot password, choosing a password, and confirming a new
+e-mail address."""
 
 from __future__ import annotations
 
@@ -75,6 +76,35 @@ async def set_password(request: Request) -> Response:
             )
         )
     return redirect(request, "/signin", "Your password is set. Sign in with it now.")
+
+
+@router.get("/email/confirm")
+async def email_confirm_page(request: Request, token: str = "") -> Response:
+    # Opening the link only shows the change: a mail scanner that follows links changes nothing.
+    found = container(request).email_changes.pending(token)
+    return _private(render(request, "email_confirm.html", None, token=token, found=found))
+
+
+@router.post("/email/confirm")
+async def email_confirm(request: Request) -> Response:
+    form = await posted_form(request)
+    token = form.get("token", "")
+    c = container(request)
+    try:
+        user = await in_thread(c.email_changes.confirm, token, origin_of(request))
+    except DomainError as exc:
+        return _private(
+            render(
+                request,
+                "email_confirm.html",
+                None,
+                exc.status,
+                token=token,
+                found=None,
+                error=exc.message,
+            )
+        )
+    return redirect(request, "/signin", f"Your address is now {user.email}. Sign in with it.")
 
 
 @router.post("/team/{user_id}/password-reset")

@@ -7,6 +7,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from meetbridge.accounts.inputs import normalize_email
 from meetbridge.core.errors import DomainError
 from meetbridge.web.http import origin_of
 from meetbridge.web.kit import (
@@ -108,14 +109,26 @@ async def member_update(request: Request, user_id: str) -> Response:
     user = signed_in_user(request)
     form = await posted_form(request)
     c = container(request)
+    said = ""
     try:
+        member = c.accounts.get_member(user, user_id)
+        email = form.get("email")
+        if email is not None and normalize_email(email) != member.email:
+            # A new address is confirmed from it (accounts/email_change.py); the rest is saved.
+            said = await in_thread(
+                c.email_changes.request,
+                user,
+                user_id,
+                email,
+                origin_of(request),
+                current_password=form.get("current_password") or None,
+            )
         member = await in_thread(
             c.accounts.update_member,
             user,
             user_id,
             origin=origin_of(request),
             name=form.get("name"),
-            email=form.get("email"),
             role=form.get("role") if user.is_admin else None,
             timezone=form.get("timezone"),
         )
@@ -132,7 +145,7 @@ async def member_update(request: Request, user_id: str) -> Response:
             timezones=TIMEZONES,
             nav="team",
         )
-    return redirect(request, "/team", f"Saved {member.name}.")
+    return redirect(request, "/team", f"Saved {member.name}. {said}".strip())
 
 
 @router.post("/team/{user_id}/deactivate")
