@@ -282,7 +282,11 @@ class Meeting(Base):
 
 class MeetingInvitee(Base):
     __tablename__ = "meeting_invitees"
-    __table_args__ = (Index("uq_invitee", "meeting_id", "email", unique=True),)
+    __table_args__ = (
+        Index("uq_invitee", "meeting_id", "email", unique=True),
+        # The day's invitations per organisation are counted from it (meetings/caps.py).
+        Index("ix_meeting_invitees_created", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))

@@ -30,7 +30,7 @@ from meetbridge.core.settings import Settings
 # The host's connection table: the hot path's SQL checks and returns it (the one
 # thing meetings takes from the Zoom package).
 from meetbridge.integrations.zoom.tables import ZoomConnection
-from meetbridge.meetings import inputs
+from meetbridge.meetings import caps, inputs
 from meetbridge.meetings import statements as q
 from meetbridge.meetings.events import event_data, publish, record
 from meetbridge.meetings.from_zoom import FromPlatform
@@ -134,6 +134,17 @@ class Meetings:
                 subject_id=values["id"],
                 data=event_data(values),
             )
+        if invitees:
+            with self.db.read() as s:
+                caps.check(
+                    s,
+                    self.settings,
+                    actor.org_id,
+                    field="invitees",
+                    have=0,
+                    adding=len(invitees),
+                    now=now,
+                )
         reserving = self.platform.reserve(actor.id)
         try:
             written, reservation = write_meeting(
@@ -323,6 +334,15 @@ class Meetings:
                 ).all()
             )
             new = [a for a in dict.fromkeys(addresses) if a not in have]
+            caps.check(
+                s,
+                self.settings,
+                m.org_id,
+                field="emails",
+                have=len(have),
+                adding=len(new),
+                now=utcnow(),
+            )
             for email in new:
                 s.add(MeetingInvitee(meeting_id=m.id, email=email))
             s.flush()

@@ -1,4 +1,5 @@
-"""api tokens remember the token that made them; idempotency keys of create requests
+"""api tokens remember the token that made them; idempotency keys of create requests;
+invitees indexed by when they were added
 
 Revision ID: 0011
 Revises: 0010
@@ -41,9 +42,11 @@ def upgrade() -> None:
         "ux_idempotency_keys", "idempotency_keys", ["user_id", "scope", "key"], unique=True
     )
     op.create_index("ix_idempotency_keys_created", "idempotency_keys", ["created_at"])
+    op.create_index("ix_meeting_invitees_created", "meeting_invitees", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_meeting_invitees_created", table_name="meeting_invitees")
     op.drop_table("idempotency_keys")
     with op.batch_alter_table("api_tokens", schema=None) as batch_op:
         batch_op.drop_constraint("fk_api_tokens_parent_id", type_="foreignkey")
