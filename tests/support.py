@@ -52,11 +52,13 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.raw: list[tuple[list[str], bytes]] = []  # (envelope recipients, bytes) as received
         self._cond = threading.Condition()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._cond:
+            self.raw.append((list(envelope.rcpt_tos), bytes(envelope.original_content)))
             self.messages.append(msg)  # type: ignore[arg-type]
             self._cond.notify_all()
         return "250 Message accepted for delivery"
@@ -64,6 +66,7 @@ class Inbox:
     def clear(self) -> None:
         with self._cond:
             self.messages.clear()
+            self.raw.clear()
 
     def to(self, address: str) -> list[EmailMessage]:
         with self._cond:
@@ -83,10 +86,13 @@ class Inbox:
 
 
 class SmtpServer:
-    def __init__(self) -> None:
+    def __init__(self, smtputf8: bool = True) -> None:
+        """`smtputf8`: whether the server takes non-ASCII addresses (RFC 6531); many don't."""
         self.inbox = Inbox()
         self.port = free_port()
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(
+            self.inbox, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=smtputf8
+        )
 
     def start(self) -> None:
         self.controller.start()

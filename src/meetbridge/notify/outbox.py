@@ -24,8 +24,8 @@ from meetbridge.core.db import Database
 from meetbridge.core.jobs import JobQueue
 from meetbridge.core.logging import get_logger
 from meetbridge.core.models import EmailMessage, EmailTemplate
-from meetbridge.core.work import Done, Later, Outcome, Retry, WorkTable
-from meetbridge.notify.email import Attachment, Mailer, Outgoing
+from meetbridge.core.work import Done, Failed, Later, Outcome, Retry, WorkTable
+from meetbridge.notify.email import Attachment, Mailer, Outgoing, Undeliverable
 from meetbridge.notify.render import SHIPPED, render_custom, render_email
 
 log = get_logger("meetbridge.mail")
@@ -193,6 +193,9 @@ class MailDelivery:
         )
         try:
             self.mailer.send(out)
+        except Undeliverable as exc:
+            log.warning("mail.undeliverable", email_id=msg.id, error=str(exc))
+            return Failed(str(exc))
         except Exception as exc:
             log.warning("mail.send_failed", email_id=msg.id, attempts=msg.attempts, error=str(exc))
             return Later(f"{type(exc).__name__}: {exc}")
