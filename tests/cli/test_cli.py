@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import signal
 from pathlib import Path
@@ -244,3 +245,78 @@ def test_run_says_when_a_port_is_taken(env: dict[str, str]) -> None:
         r = CliRunner().invoke(app, ["run"], env={**env, "MEETBRIDGE_PORT": str(port)})
     assert r.exit_code == 1
     assert f"Port {port} is in use" in r.output and "MEETBRIDGE_PORT" in r.output
+
+
+def test_login_then_every_day_commands_through_the_api(
+    tmp_path: Path, database_url: str, smtp: SmtpServer
+) -> None:
+    """`meetbridge login` against a server URL with an API token, as `gh auth login` does;
+    the meetings commands then need no --as and no access to the server's database."""
+    from tests.conftest import ORIGIN
+    from tests.zoom_env import zoom_env
+
+    with zoom_env(tmp_path, database_url, smtp) as env:
+        env.connect(env.signed_in("ann@acme.test"), "maria@zoom-sandbox.test")
+        token = env.c.api_tokens.create_api_token(
+            env.user("ann@acme.test"), name="laptop", origin=ORIGIN
+        ).secret
+        # The server runs in this process: its request log would mix into the CLI's output.
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+        config = tmp_path / "home-config"
+        # Nothing of the server's own configuration: only where the saved login lives.
+        cli_env = {"XDG_CONFIG_HOME": str(config), "COLUMNS": "250"}
+        runner = CliRunner()
+        r = runner.invoke(app, ["meetings", "list"], env=cli_env)
+        assert r.exit_code == 1 and "meetbridge login --server URL" in r.output
+
+        r = runner.invoke(
+            app,
+            ["login", "--server", env.product, "--with-token"],
+            input="mbp_wrong\n",
+            env=cli_env,
+        )
+        assert r.exit_code == 1 and "API token is unknown" in r.output
+        r = runner.invoke(
+            app, ["login", "--server", env.product, "--with-token"], input=f"{token}\n", env=cli_env
+        )
+        assert r.exit_code == 0 and "as Ann (ann@acme.test)" in r.output, r.output
+        saved = config / "meetbridge" / "credentials.json"
+        assert saved.stat().st_mode & 0o777 == 0o600
+        assert (config / "meetbridge").stat().st_mode & 0o777 == 0o700
+        r = runner.invoke(app, ["whoami"], env=cli_env)
+        assert f"Ann (ann@acme.test) on {env.product}" in r.output
+
+        r = runner.invoke(
+            app,
+            [
+                "meetings",
+                "create",
+                "--title",
+                "Over the API",
+                "--start",
+                "2031-02-03T10:00",
+                "--timezone",
+                "Europe/Oslo",
+            ],
+            env=cli_env,
+        )
+        assert r.exit_code == 0 and "scheduled" in r.output, r.output
+        meeting_id = r.output.split("Meeting ")[1].split()[0]
+        r = runner.invoke(app, ["meetings", "list", "--json"], env=cli_env)
+        [listed] = json.loads(r.output)
+        assert listed["id"] == meeting_id and listed["start_local"] == "2031-02-03T09:00:00+00:00"
+        r = runner.invoke(app, ["meetings", "show", meeting_id[:8]], env=cli_env)
+        assert "Over the API" in r.output and "/j/" in r.output
+        r = runner.invoke(
+            app,
+            ["meetings", "create", "--title", "x", "--start", "2001-01-01T10:00", "--no-wait"],
+            env=cli_env,
+        )
+        assert r.exit_code == 1 and "start: is in the past" in r.output
+        r = runner.invoke(app, ["meetings", "cancel", meeting_id[:8]], env=cli_env)
+        assert r.exit_code == 0 and "cancelling" in r.output
+        assert len(env.control("GET", "/meetings?host=maria@zoom-sandbox.test")) <= 1
+
+        r = runner.invoke(app, ["logout"], env=cli_env)
+        assert r.exit_code == 0 and not saved.exists()
+    structlog.reset_defaults()

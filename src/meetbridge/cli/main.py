@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from meetbridge.cli import login
 from meetbridge.cli.accounts import orgs_app, users_app
 from meetbridge.cli.common import console, err, load_settings, open_container
 from meetbridge.cli.meetings import meetings_app
@@ -26,6 +27,9 @@ app = typer.Typer(help="meetbridge: a self-hostable Zoom integration.", no_args_
 app.add_typer(users_app, name="users")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(meetings_app, name="meetings")
+app.command()(login.login)
+app.command()(login.logout)
+app.command()(login.whoami)
 
 
 @app.command()
