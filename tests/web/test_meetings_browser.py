@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.support import SmtpServer
 from tests.web.test_browser import _shot
@@ -67,22 +67,29 @@ def test_schedule_edit_cancel(
     page.get_by_role("button", name="Cancel meeting").click()
     expect(page.locator("#meeting-status")).to_contain_text("Cancelled")
     assert env.control("GET", "/meetings?host=sam@zoom-sandbox.test") == []
-    page.goto(f"{env.product}/meetings")
+    page.goto(f"{env.product}/meetings")  # a cancelled meeting is no longer upcoming
+    expect(page.locator("table.meetings")).not_to_contain_text("Quarterly review")
+    page.get_by_role("link", name="Cancelled").click()
+    expect(page.locator("table.meetings")).to_contain_text("Quarterly review (longer)")
     expect(page.locator("table.meetings")).to_contain_text("cancelled")
     _shot(page, "meetings", database_url)
     context.close()
+
+
+def _schedule(page: Page, env: ZoomEnv, title: str, time: str) -> None:
+    page.goto(f"{env.product}/meetings/new")
+    page.get_by_label("Title").fill(title)
+    page.get_by_label("Date").fill(DAY)
+    page.get_by_label("Time", exact=True).fill(time)
+    page.get_by_label("Time zone").fill("UTC")
+    page.get_by_role("button", name="Schedule").click()
 
 
 def test_an_edit_in_zoom_shows_up(browser: Browser, env: ZoomEnv) -> None:
     context = browser.new_context()
     page = context.new_page()
     _sign_in(page, env, "ann@acme.test")
-    page.goto(f"{env.product}/meetings/new")
-    page.get_by_label("Title").fill("Sync me")
-    page.get_by_label("Date").fill(DAY)
-    page.get_by_label("Time", exact=True).fill("10:00")
-    page.get_by_label("Time zone").fill("UTC")
-    page.get_by_role("button", name="Schedule").click()
+    _schedule(page, env, "Sync me", "10:00")
     expect(page.locator("#meeting-status")).to_contain_text("Scheduled in Zoom")
     detail = page.url
 
@@ -119,12 +126,7 @@ def test_the_page_follows_a_real_worker_without_reload(
         context = browser.new_context(viewport={"width": 1200, "height": 1000})
         page = context.new_page()
         _sign_in(page, env, "ann@acme.test")
-        page.goto(f"{env.product}/meetings/new")
-        page.get_by_label("Title").fill("Live review")
-        page.get_by_label("Date").fill(DAY)
-        page.get_by_label("Time", exact=True).fill("09:00")
-        page.get_by_label("Time zone").fill("UTC")
-        page.get_by_role("button", name="Schedule").click()
+        _schedule(page, env, "Live review", "09:00")
         view = page.locator("#meeting-view")
         expect(view).to_contain_text("Creating in Zoom…")
         expect(page.get_by_role("button", name="Save")).to_have_count(0)

@@ -130,7 +130,7 @@ def _resolve(c: Container, viewer: User, prefix: str) -> str:
         return prefix
     found = {
         m.id
-        for when in ("upcoming", "past")
+        for when in ("upcoming", "past", "cancelled")
         for m in c.meetings.list_meetings(viewer, when=when, limit=10_000)
         if m.id.startswith(prefix)
     }

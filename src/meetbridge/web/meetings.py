@@ -55,7 +55,8 @@ def _int(form: dict[str, str], name: str) -> int:
 async def meetings(request: Request) -> Response:
     user = signed_in_user(request)
     c = container(request)
-    when = "past" if request.query_params.get("when") == "past" else "upcoming"
+    asked = request.query_params.get("when")
+    when = asked if asked in ("past", "cancelled") else "upcoming"
     project_id = request.query_params.get("project") or None
     rows = c.meetings.list_meetings(user, when=when, project_id=project_id)
     return render(
@@ -235,7 +236,12 @@ async def troubleshooting(request: Request) -> Response:
     """The troubleshooting list, live: the connection, and meetings with errors."""
     user = signed_in_user(request)
     c = container(request)
-    rows = [m for m in c.meetings.list_meetings(user, limit=500) if m.last_error]
+    rows = [
+        m
+        for when in ("upcoming", "cancelled")  # a cancel stuck at Zoom is a problem too
+        for m in c.meetings.list_meetings(user, when=when, limit=500)
+        if m.last_error
+    ]
     return render(
         request,
         "troubleshooting.html",

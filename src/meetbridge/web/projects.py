@@ -67,6 +67,7 @@ async def project_detail(request: Request, project_id: str) -> Response:
     project = c.projects.get(user, project_id)
     upcoming = c.meetings.list_meetings(user, project_id=project_id)
     past = c.meetings.list_meetings(user, when="past", project_id=project_id)
+    cancelled = c.meetings.list_meetings(user, when="cancelled", project_id=project_id)
     return render(
         request,
         "project_detail.html",
@@ -74,6 +75,7 @@ async def project_detail(request: Request, project_id: str) -> Response:
         project=project,
         upcoming=upcoming,
         past=past,
+        cancelled=cancelled,
         local=local,
         nav="projects",
     )
