@@ -7,21 +7,14 @@ from fastapi.testclient import TestClient
 
 from meetbridge.container import Container
 from tests.api.test_email_templates import WORDING, welcome
-from tests.conftest import ORIGIN, PASSWORD, Org
-from tests.web.test_pages import csrf, sign_in
+from tests.conftest import Org
+from tests.web.test_pages import add_member, csrf, sign_in
 
 
 def test_a_member_cannot_save_or_reset_the_wording_from_the_page(
     client: TestClient, container: Container, acme: Org
 ) -> None:
-    container.accounts.create_member(
-        acme.owner,
-        email="ann@acme.test",
-        name="Ann",
-        role="member",
-        password=PASSWORD,
-        origin=ORIGIN,
-    )
+    add_member(container, acme)
     sign_in(client, "ann@acme.test")
     token = csrf(client.get("/settings/templates").text)
     for action in ("save", "reset"):
