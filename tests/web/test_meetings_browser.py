@@ -72,7 +72,6 @@ def test_schedule_edit_cancel(
     page.get_by_role("link", name="Cancelled").click()
     expect(page.locator("table.meetings")).to_contain_text("Quarterly review (longer)")
     expect(page.locator("table.meetings")).to_contain_text("cancelled")
-    _shot(page, "meetings", database_url)
     context.close()
 
 

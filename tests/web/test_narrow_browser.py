@@ -108,6 +108,7 @@ def test_every_page_fits_a_phone(browser: Browser, env: ZoomEnv, database_url: s
             "meetings-cancelled",
             "troubleshooting",
             "audit-log",
+            "meetings",
         ):
             desk.goto(f"{env.product}{path}")
             _shot(desk, name, database_url)
