@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from fastapi.testclient import TestClient
 
 from meetbridge.container import Container
+from meetbridge.core.errors import Conflict, ValidationFailed
 from meetbridge.core.models import Meeting
+from meetbridge.meetings.inputs import MeetingInput
 from tests.api.test_email_templates import member_headers
-from tests.conftest import Org
+from tests.conftest import ORIGIN, Org
 from tests.web.test_pages import csrf, sign_in
 
 API = "/api/v1/projects"
@@ -124,3 +127,23 @@ def test_the_pages_rename_archive_and_delete_with_a_confirm_box(
     r = client.post(f"/projects/{pid}/delete", data={"csrf_token": token, "confirm": "on"})
     assert r.status_code == 200 and "Project Renamed deleted." in r.text
     assert client.get(f"{API}/{pid}", headers=acme.headers).status_code == 404
+
+
+def test_an_archived_project_takes_no_new_meetings(
+    client: TestClient, container: Container, acme: Org
+) -> None:
+    pid = _project(client, acme)
+    client.patch(f"{API}/{pid}", json={"archived": True}, headers=acme.headers)
+    data = MeetingInput(
+        title="Late",
+        start=dt.datetime.now() + dt.timedelta(days=3),
+        timezone="UTC",
+        duration=30,
+        project_id=pid,
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        container.meetings.schedule(acme.owner, data, ORIGIN)
+    assert refused.value.errors[0].field == "project_id" and "archived" in refused.value.message
+    client.patch(f"{API}/{pid}", json={"archived": False}, headers=acme.headers)
+    with pytest.raises(Conflict):  # back: now only the missing Zoom connection stands in the way
+        container.meetings.schedule(acme.owner, data, ORIGIN)
