@@ -109,9 +109,9 @@ def zoom_env(tmp_path: Path, database_url: str, smtp: SmtpServer, **over: Any) -
         zoom_oauth_base=zoom,
         zoom_max_wait=over.pop("zoom_max_wait", 5.0),
         zoom_timeout=over.pop("zoom_timeout", 3.0),
-        **over,
+        **{k: v for k, v in over.items() if k != "immediate_jobs"},
     )
-    c = build_container(settings, immediate_jobs=True)
+    c = build_container(settings, immediate_jobs=over.get("immediate_jobs", True))
     _org, owner = c.orgs.create_organization(
         name="Acme",
         slug="acme",

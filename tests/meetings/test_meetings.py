@@ -112,12 +112,15 @@ def test_schedule_share_edit_cancel(env: ZoomEnv, smtp: SmtpServer) -> None:
     assert str(updated["UID"]) == f"{m['id']}@meetbridge" and int(updated["SEQUENCE"]) == 1
 
     assert api.delete(f"/meetings/{m['id']}").status_code == 202
-    _wait(api, m["id"], "cancelled")
+    gone = _wait(api, m["id"], "cancelled")
+    assert gone["join_url"] is None  # the link leads nowhere now
+    assert m["id"] not in [x["id"] for x in api.get("/meetings").json()]  # not upcoming
+    assert [x["id"] for x in api.get("/meetings?when=cancelled").json()] == [m["id"]]
     assert env.control("GET", "/meetings?host=maria@zoom-sandbox.test") == []
     mails = smtp.inbox.wait_for("guest@example.test", 3)
     cancel = icalendar.Calendar.from_ical(_ics(mails[2]))
     assert cancel["METHOD"] == "CANCEL"
-    assert int(cancel.walk("VEVENT")[0]["SEQUENCE"]) == 1
+    assert int(cancel.walk("VEVENT")[0]["SEQUENCE"]) == 2  # above the last REQUEST's
     assert vobject.readOne(_ics(mails[2])).method.value == "CANCEL"
 
 

@@ -9,13 +9,19 @@ from sqlalchemy import func, select
 
 from meetbridge.container import Container
 from meetbridge.core.models import User, WebSession
-from tests.conftest import PASSWORD, Org
+from tests.conftest import ORIGIN, PASSWORD, Org
 
 
 def csrf(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
     assert match, html[:400]
     return match.group(1)
+
+
+def add_member(c: Container, org: Org, email: str = "ann@acme.test", name: str = "Ann") -> User:
+    return c.accounts.create_member(
+        org.owner, email=email, name=name, role="member", password=PASSWORD, origin=ORIGIN
+    )
 
 
 def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> None:

@@ -15,6 +15,7 @@ from enum import StrEnum
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from meetbridge.accounts.audit_log import AuditQuery, audit_actions, read_audit
 from meetbridge.accounts.inputs import (
     email_free,
     email_race_is_conflict,
@@ -338,15 +339,14 @@ class Accounts:
 
     # ---- audit -----------------------------------------------------------------------------
 
-    def list_audit(
-        self, actor: User, *, limit: int = 100, before_id: int | None = None
-    ) -> Sequence[AuditEvent]:
+    def list_audit(self, actor: User, query: AuditQuery | None = None) -> Sequence[AuditEvent]:
+        """Newest first, filtered, a page at a time (accounts/audit_log.py); admins only."""
         require_admin(actor)
-        with self.db.read() as s:
-            q = select(AuditEvent).where(AuditEvent.org_id == actor.org_id)
-            if before_id is not None:
-                q = q.where(AuditEvent.id < before_id)
-            return s.scalars(q.order_by(AuditEvent.id.desc()).limit(min(max(limit, 1), 500))).all()
+        return read_audit(self.db, actor, query or AuditQuery())
+
+    def audit_actions(self, actor: User) -> list[str]:
+        require_admin(actor)
+        return audit_actions(self.db, actor)
 
     def record(self, actor: User, action: str, origin: Origin, **details: object) -> None:
         """An audit entry for a settings change made elsewhere."""

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from meetbridge.api.deps import ERRORS, REPLAYED, Actor, C, Caller, From, IdempotencyKeyHeader
 from meetbridge.api.schemas import Input
@@ -59,6 +59,13 @@ class MeetingOut(BaseModel):
     last_synced_at: dt.datetime | None
     created_at: dt.datetime
 
+    @model_validator(mode="after")
+    def _no_link_once_cancelled(self) -> MeetingOut:
+        # A cancelled meeting's link leads nowhere (the CLI and the pages hide it too).
+        if self.status in ("cancelling", "cancelled", "deleted_in_zoom"):
+            self.join_url = None
+        return self
+
 
 class InviteesIn(Input):
     emails: list[str] = Field(min_length=1, max_length=300)
@@ -72,7 +79,7 @@ class HostLinkOut(BaseModel):
 async def list_meetings(
     c: C,
     actor: Actor,
-    when: Literal["upcoming", "past"] = "upcoming",
+    when: Literal["upcoming", "past", "cancelled"] = "upcoming",
     project_id: Annotated[str | None, Query(max_length=36)] = None,
 ) -> list[object]:
     return list(c.meetings.list_meetings(actor, when=when, project_id=project_id))

@@ -109,7 +109,12 @@ def _resolve(b: Backend, prefix: str) -> str:
     """A whole meeting ID, from a unique prefix of one the viewer can see."""
     if len(prefix) == 36:
         return prefix
-    found = {m.id for when in ("upcoming", "past") for m in b.list(when) if m.id.startswith(prefix)}
+    found = {
+        m.id
+        for when in ("upcoming", "past", "cancelled")
+        for m in b.list(when)
+        if m.id.startswith(prefix)
+    }
     if len(found) != 1:
         what = "no meeting" if not found else f"{len(found)} meetings"
         err.print(f"[red]Error:[/red] meeting_id: {what} starting with {prefix!r}")

@@ -216,6 +216,7 @@ class Project(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class Meeting(Base):

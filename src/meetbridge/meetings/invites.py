@@ -32,10 +32,13 @@ def queue_invites(
     host = s.get(User, m.host_user_id)
     tz = zoneinfo.ZoneInfo(m.timezone)
     local = m.start_at.astimezone(tz)
+    # A CANCEL must outrank the last REQUEST (RFC 5546 §2.1.4): with an equal SEQUENCE some
+    # calendar clients ignore it and keep the event.
+    sequence = m.sequence + 1 if method == "CANCEL" else m.sequence
     invite = build_invite(
         InviteEvent(
             uid=f"{m.id}@meetbridge",
-            sequence=m.sequence,
+            sequence=sequence,
             title=m.title,
             description=f"Join Zoom meeting: {m.join_url}\n\n{m.agenda}".strip(),
             start=m.start_at,
@@ -69,7 +72,7 @@ def queue_invites(
                 "passcode": m.passcode,
                 "agenda": m.agenda,
                 "host": host.name if host else "Your host",
-                "sequence": m.sequence,
+                "sequence": sequence,
                 "cancelled": method == "CANCEL",
             },
         )

@@ -175,8 +175,9 @@ class Meetings:
         limit: int = 200,
         source: Source | None = None,
     ) -> list[Meeting]:
-        """Upcoming (not yet ended) or past meetings; members see their own, admins all.
-        `source`: only the meetings that source owns."""
+        """Upcoming (not yet ended) or past meetings, or the cancelled ones (which are in
+        neither: a cancelled meeting is not coming, and did not happen); members see their own,
+        admins all. `source`: only the meetings that source owns."""
         now = utcnow()
         with self.db.read() as s:
             query = select(Meeting).where(Meeting.org_id == actor.org_id)
@@ -188,6 +189,11 @@ class Meetings:
                 query = query.where(Meeting.source_kind == source.kind)
                 if source.id is not None:
                     query = query.where(Meeting.source_id == source.id)
+            gone = [st.value for st in Status if st.gone]
+            if when == "cancelled":
+                query = query.where(Meeting.status.in_(gone)).order_by(Meeting.start_at.desc())
+                return list(s.scalars(query.limit(limit)).all())
+            query = query.where(Meeting.status.not_in(gone))
             if when == "past":
                 query = query.where(Meeting.start_at < now).order_by(Meeting.start_at.desc())
             else:

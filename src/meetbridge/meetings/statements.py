@@ -181,7 +181,9 @@ def _insert_if_ready(project: bool, token: bool) -> Insert:
     if project:
         checks.append(
             exists().where(
-                Project.id == bindparam("project_id"), Project.org_id == bindparam("org_id")
+                Project.id == bindparam("project_id"),
+                Project.org_id == bindparam("org_id"),
+                Project.archived_at.is_(None),  # an archived project takes no new meetings
             )
         )
     if token:
@@ -235,7 +237,9 @@ INSERT_EVENT = insert(EVENTS)
 
 INSERT_INVITEE = insert(cast(Table, MeetingInvitee.__table__))
 PROJECT_IN_ORG = select(Project.id).where(
-    Project.id == bindparam("pid"), Project.org_id == bindparam("org")
+    Project.id == bindparam("pid"),
+    Project.org_id == bindparam("org"),
+    Project.archived_at.is_(None),
 )
 HOST_CONNECTION = select(ZoomConnection.id, ZoomConnection.status).where(
     ZoomConnection.kind == "user",

@@ -89,7 +89,9 @@ def why_not_ready(
         project_id is not None
         and s.scalar(q.PROJECT_IN_ORG, {"pid": project_id, "org": actor.org_id}) is None
     ):
-        raise ValidationFailed("project_id", "no such project in your organisation")
+        raise ValidationFailed(
+            "project_id", "no such project in your organisation (or it is archived)"
+        )
     host_connection(s, actor)
     raise Conflict("platform", "Zoom is not ready for this host; try again")
 

@@ -1,6 +1,7 @@
 """Per-organisation wording of the e-mails meetbridge sends: list, save (checked by rendering
-against sample data), reset to the shipped wording. Who may change it, and the audit entry
-that says they did, are decided here, once, for the web pages and the API alike."""
+against sample data, edge cases included: notify/samples.py), reset to the shipped wording.
+Who may change it, and the audit entry that says they did, are decided here, once, for the web
+pages and the API alike."""
 
 from __future__ import annotations
 
@@ -14,36 +15,8 @@ from meetbridge.core.audit import Origin
 from meetbridge.core.db import Database, utcnow
 from meetbridge.core.errors import NotFound, PermissionDenied, ValidationFailed
 from meetbridge.core.models import EmailTemplate, User
-from meetbridge.notify.render import EDITABLE, default_source, render_custom
-
-SAMPLES: dict[str, dict[str, Any]] = {
-    "welcome": {
-        "name": "Ada",
-        "email": "ada@example.test",
-        "inviter": "Grace",
-        "org_name": "Example Ltd",
-        "sign_in_url": "https://meetbridge.example/signin",
-        "password_url": "https://meetbridge.example/password/set?token=…",
-    },
-    "invite": {
-        "title": "Kick-off",
-        "when": "Monday 01 March 2027, 09:30",
-        "timezone": "Europe/London",
-        "duration": 30,
-        "join_url": "https://zoom.us/j/12345678901?pwd=abc",
-        "meeting_id": 12345678901,
-        "passcode": "abc123",
-        "agenda": "Plan",
-        "host": "Grace",
-        "sequence": 0,
-        "cancelled": False,
-    },
-    "zoom_lost": {
-        "name": "Ada",
-        "what": "Zoom no longer accepts meetbridge's access.",
-        "link": "https://meetbridge.example/integrations/zoom",
-    },
-}
+from meetbridge.notify import samples
+from meetbridge.notify.render import EDITABLE, default_source
 
 
 class Templates:
@@ -69,6 +42,7 @@ class Templates:
                     "subject": mine.subject if mine else subject,
                     "body_text": mine.body_text if mine else text,
                     "variables": list(variables),
+                    "descriptions": samples.VARIABLES[name],
                 }
             )
         return out
@@ -82,10 +56,9 @@ class Templates:
             raise ValidationFailed("subject", "must be 1 to 300 characters")
         if not body_text.strip() or len(body_text) > 20_000:
             raise ValidationFailed("body_text", "must be 1 to 20,000 characters")
-        try:  # a template that cannot render is refused now, not when an e-mail is due
-            render_custom(subject, body_text, **SAMPLES[name])
-        except ValueError as exc:
-            raise ValidationFailed("body_text", f"does not render: {exc}") from None
+        # A template that cannot render (for any sample: no passcode, the longest title…) is
+        # refused now, not when an e-mail is due.
+        samples.check(name, subject, body_text)
         with self.db.write() as s:
             row = self._own(s, actor.org_id, name)
             if row is None:

@@ -1,5 +1,6 @@
 """Meetings pages, and Zoom troubleshooting. Scheduling answers at once with the meeting in
-"creating…"; the page follows its status with htmx until the join link is there."""
+"creating…"; the detail page follows it with htmx (the whole view, buttons and join link with
+the status) until it is settled."""
 
 from __future__ import annotations
 
@@ -55,7 +56,8 @@ def _int(form: dict[str, str], name: str) -> int:
 async def meetings(request: Request) -> Response:
     user = signed_in_user(request)
     c = container(request)
-    when = "past" if request.query_params.get("when") == "past" else "upcoming"
+    asked = request.query_params.get("when")
+    when = asked if asked in ("past", "cancelled") else "upcoming"
     project_id = request.query_params.get("project") or None
     rows = c.meetings.list_meetings(user, when=when, project_id=project_id)
     return render(
@@ -134,18 +136,25 @@ async def meeting_create(request: Request) -> Response:
         )
     except DomainError as exc:
         return _new_page(request, user, exc.status, values=form, errors=field_errors(exc))
-    return redirect(request, f"/meetings/{m.id}", "Scheduling in Zoom…")
+    # No flash: the page's own status says "Creating in Zoom…" and stays true (a banner
+    # would still say "Scheduling" after Zoom has answered).
+    return redirect(request, f"/meetings/{m.id}")
 
 
 def _detail(
-    request: Request, user: User, meeting_id: str, status: int = 200, **ctx: Any
+    request: Request,
+    user: User,
+    meeting_id: str,
+    status: int = 200,
+    page: str = "meeting_detail.html",
+    **ctx: Any,
 ) -> Response:
     c = container(request)
     m = c.meetings.get(user, meeting_id)
     ctx.setdefault("errors", {})
     return render(
         request,
-        "meeting_detail.html",
+        page,
         user,
         status,
         m=m,
@@ -163,12 +172,26 @@ async def meeting_detail(request: Request, meeting_id: str) -> Response:
     return _detail(request, signed_in_user(request), meeting_id)
 
 
-@router.get("/meetings/{meeting_id}/status")
-async def meeting_status(request: Request, meeting_id: str) -> Response:
-    """The htmx fragment: polls itself while the meeting is on its way to Zoom."""
-    user = signed_in_user(request)
-    m = container(request).meetings.get(user, meeting_id)
-    return render(request, "meeting_status.html", user, m=m, local=local(m, user))
+@router.get("/meetings/{meeting_id}/view")
+async def meeting_view(request: Request, meeting_id: str) -> Response:
+    """The htmx fragment: the whole page below the navigation, which replaces itself every
+    second while the meeting is on its way to Zoom (and stops once it is settled)."""
+    return _detail(request, signed_in_user(request), meeting_id, page="meeting_view.html")
+
+
+def _changes(form: dict[str, str]) -> MeetingChanges:
+    """Only what the user changed: the form carries the start it showed (`was_start`), and an
+    unchanged start is not sent again, so a meeting in progress (its start now in the past)
+    can still be renamed or lengthened."""
+    shown = f"{form.get('date', '')}T{form.get('time', '')}|{form.get('timezone', '')}"
+    moved = form.get("was_start") != shown
+    return MeetingChanges(
+        title=form.get("title"),
+        start=_parse_start(form) if moved else None,
+        timezone=(form.get("timezone") or None) if moved else None,
+        duration=_int(form, "duration"),
+        agenda=form.get("agenda"),
+    )
 
 
 @router.post("/meetings/{meeting_id}")
@@ -176,19 +199,13 @@ async def meeting_update(request: Request, meeting_id: str) -> Response:
     user = signed_in_user(request)
     form = await posted_form(request)
     try:
-        changes = MeetingChanges(
-            title=form.get("title"),
-            start=_parse_start(form),
-            timezone=form.get("timezone") or None,
-            duration=_int(form, "duration"),
-            agenda=form.get("agenda"),
-        )
+        changes = _changes(form)
         await in_thread(
             container(request).meetings.update, user, meeting_id, changes, origin_of(request)
         )
     except DomainError as exc:
         return _detail(request, user, meeting_id, exc.status, errors=field_errors(exc))
-    return redirect(request, f"/meetings/{meeting_id}", "Saving the change in Zoom…")
+    return redirect(request, f"/meetings/{meeting_id}")
 
 
 @router.post("/meetings/{meeting_id}/cancel")
@@ -196,7 +213,7 @@ async def meeting_cancel(request: Request, meeting_id: str) -> Response:
     user = signed_in_user(request)
     await posted_form(request)
     await in_thread(container(request).meetings.cancel, user, meeting_id, origin_of(request))
-    return redirect(request, f"/meetings/{meeting_id}", "Cancelling in Zoom…")
+    return redirect(request, f"/meetings/{meeting_id}")
 
 
 @router.post("/meetings/{meeting_id}/retry")
@@ -207,12 +224,9 @@ async def meeting_retry(request: Request, meeting_id: str) -> Response:
         await in_thread(container(request).meetings.retry, user, meeting_id)
     except DomainError as exc:
         return redirect(request, f"/meetings/{meeting_id}", exc.message)
-    back = request.query_params.get("back")
-    return redirect(
-        request,
-        "/troubleshooting" if back == "troubleshooting" else f"/meetings/{meeting_id}",
-        "Trying again…",
-    )
+    if request.query_params.get("back") == "troubleshooting":
+        return redirect(request, "/troubleshooting", "Trying again…")
+    return redirect(request, f"/meetings/{meeting_id}")  # its status says so, and stays true
 
 
 @router.post("/meetings/{meeting_id}/invite")
@@ -236,7 +250,12 @@ async def troubleshooting(request: Request) -> Response:
     """The troubleshooting list, live: the connection, and meetings with errors."""
     user = signed_in_user(request)
     c = container(request)
-    rows = [m for m in c.meetings.list_meetings(user, limit=500) if m.last_error]
+    rows = [
+        m
+        for when in ("upcoming", "cancelled")  # a cancel stuck at Zoom is a problem too
+        for m in c.meetings.list_meetings(user, when=when, limit=500)
+        if m.last_error
+    ]
     return render(
         request,
         "troubleshooting.html",

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from meetbridge.web import (
     account,
+    assets,
     audit,
     coming,
     email_templates,
@@ -19,6 +20,7 @@ from meetbridge.web import (
 )
 
 ROUTERS: tuple[APIRouter, ...] = (
+    assets.router,
     signin.router,
     passwords.router,
     team.router,
