@@ -147,7 +147,8 @@ class Live(Meetings):
     def recording_file(self, meeting_id: str, ftype: str, token: str) -> bytes | None:
         """The file's bytes, when `token` is a live download token for this meeting or an
         access token that may read the host's recordings; None otherwise."""
-        m = self.find_meeting(meeting_id)
+        # A recording outlives its meeting's deletion (it stays in the host's recordings).
+        m = self.state.meetings.get(int(meeting_id)) if meeting_id.isdigit() else None
         if m is None or not m.recording_files:
             return None
         tok = self.state.tokens.get(token)
