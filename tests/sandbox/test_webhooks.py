@@ -145,5 +145,10 @@ def test_edits_made_in_zoom_raise_meeting_updated(sandbox: Sandbox, receiver: Re
         25,
     )
     [event] = receiver.wait("meeting.updated")
-    assert event.json["payload"]["object"]["topic"] == "After"
-    assert event.json["payload"]["old_object"]["topic"] == "Before"
+    new, old = event.json["payload"]["object"], event.json["payload"]["old_object"]
+    assert (new["topic"], new["start_time"], new["duration"]) == ("After", got["start_time"], 25)
+    assert (old["topic"], old["start_time"], old["duration"]) == (
+        "Before",
+        "2030-05-05T10:00:00Z",
+        60,
+    )

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Iterator
@@ -52,6 +54,8 @@ def _ours(name: str, env: ZoomEnv, zoom_id: int) -> dict[str, Any]:
     body = copy.deepcopy(FIXTURES[name])
     conn = _connection(env)
     payload = body["payload"]
+    if body["event"] == "endpoint.url_validation":
+        return body
     payload["account_id"] = conn.zoom_account_id
     if body["event"] == "app_deauthorized":
         payload["user_id"] = conn.zoom_user_id
@@ -149,7 +153,8 @@ def test_meeting_deleted_in_zoom_cancels_it_for_the_invitees(
 OTHERS = [
     name
     for name in FIXTURES
-    if name.split("__")[0] not in ("meeting.updated", "meeting.deleted", "app_deauthorized")
+    if name.split("__")[0]
+    not in ("meeting.updated", "meeting.deleted", "app_deauthorized", "endpoint.url_validation")
 ]
 
 
@@ -191,3 +196,12 @@ def test_app_removed_in_zoom_ends_the_connection(env: ZoomEnv, smtp: SmtpServer,
     assert "meetbridge was removed from your Zoom account" in page and "Connect Zoom" in page
     if name.endswith("keep_data"):  # user_data_retention "true": Zoom's data may stay
         assert api.get(f"/meetings/{m['id']}").json()["join_url"] == m["join_url"]
+
+
+def test_url_validation_challenge_is_answered(env: ZoomEnv) -> None:
+    body = _ours("endpoint.url_validation__challenge", env, 0)
+    r = _send(env, body)
+    plain = FIXTURES["endpoint.url_validation__challenge"]["payload"]["plainToken"]
+    secret = env.c.settings.zoom_webhook_secret.get_secret_value()
+    mac = hmac.new(secret.encode(), plain.encode(), hashlib.sha256).hexdigest()
+    assert r.status_code == 200 and r.json() == {"plainToken": plain, "encryptedToken": mac}
