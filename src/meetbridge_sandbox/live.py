@@ -64,15 +64,17 @@ class Live(Meetings):
         self.save()
 
     def find_instance(self, ref: str) -> tuple[Meeting, dict[str, Any] | None] | None:
-        """A meeting id (its latest instance) or an instance's UUID."""
-        m = self.find_meeting(ref)
-        if m is not None:
-            return m, (m.instances[-1] if m.instances else None)
+        """A meeting id (with its latest ended instance) or an instance's UUID (with that
+        instance; None while it is still running)."""
         for x in self.state.meetings.values():
             for inst in x.instances:
                 if inst["uuid"] == ref and not x.deleted:
                     return x, inst
-        return None
+        m = self.find_meeting(ref)
+        if m is None:
+            return None
+        latest = m.instances[-1] if m.instances and str(m.id) == ref else None
+        return m, latest
 
     def past_meeting(self, caller: Caller, ref: str) -> dict[str, Any]:
         found = self.find_instance(ref)
