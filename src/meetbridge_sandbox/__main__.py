@@ -22,8 +22,16 @@ def main() -> None:
         default=os.environ.get("MEETBRIDGE_SANDBOX_STATE_FILE"),
         help="keep state in this SQLite file across restarts",
     )
+    parser.add_argument(
+        "--control-from-anywhere",
+        action="store_true",
+        help="let other machines use the control API (/_sandbox); it answers loopback only",
+    )
     args = parser.parse_args()
-    config = SandboxConfig.from_env(host=args.host, port=args.port, state_file=args.state_file)
+    over: dict[str, object] = {"host": args.host, "port": args.port, "state_file": args.state_file}
+    if args.control_from_anywhere:
+        over["control_from_anywhere"] = True
+    config = SandboxConfig.from_env(**over)
     print(f"Zoom sandbox on {config.base_url} (API {config.base_url}/v2)", flush=True)
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
 

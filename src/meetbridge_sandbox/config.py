@@ -36,6 +36,8 @@ class SandboxConfig:
     public_url: str = ""
     state_file: str | None = None
     seed: bool = True
+    # The control API (/_sandbox) answers loopback only unless this is set.
+    control_from_anywhere: bool = False
     user_client_id: str = DEMO_CLIENT_ID
     user_client_secret: str = DEMO_CLIENT_SECRET
     redirect_uris: tuple[str, ...] = (DEMO_REDIRECT_URI,)
@@ -69,6 +71,8 @@ class SandboxConfig:
             "webhook_secret": _env("MEETBRIDGE_ZOOM_WEBHOOK_SECRET", DEMO_WEBHOOK_SECRET),
             "webhook_url": os.environ.get("MEETBRIDGE_SANDBOX_WEBHOOK_URL") or None,
             "deauth_url": os.environ.get("MEETBRIDGE_SANDBOX_DEAUTH_URL") or None,
+            "control_from_anywhere": os.environ.get("MEETBRIDGE_SANDBOX_CONTROL_FROM_ANYWHERE")
+            in ("1", "true", "yes"),
             "s2s_account_id": _env("MEETBRIDGE_SANDBOX_S2S_ACCOUNT_ID", DEMO_S2S_ACCOUNT_ID),
             "s2s_client_id": _env("MEETBRIDGE_SANDBOX_S2S_CLIENT_ID", DEMO_S2S_CLIENT_ID),
             "s2s_client_secret": _env(

@@ -9,7 +9,7 @@ import html
 import secrets
 import zoneinfo
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -80,14 +80,27 @@ async def _form(request: Request, csrf: str | None) -> dict[str, str] | None:
     return data
 
 
+def own_path(target: str) -> str:
+    """Where sign-in may send the browser: a path on the sandbox itself. `//host`, `/\\host`
+    and anything with a scheme or host would leave it (an open redirect)."""
+    parts = urlsplit(target)
+    if (
+        not target.startswith("/")
+        or target.startswith(("//", "/\\"))
+        or parts.scheme
+        or parts.netloc
+        or any(c in target for c in "\\\r\n\t")
+    ):
+        return "/meetings"
+    return target
+
+
 # ---- sign-in ---------------------------------------------------------------------------------
 
 
 async def signin(request: Request) -> Response:
     sb: Sandbox = request.app.state.sandbox
-    nxt = request.query_params.get("next", "/meetings")
-    if not nxt.startswith("/"):
-        nxt = "/meetings"
+    nxt = own_path(request.query_params.get("next", ""))
     error = ""
     if request.method == "POST":
         form = await _form(request, None) or {}
@@ -224,17 +237,9 @@ async def added_apps(request: Request) -> Response:
 
 def edit_in_zoom(sb: Sandbox, m: Meeting, changes: dict[str, Any]) -> None:
     """A change the host makes in Zoom's own UI: it counts like any update and raises
-    meeting.updated."""
+    meeting.updated (its start_time as Zoom writes it, a UTC date string)."""
     host = sb.state.users[m.host_id]
-    fields = sb._meeting_fields(changes, host, creating=False)
-    old = {"id": m.id, **{k: getattr(m, k) for k in fields if k != "settings"}}
-    for key, value in fields.items():
-        if key == "settings":
-            m.settings.update(value)
-        else:
-            setattr(m, key, value)
-    sb.emit("meeting.updated", m, old=old)
-    sb.save()
+    sb.change(m, sb._meeting_fields(changes, host, creating=False), host)
 
 
 def _local(m: Meeting) -> str:

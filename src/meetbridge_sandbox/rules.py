@@ -48,6 +48,18 @@ OPERATIONS = {
         ("meeting:write", "meeting:write:admin"),
         ("meeting:write:registrant",),
     ),
+    "meetingRegistrantStatus": Operation(
+        "meetingRegistrantStatus",
+        "Medium",
+        ("meeting:write", "meeting:write:admin"),
+        ("meeting:update:registrant_status",),
+    ),
+    "pastMeetingDetails": Operation(
+        "pastMeetingDetails",
+        "Light",
+        ("meeting:read", "meeting:read:admin"),
+        ("meeting:read:past_meeting",),
+    ),
     "meetingRegistrants": Operation(
         "meetingRegistrants",
         "Medium",

@@ -151,6 +151,9 @@ class Meeting:
     ended_at: float | None = None
     registrants: list[Registrant] = field(default_factory=list)
     recording_files: list[dict[str, Any]] = field(default_factory=list)
+    recording_password: str = ""
+    # Past instances (Zoom: "past meeting details"), newest last: uuid, start, end.
+    instances: list[dict[str, Any]] = field(default_factory=list)
     deleted: bool = False
     # How long the sandbox took to answer the create, fault latency included ("Zoom's time"):
     # benchmarks subtract it to find the caller's own overhead. Control API only.
@@ -283,6 +286,10 @@ def seed(state: State, config: SandboxConfig, clock: Clock) -> None:
             "meeting.started",
             "meeting.ended",
             "recording.completed",
+            "meeting.registration_created",
+            "meeting.registration_approved",
+            "meeting.registration_denied",
+            "meeting.registration_cancelled",
         ],
     )
     state.apps[config.s2s_client_id] = App(

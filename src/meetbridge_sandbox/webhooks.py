@@ -1,6 +1,11 @@
 """Sending events the way Zoom does: signed with x-zm-signature over the raw body, a 3 s reply
-window, retries 5, 20 and 60 minutes apart (on the sandbox clock), and the
-endpoint.url_validation challenge."""
+window, retries 5, 20 and 60 minutes apart (on the sandbox clock) for a 5xx or no answer, none
+for a 3xx or 4xx (Zoom's webhook docs, "Notification delivery"), and the
+endpoint.url_validation challenge.
+
+The signature's timestamp is the wall clock at sending, as Zoom's is: a receiver refuses stale
+timestamps, and moving the sandbox's clock (to make a retry due) must not make the retry look
+stale."""
 
 from __future__ import annotations
 
@@ -10,10 +15,12 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 from typing import Any
 
 import httpx
 
+from meetbridge_sandbox import events
 from meetbridge_sandbox.core import Sandbox
 from meetbridge_sandbox.state import App, Delivery
 
@@ -58,26 +65,25 @@ class Dispatcher:
     async def _send(self, d: Delivery) -> None:
         app = self.sandbox.state.apps.get(d.client_id)
         secret = app.webhook_secret if app else ""
-        ts = str(int(self.sandbox.clock.time()))
+        ts = str(int(time.time()))
         headers = {
-            "content-type": "application/json",
+            "content-type": "application/json; charset=utf-8",
             "x-zm-request-timestamp": ts,
             "x-zm-signature": sign(secret, ts, d.body),
             "user-agent": "Zoom Marketplace/1.0a",
         }
         attempt: dict[str, Any] = {"at": self.sandbox.clock.time()}
+        status = 0
         try:
             r = await self.client.post(d.url, content=d.body.encode(), headers=headers)
-            attempt["status"] = r.status_code
-            ok = 200 <= r.status_code < 300
+            attempt["status"] = status = r.status_code
         except httpx.HTTPError as exc:
             attempt["error"] = type(exc).__name__
-            ok = False
         d.attempts.append(attempt)
-        if ok:
+        if 200 <= status < 300:
             d.state, d.next_at = "delivered", None
             return
-        delay = RETRY_AFTER_ATTEMPT.get(len(d.attempts))
+        delay = RETRY_AFTER_ATTEMPT.get(len(d.attempts)) if status == 0 or status >= 500 else None
         if delay is None:
             d.state, d.next_at = "failed", None
         else:
@@ -89,13 +95,14 @@ class Dispatcher:
         body = json.dumps(
             {
                 "payload": {"plainToken": plain},
-                "event_ts": int(self.sandbox.clock.time() * 1000),
+                "event_ts": events.wall_ms(),
                 "event": "endpoint.url_validation",
-            }
+            },
+            separators=(",", ":"),
         )
-        ts = str(int(self.sandbox.clock.time()))
+        ts = str(int(time.time()))
         headers = {
-            "content-type": "application/json",
+            "content-type": "application/json; charset=utf-8",
             "x-zm-request-timestamp": ts,
             "x-zm-signature": sign(app.webhook_secret, ts, body),
         }

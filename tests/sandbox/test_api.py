@@ -28,6 +28,8 @@ COVERED = [
     "/meetings/{meetingId}",
     "/meetings/{meetingId}/registrants",
     "/meetings/{meetingId}/recordings",
+    "/meetings/{meetingId}/registrants/status",
+    "/past_meetings/{meetingId}",
 ]
 
 
@@ -43,6 +45,8 @@ COVERED_OPERATIONS = {
     ("POST", "/meetings/{meetingId}/registrants"),
     ("GET", "/meetings/{meetingId}/registrants"),
     ("GET", "/meetings/{meetingId}/recordings"),
+    ("PUT", "/meetings/{meetingId}/registrants/status"),
+    ("GET", "/past_meetings/{meetingId}"),
 }
 
 
@@ -176,6 +180,10 @@ def test_meeting_lifecycle_conforms(
     assert (
         admin.get(f"/v2/meetings/{m['id']}/registrants?status=pending").json()["total_records"] == 0
     )
+    deny = {"action": "deny", "registrants": [{"email": "guest@example.test"}]}
+    r = conforms(openapi, admin.put(f"/v2/meetings/{m['id']}/registrants/status", json=deny))
+    assert r.status_code == 204
+    assert admin.get(f"/v2/meetings/{m['id']}/registrants?status=denied").json()["total_records"]
 
     assert admin.delete(f"/v2/meetings/{m['id']}").status_code == 204
     r = admin.get(f"/v2/meetings/{m['id']}")
@@ -271,6 +279,8 @@ def test_recordings_appear_after_the_meeting_ends(
     rec = conforms(openapi, admin.get(f"/v2/meetings/{m['id']}/recordings")).json()
     assert rec["recording_count"] == 2 and rec["duration"] == 10
     assert {f["file_type"] for f in rec["recording_files"]} == {"MP4", "M4A"}
+    past = conforms(openapi, admin.get(f"/v2/past_meetings/{rec['uuid']}")).json()
+    assert past["uuid"] == rec["uuid"] and past["duration"] == 10
 
 
 def test_a_pro_host_runs_one_meeting_at_a_time(sandbox: Sandbox, admin: httpx.Client) -> None:

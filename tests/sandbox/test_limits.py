@@ -73,3 +73,26 @@ def test_host_daily_create_update_limit(sandbox: Sandbox) -> None:
     sandbox.control("POST", "/clock", json={"advance": (midnight - now).total_seconds() + 1})
     admin = _admin(sandbox)
     assert admin.post(host, json={"topic": "next day"}).status_code == 201
+
+
+def test_host_daily_limit_headers_are_the_accounts_quota_left(sandbox: Sandbox) -> None:
+    """As seen in the field (DF-18928): the label's daily quota and what is left of it, not
+    fixed numbers; on a plan without a daily quota, only the category."""
+    core = sandbox.core
+    admin = _admin(sandbox)
+    m = admin.post("/v2/users/dana@zoom-sandbox.test/meetings", json={"topic": "t"}).json()
+    dana = core.state.user_by_email("dana@zoom-sandbox.test")
+    core.state.host_daily[f"{dana.id}/{core.clock.now().date().isoformat()}"] = 100
+    r = admin.patch(f"/v2/meetings/{m['id']}", json={"topic": "u"})
+    assert r.status_code == 429 and r.headers["x-ratelimit-category"] == "Light"
+    assert "x-ratelimit-limit" not in r.headers  # Pro: no daily quota per label
+    r = admin.post("/v2/users/dana@zoom-sandbox.test/meetings", json={"topic": "v"})
+    assert r.status_code == 429 and r.headers["x-ratelimit-category"] == "Medium"
+    sandbox.control("PATCH", "/accounts/mbDemoAccount01", json={"plan": "basic"})
+    used = []
+    for _ in range(2):
+        r = admin.patch(f"/v2/meetings/{m['id']}", json={"topic": "w"})
+        assert r.status_code == 429 and r.headers["x-ratelimit-limit"] == "6000"
+        used.append(int(r.headers["x-ratelimit-remaining"]))
+    today = core.clock.now().date().isoformat()
+    assert used[1] == used[0] - 1 == 6000 - core.daily[("mbDemoAccount01", "Light", today)]
