@@ -82,6 +82,8 @@ def _new_page(request: Request, user: User, status: int = 200, **ctx: Any) -> Re
         },
     )
     ctx.setdefault("errors", {})
+    own_zoom = conn is not None and conn.status == "connected"
+    hosts = c.meetings.host_choices(user)  # the account connection's, when allowed
     return render(
         request,
         "meeting_new.html",
@@ -89,7 +91,9 @@ def _new_page(request: Request, user: User, status: int = 200, **ctx: Any) -> Re
         status,
         timezones=TIMEZONES,
         projects=c.projects.list(user),
-        connected=conn is not None and conn.status == "connected",
+        connected=own_zoom or bool(hosts),
+        own_zoom=own_zoom,
+        hosts=hosts,
         nav="meetings",
         **ctx,
     )
@@ -97,7 +101,8 @@ def _new_page(request: Request, user: User, status: int = 200, **ctx: Any) -> Re
 
 @router.get("/meetings/new")
 async def meeting_new(request: Request) -> Response:
-    return _new_page(request, signed_in_user(request))
+    # In the pool: listing the account's hosts may fetch (and store) a Zoom token.
+    return await in_thread(_new_page, request, signed_in_user(request))
 
 
 @router.post("/meetings/new")
@@ -116,10 +121,12 @@ async def meeting_create(request: Request) -> Response:
             join_before_host=form.get("join_before_host") == "on",
             project_id=form.get("project_id") or None,
             invitees=form.get("invitees", "").replace(",", "\n").split(),
+            host=form.get("host") or None,
         )
         m = await in_thread(container(request).meetings.schedule, user, data, origin_of(request))
     except DomainError as exc:
-        return _new_page(request, user, exc.status, values=form, errors=field_errors(exc))
+        errors = field_errors(exc)
+        return await in_thread(_new_page, request, user, exc.status, values=form, errors=errors)
     return redirect(request, f"/meetings/{m.id}", "Scheduling in Zoom…")
 
 
@@ -136,6 +143,7 @@ def _detail(
         status,
         m=m,
         local=local(m, user),
+        host_zoom=c.meetings.host_zoom([m])[m.id],
         invitees=c.meetings.invitees(user, meeting_id),
         timezones=TIMEZONES,
         tz_local=m.start_at.astimezone(zoneinfo.ZoneInfo(m.timezone)),
@@ -153,8 +161,12 @@ async def meeting_detail(request: Request, meeting_id: str) -> Response:
 async def meeting_status(request: Request, meeting_id: str) -> Response:
     """The htmx fragment: polls itself while the meeting is on its way to Zoom."""
     user = signed_in_user(request)
-    m = container(request).meetings.get(user, meeting_id)
-    return render(request, "meeting_status.html", user, m=m, local=local(m, user))
+    c = container(request)
+    m = c.meetings.get(user, meeting_id)
+    host_zoom = c.meetings.host_zoom([m])[m.id]
+    return render(
+        request, "meeting_status.html", user, m=m, local=local(m, user), host_zoom=host_zoom
+    )
 
 
 @router.post("/meetings/{meeting_id}")
@@ -229,6 +241,7 @@ async def troubleshooting(request: Request) -> Response:
         user,
         conn=c.connections.my_connection(user),
         problems=rows,
+        host_zoom=c.meetings.host_zoom(rows),
         local=local,
         nav="meetings",
     )
