@@ -152,3 +152,16 @@ def test_each_chosen_host_has_their_own_daily_limit(env: ZoomEnv) -> None:
     assert "100 meeting creates and updates per host per day" in row["last_error"]
     r = owner.post("/meetings", json={**BODY, "host_email": "priya@zoom-sandbox.test"})
     _wait(owner, r.json()["id"], "scheduled")
+
+
+def test_new_credentials_for_the_same_account_keep_its_meetings(env: ZoomEnv) -> None:
+    _connect_account(env)
+    owner = _api(env, "owner@acme.test")
+    r = owner.post("/meetings", json={**BODY, "host_email": "sam@zoom-sandbox.test"})
+    m = _wait(owner, r.json()["id"], "scheduled")
+    _connect_account(env)  # "Test Zoom and replace": the old connection ends
+    got = owner.get(f"/meetings/{m['id']}").json()
+    assert got["host_zoom"] == "connected" and got["status"] == "scheduled"
+    assert owner.patch(f"/meetings/{m['id']}", json={"title": "Still ours"}).status_code == 202
+    _wait(owner, m["id"], "scheduled")
+    assert _at_zoom(env, "sam@zoom-sandbox.test")[0]["topic"] == "Still ours"

@@ -234,14 +234,21 @@ async def troubleshooting(request: Request) -> Response:
     """The troubleshooting list, live: the connection, and meetings with errors."""
     user = signed_in_user(request)
     c = container(request)
-    rows = [m for m in c.meetings.list_meetings(user, limit=500) if m.last_error]
+    upcoming = c.meetings.list_meetings(user, limit=500)
+    host_zoom = c.meetings.host_zoom(upcoming)  # a meeting whose host has no Zoom is one too
+    ended = ("cancelled", "deleted_in_zoom")
+    rows = [
+        m
+        for m in upcoming
+        if m.last_error or (host_zoom[m.id] != "connected" and m.status not in ended)
+    ]
     return render(
         request,
         "troubleshooting.html",
         user,
         conn=c.connections.my_connection(user),
         problems=rows,
-        host_zoom=c.meetings.host_zoom(rows),
+        host_zoom=host_zoom,
         local=local,
         nav="meetings",
     )
