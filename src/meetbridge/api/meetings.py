@@ -145,7 +145,7 @@ async def get_meeting(meeting_id: str, c: C, actor: Actor) -> object:
 
 @router.patch("/meetings/{meeting_id}", response_model=MeetingOut, status_code=202)
 def update_meeting(meeting_id: str, body: MeetingPatch, c: C, actor: Actor, origin: From) -> object:
-    return c.meetings.update(
+    m = c.meetings.update(
         actor,
         meeting_id,
         MeetingChanges(
@@ -157,6 +157,7 @@ def update_meeting(meeting_id: str, body: MeetingPatch, c: C, actor: Actor, orig
         ),
         origin,
     )
+    return _out(c, [m])[0]
 
 
 @router.delete("/meetings/{meeting_id}", response_model=MeetingOut, status_code=202)
@@ -166,7 +167,7 @@ def cancel_meeting(meeting_id: str, c: C, actor: Actor, origin: From) -> object:
 
 @router.post("/meetings/{meeting_id}/retry", response_model=MeetingOut, status_code=202)
 def retry_meeting(meeting_id: str, c: C, actor: Actor) -> object:
-    return c.meetings.retry(actor, meeting_id)
+    return _out(c, [c.meetings.retry(actor, meeting_id)])[0]
 
 
 @router.post("/meetings/{meeting_id}/invitees", status_code=204)
