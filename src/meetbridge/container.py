@@ -35,6 +35,7 @@ from meetbridge.integrations.zoom.revocations import REVOKE_TASK, Revocations
 from meetbridge.integrations.zoom.tokens import TokenManager
 from meetbridge.integrations.zoom.webhooks import WEBHOOK_TASK, Handler, ZoomEvent, ZoomWebhooks
 from meetbridge.integrations.zoom.webhooks import retention_rule as webhooks_retention_rule
+from meetbridge.meetings.detached import REATTACH_TASK
 from meetbridge.meetings.lifecycle import WORK_TASK as MEETINGS_WORK_TASK
 from meetbridge.meetings.reconcile import RECONCILE_TASK as MEETINGS_RECONCILE_TASK
 from meetbridge.meetings.service import Meetings
@@ -137,9 +138,10 @@ def build_container(
     )
     connections = ZoomConnections(db, settings, crypto, oauth, zoom, jobs)
     meetings = Meetings(db, settings, ZoomPlatform(zoom), jobs, mail, events)
-    revocations = Revocations(
-        db, settings, crypto, oauth, zoom, jobs, mail, clock, purgers=[meetings.purge_zoom_data]
-    )
+    # The meeting records are meetbridge's: a removal in Zoom deletes the connection's Zoom
+    # data, not the meetings (meetings/detached.py); a reconnect attaches them again.
+    revocations = Revocations(db, settings, crypto, oauth, zoom, jobs, mail, clock)
+    connections.on_connected = lambda connection_id: jobs.enqueue(REATTACH_TASK, connection_id)
     tokens.on_lost = revocations.connection_lost
     webhooks = ZoomWebhooks(db, settings, jobs, zoom_event_handlers(revocations, meetings), clock)
     c = Container(
@@ -229,4 +231,5 @@ def register_tasks(c: Container) -> None:
 
     c.jobs.periodic(ZOOM_RECONCILE_TASK, zoom_reconcile)
     c.jobs.task(MEETINGS_WORK_TASK, c.meetings.work)
+    c.jobs.task(REATTACH_TASK, c.meetings.reattach)
     c.jobs.periodic(MEETINGS_RECONCILE_TASK, c.meetings.reconcile)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -29,6 +29,15 @@ class MeetingIn(Input):
     join_before_host: bool = False
     project_id: str | None = Field(None, max_length=36)
     invitees: list[str] = Field(default_factory=list, max_length=1000)
+    host_zoom_user_id: str | None = Field(
+        None,
+        max_length=64,
+        description="Schedule for this user of the organisation's Zoom account (admins, or "
+        "members the admin allows; GET /api/v1/zoom/hosts lists them). Default: your own Zoom",
+    )
+    host_email: str | None = Field(
+        None, max_length=254, description="The same, by the Zoom user's e-mail"
+    )
 
 
 class MeetingPatch(Input):
@@ -54,10 +63,20 @@ class MeetingOut(BaseModel):
     status: str
     zoom_meeting_id: int | None
     join_url: str | None
+    zoom_host_id: str | None = Field(
+        None, description="The Zoom user hosting it, when scheduled through the account"
+    )
+    zoom_host_email: str | None = None
     sequence: int
     last_error: str | None
     last_synced_at: dt.datetime | None
     created_at: dt.datetime
+    host_zoom: Literal["connected", "needs_reconnect", "not_connected"] = Field(
+        "connected",
+        description="Whether Zoom can be reached for this meeting through its host's "
+        "connection; when not, it cannot be edited, and a cancel tells the invitees but "
+        "leaves the meeting in Zoom",
+    )
 
     @model_validator(mode="after")
     def _no_link_once_cancelled(self) -> MeetingOut:
@@ -65,6 +84,15 @@ class MeetingOut(BaseModel):
         if self.status in ("cancelling", "cancelled", "deleted_in_zoom"):
             self.join_url = None
         return self
+
+
+def _out(c: Any, meetings: list[Any]) -> list[MeetingOut]:
+    """Meetings with their host's Zoom state (one read for all)."""
+    states = c.meetings.host_zoom(meetings)
+    return [
+        MeetingOut.model_validate(m).model_copy(update={"host_zoom": states[m.id]})
+        for m in meetings
+    ]
 
 
 class InviteesIn(Input):
@@ -82,7 +110,7 @@ async def list_meetings(
     when: Literal["upcoming", "past", "cancelled"] = "upcoming",
     project_id: Annotated[str | None, Query(max_length=36)] = None,
 ) -> list[object]:
-    return list(c.meetings.list_meetings(actor, when=when, project_id=project_id))
+    return list(_out(c, c.meetings.list_meetings(actor, when=when, project_id=project_id)))
 
 
 @router.post("/meetings", response_model=MeetingOut, status_code=202)
@@ -110,6 +138,7 @@ def schedule(
         join_before_host=body.join_before_host,
         project_id=body.project_id,
         invitees=body.invitees,
+        host=body.host_zoom_user_id or body.host_email,
     )
     m, replayed = c.idempotency.create(
         actor.id,
@@ -133,12 +162,12 @@ def schedule(
 
 @router.get("/meetings/{meeting_id}", response_model=MeetingOut)
 async def get_meeting(meeting_id: str, c: C, actor: Actor) -> object:
-    return c.meetings.get(actor, meeting_id)
+    return _out(c, [c.meetings.get(actor, meeting_id)])[0]
 
 
 @router.patch("/meetings/{meeting_id}", response_model=MeetingOut, status_code=202)
 def update_meeting(meeting_id: str, body: MeetingPatch, c: C, actor: Actor, origin: From) -> object:
-    return c.meetings.update(
+    m = c.meetings.update(
         actor,
         meeting_id,
         MeetingChanges(
@@ -150,16 +179,17 @@ def update_meeting(meeting_id: str, body: MeetingPatch, c: C, actor: Actor, orig
         ),
         origin,
     )
+    return _out(c, [m])[0]
 
 
 @router.delete("/meetings/{meeting_id}", response_model=MeetingOut, status_code=202)
 def cancel_meeting(meeting_id: str, c: C, actor: Actor, origin: From) -> object:
-    return c.meetings.cancel(actor, meeting_id, origin)
+    return _out(c, [c.meetings.cancel(actor, meeting_id, origin)])[0]
 
 
 @router.post("/meetings/{meeting_id}/retry", response_model=MeetingOut, status_code=202)
 def retry_meeting(meeting_id: str, c: C, actor: Actor) -> object:
-    return c.meetings.retry(actor, meeting_id)
+    return _out(c, [c.meetings.retry(actor, meeting_id)])[0]
 
 
 @router.post("/meetings/{meeting_id}/invitees", status_code=204)

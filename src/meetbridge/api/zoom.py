@@ -29,6 +29,7 @@ class ZoomConnectionOut(BaseModel):
     client_id: str | None
     scopes: str
     last_error: str | None
+    members_may_schedule: bool = False
     connected_at: dt.datetime
     updated_at: dt.datetime
 
@@ -119,6 +120,30 @@ async def account(c: C, actor: Actor) -> object:
     if conn is None:
         raise NotFound("the Zoom account is not connected")
     return conn
+
+
+class AccountSettings(Input):
+    members_may_schedule: bool = Field(
+        description="Members (not only admins) may schedule with any licensed user as host"
+    )
+
+
+class HostOut(BaseModel):
+    id: str
+    email: str
+    name: str
+
+
+@router.patch("/account", response_model=ZoomConnectionOut)
+def account_settings(body: AccountSettings, c: C, actor: Actor, origin: From) -> object:
+    return c.connections.set_members_may_schedule(actor, body.members_may_schedule, origin)
+
+
+@router.get("/hosts", response_model=list[HostOut])
+def hosts(c: C, actor: Actor) -> list[HostOut]:
+    """The licensed users of the organisation's Zoom account you may schedule for (through
+    the account-level connection): admins, or members when an admin allows it."""
+    return [HostOut(id=h.id, email=h.email, name=h.name) for h in c.meetings.hosts(actor)]
 
 
 @router.delete("/account", status_code=204)

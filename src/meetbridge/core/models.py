@@ -253,6 +253,10 @@ class Meeting(Base):
     status: Mapped[str] = mapped_column(String(20), default="creating")
     zoom_meeting_id: Mapped[int | None] = mapped_column(BigInteger)
     join_url: Mapped[str | None] = mapped_column(Text)
+    # Made through the organisation's account connection: the Zoom user who hosts it (None:
+    # the connection's own user, a member's own Zoom).
+    zoom_host_id: Mapped[str | None] = mapped_column(String(64))
+    zoom_host_email: Mapped[str | None] = mapped_column(String(254))
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     ambiguous: Mapped[bool] = mapped_column(Boolean, default=False)  # a create may have happened

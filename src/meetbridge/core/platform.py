@@ -70,10 +70,22 @@ class Refused(PlatformError):
 @dataclass(frozen=True)
 class HostRef:
     """Whose platform account a call goes through: the host's connection, and its state as
-    the caller just read it (`seen`, opaque; saves the platform a read), or None."""
+    the caller just read it (`seen`, opaque; saves the platform a read), or None. `user`:
+    the platform user the meeting is hosted by when the connection is an account-level one
+    that schedules for any of its users; None for the connection's own user."""
 
     connection_id: str
     seen: Hashable | None = None
+    user: str | None = None
+
+
+@dataclass(frozen=True)
+class PlatformHost:
+    """A user of an account-level connection who may host meetings (licensed, active)."""
+
+    id: str
+    email: str
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,7 +105,8 @@ class MeetingSpec:
 @dataclass(frozen=True)
 class PlatformMeeting:
     """A meeting as the platform holds it. `host_url` starts the meeting as its host: a
-    credential, never stored. `created_at`: when the platform made it, if it says."""
+    credential, never stored. `created_at`: when the platform made it, if it says.
+    `host_id`: the platform's id of the user who hosts it, if it says."""
 
     id: int
     join_url: str
@@ -104,6 +117,7 @@ class PlatformMeeting:
     agenda: str | None = None
     created_at: dt.datetime | None = None
     host_url: str = ""
+    host_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -227,3 +241,8 @@ class VideoPlatform(Protocol):
 
     def read_change(self, payload: dict[str, Any], event_ts: int | None) -> PlatformChange:
         """A webhook's payload about a meeting, as a neutral change."""
+
+    def hosts(self, connection_id: str) -> list[PlatformHost]:
+        """The users an account-level connection may schedule for (`HostRef.user`): active
+        and licensed to host. May be a little stale (cached briefly); raises the port's
+        errors."""

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select
 
 from meetbridge.core.db import Database, utcnow
 from meetbridge.core.events import EventBus
@@ -53,8 +52,8 @@ class FromPlatform:
             m = s.scalar(query)
             if m is None or Status(m.status).gone:
                 return Applied.IGNORED
+            # The CANCEL outranks the last REQUEST by itself (invites.queue_invites).
             m.status = move(m.status, Status.DELETED_IN_ZOOM)
-            m.sequence += 1
             m.last_synced_at = m.updated_at = utcnow()
             queued = queue_invites(s, m, "CANCEL")
             event = record(self.events, s, MeetingEvent.CANCELLED, m, {"by": "platform"})
@@ -110,12 +109,3 @@ class FromPlatform:
         for key, value in updates.items():
             setattr(m, key, value)
         return bool(updates)
-
-    @staticmethod
-    def purge(s: Session, conn: ZoomConnection) -> None:
-        """Data compliance: the platform ids and links of that connection's meetings go."""
-        s.execute(
-            update(Meeting)
-            .where(Meeting.connection_id == conn.id)
-            .values(zoom_meeting_id=None, join_url=None, connection_id=None)
-        )

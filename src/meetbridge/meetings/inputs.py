@@ -31,6 +31,9 @@ class MeetingInput:
     project_id: str | None = None
     invitees: list[str] = field(default_factory=list)
     source: Source = OWN
+    # A user of the organisation's Zoom account to host it (id or e-mail; meetings/hosts.py);
+    # None: the actor's own Zoom.
+    host: str | None = None
 
 
 @dataclass

@@ -33,6 +33,7 @@ from meetbridge.core.platform import (
 from meetbridge.core.settings import Settings
 from meetbridge.core.work import Retry
 from meetbridge.meetings import statements as q
+from meetbridge.meetings.detached import remains_note
 from meetbridge.meetings.events import publish, record
 from meetbridge.meetings.invites import Method, queue_invites
 from meetbridge.meetings.payload import FirstAttempt
@@ -156,13 +157,15 @@ class Lifecycle:
         # `ambiguous` now says whether a create may already have reached the platform: an
         # earlier answer was unclear, or an earlier attempt never settled (its process died).
         was_ambiguous = m.ambiguous
+        status = Status(m.status)
         if m.connection_id is None:
+            if status is Status.CANCELLING:
+                return self.cancelled_here(m)
             return self.fail(m, "Zoom is not connected for the host; connect Zoom, then retry")
         assert m.claimed_until is not None
         keep = _Lease(self, m.id, m.claimed_until).keep
-        host = HostRef(m.connection_id, seen)
+        host = HostRef(m.connection_id, seen, m.zoom_host_id)
         p = self.platform
-        status = Status(m.status)
         try:
             if status is Status.CREATING:
                 found = self._find_copy(m, host, keep) if was_ambiguous else None
@@ -189,7 +192,13 @@ class Lifecycle:
             return self.later(m, exc.message, at=exc.retry_at)
         except Unavailable as exc:
             return self.later(m, exc.message)
-        except (NeedsReconnect, Refused) as exc:
+        except NeedsReconnect as exc:
+            if status is Status.CANCELLING:
+                # Nobody can delete it at the platform now: a cancel that waited for a
+                # reconnect would wedge; it ends here and says what may remain there.
+                return self.cancelled_here(m)
+            return self.fail(m, exc.message)
+        except Refused as exc:
             return self.fail(m, exc.message)
         except PlatformError as exc:
             return self.fail(m, exc.message)
@@ -296,6 +305,20 @@ class Lifecycle:
             # The next attempt is queued for its time; the reconciler only covers a lost one.
             self.jobs.enqueue_in((at - utcnow()).total_seconds(), WORK_TASK, m.id)
         return Outcome.LATER
+
+    def cancelled_here(self, m: Meeting) -> Outcome:
+        """A cancel the platform cannot be asked for (the host has no connection): cancelled
+        here, the invitees told, and the row says what may remain at the platform."""
+        outcome = self.settle(m, "CANCEL", status=Status.CANCELLED)
+        note = remains_note(m)
+        if outcome is Outcome.DONE and note:
+            with self.db.single() as conn:
+                conn.execute(
+                    update(Meeting)
+                    .where(Meeting.id == m.id, Meeting.status == Status.CANCELLED)
+                    .values(last_error=note, last_error_at=utcnow())
+                )
+        return outcome
 
     def fail(self, m: Meeting, error: str) -> Outcome:
         """Refused: a create or an update becomes FAILED, which a person sees with its error

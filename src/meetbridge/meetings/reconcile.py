@@ -72,7 +72,8 @@ class Reconciler:
                 continue
             read_at = utcnow()
             try:
-                pm = self.platform.get(HostRef(m.connection_id), m.zoom_meeting_id)
+                host = HostRef(m.connection_id, user=m.zoom_host_id)
+                pm = self.platform.get(host, m.zoom_meeting_id)
             except PlatformError:
                 continue
             if pm is None:
@@ -117,7 +118,7 @@ class Reconciler:
         for m in rows:
             if m.connection_id is None:
                 continue
-            host = HostRef(m.connection_id)
+            host = HostRef(m.connection_id, user=m.zoom_host_id)
             # A request sent by our last create attempt may be handled up to its lease later.
             window = (m.created_at - _CLOCK_SLACK, (m.last_create_at or m.updated_at) + lease)
             try:

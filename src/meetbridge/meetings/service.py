@@ -10,7 +10,6 @@ webhooks and, for missed ones, through the reconciler."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -26,26 +25,30 @@ from meetbridge.core.jobs import JobQueue
 from meetbridge.core.models import Meeting, MeetingInvitee, User, new_id
 from meetbridge.core.platform import HostRef, PlatformError, VideoPlatform
 from meetbridge.core.settings import Settings
-
-# The host's connection table: the hot path's SQL checks and returns it (the one
-# thing meetings takes from the Zoom package).
-from meetbridge.integrations.zoom.tables import ZoomConnection
 from meetbridge.meetings import caps, inputs
 from meetbridge.meetings import statements as q
+from meetbridge.meetings.detached import (
+    NOT_CONNECTED_EDIT,
+    HostZoom,
+    Reattach,
+    host_zoom,
+    remains_note,
+)
 from meetbridge.meetings.events import event_data, publish, record
 from meetbridge.meetings.from_zoom import FromPlatform
-from meetbridge.meetings.inputs import MAX_DURATION, MeetingChanges, MeetingInput
+from meetbridge.meetings.hosts import AccountHosts
+from meetbridge.meetings.inputs import MeetingChanges, MeetingInput
 from meetbridge.meetings.invites import queue_invites
 from meetbridge.meetings.lifecycle import WORK_TASK, Lifecycle
 from meetbridge.meetings.payload import FirstAttempt
+from meetbridge.meetings.reads import Reads
 from meetbridge.meetings.reconcile import Reconciler
-from meetbridge.meetings.source import Source
 from meetbridge.meetings.status import Applied, MeetingEvent, Outcome, Status, move
-from meetbridge.meetings.write import write_meeting
+from meetbridge.meetings.write import write_for_host, write_meeting
 from meetbridge.notify.outbox import MailDelivery
 
 
-class Meetings:
+class Meetings(Reads):
     def __init__(
         self,
         db: Database,
@@ -64,6 +67,8 @@ class Meetings:
         self.lifecycle = Lifecycle(db, settings, platform, jobs, mail, events)
         self.from_platform = FromPlatform(db, mail, events)
         self.reconciler = Reconciler(db, settings, platform, jobs, self.from_platform)
+        self.reattacher = Reattach(db, platform, jobs, self.from_platform)
+        self.account_hosts = AccountHosts(db, platform)
 
     # ---- scheduling ----------------------------------------------------------------------------
 
@@ -85,6 +90,7 @@ class Meetings:
         still live and the actor active, or nothing is written and NotAuthenticated is raised.
         `meeting_id`: the new meeting's id, when the caller chose it (core/idempotency.py: a
         second schedule with that id raises IntegrityError and writes nothing)."""
+        chosen = self.account_hosts.resolve(actor, data.host) if data.host else None
         now = utcnow()
         title = inputs.title(data.title)
         start = inputs.start(data.start, inputs.tz(data.timezone), now)
@@ -145,17 +151,24 @@ class Meetings:
                     adding=len(invitees),
                     now=now,
                 )
-        reserving = self.platform.reserve(actor.id)
-        try:
-            written, reservation = write_meeting(
-                self.db, values, what, invitees, token_id, actor, reserving, event
-            )
-        except BaseException:
-            reserving.cancel()
-            raise
-        values["connection_id"] = written.connection_id
-        seen = (written.conn__status, written.conn__v) if written.conn__status else None
-        job = FirstAttempt(values, seen, reservation)
+        if chosen is not None:
+            # Through the account connection: the create counts against this host's limits.
+            values["connection_id"] = chosen.connection_id
+            values["zoom_host_id"], values["zoom_host_email"] = chosen.host.id, chosen.host.email
+            write_for_host(self.db, values, what, invitees, token_id, actor, event)
+            job = FirstAttempt(values, None)
+        else:
+            reserving = self.platform.reserve(actor.id)
+            try:
+                written, reservation = write_meeting(
+                    self.db, values, what, invitees, token_id, actor, reserving, event
+                )
+            except BaseException:
+                reserving.cancel()
+                raise
+            values["connection_id"] = written.connection_id
+            seen = (written.conn__status, written.conn__v) if written.conn__status else None
+            job = FirstAttempt(values, seen, reservation)
         if event is not None:
             self.events.publish([event["id"]])  # type: ignore[union-attr]
         if not self.jobs.enqueue(WORK_TASK, values["id"], job.to_json()):
@@ -163,77 +176,6 @@ class Meetings:
             with self.db.single() as conn:
                 conn.execute(q.RELEASE, {"mid": values["id"], "held": values["claimed_until"]})
         return Meeting(**values)
-
-    # ---- reading -------------------------------------------------------------------------------
-
-    def list_meetings(
-        self,
-        actor: User,
-        *,
-        when: str = "upcoming",
-        project_id: str | None = None,
-        limit: int = 200,
-        source: Source | None = None,
-    ) -> list[Meeting]:
-        """Upcoming (not yet ended) or past meetings, or the cancelled ones (which are in
-        neither: a cancelled meeting is not coming, and did not happen); members see their own,
-        admins all. `source`: only the meetings that source owns."""
-        now = utcnow()
-        with self.db.read() as s:
-            query = select(Meeting).where(Meeting.org_id == actor.org_id)
-            if not actor.is_admin:
-                query = query.where(Meeting.host_user_id == actor.id)
-            if project_id:
-                query = query.where(Meeting.project_id == project_id)
-            if source is not None:
-                query = query.where(Meeting.source_kind == source.kind)
-                if source.id is not None:
-                    query = query.where(Meeting.source_id == source.id)
-            gone = [st.value for st in Status if st.gone]
-            if when == "cancelled":
-                query = query.where(Meeting.status.in_(gone)).order_by(Meeting.start_at.desc())
-                return list(s.scalars(query.limit(limit)).all())
-            query = query.where(Meeting.status.not_in(gone))
-            if when == "past":
-                query = query.where(Meeting.start_at < now).order_by(Meeting.start_at.desc())
-            else:
-                query = query.where(Meeting.start_at >= now - dt.timedelta(minutes=MAX_DURATION))
-                query = query.order_by(Meeting.start_at)
-            rows = s.scalars(query.limit(limit * 2)).all()
-
-        def ended(m: Meeting) -> bool:
-            return m.start_at + dt.timedelta(minutes=m.duration_min) < now
-
-        return [m for m in rows if ended(m) == (when == "past")][:limit]
-
-    def list_by_source(self, org_id: str, source: Source) -> list[Meeting]:
-        """Every meeting `source` owns in the organisation, by start (for the module that made
-        them: its own authorization applies)."""
-        with self.db.read() as s:
-            query = select(Meeting).where(
-                Meeting.org_id == org_id, Meeting.source_kind == source.kind
-            )
-            if source.id is not None:
-                query = query.where(Meeting.source_id == source.id)
-            return list(s.scalars(query.order_by(Meeting.start_at)).all())
-
-    def get(self, actor: User, meeting_id: str) -> Meeting:
-        with self.db.read() as s:
-            m = s.scalar(
-                select(Meeting).where(Meeting.id == meeting_id, Meeting.org_id == actor.org_id)
-            )
-        if m is None or (m.host_user_id != actor.id and not actor.is_admin):
-            raise NotFound("no such meeting")
-        return m
-
-    def invitees(self, actor: User, meeting_id: str) -> Sequence[MeetingInvitee]:
-        self.get(actor, meeting_id)
-        with self.db.read() as s:
-            return s.scalars(
-                select(MeetingInvitee)
-                .where(MeetingInvitee.meeting_id == meeting_id)
-                .order_by(MeetingInvitee.created_at)
-            ).all()
 
     # ---- changing ------------------------------------------------------------------------------
 
@@ -248,6 +190,8 @@ class Meetings:
                 raise Conflict("status", "this meeting is cancelled")
             if not status.can_become(Status.UPDATING) or m.zoom_meeting_id is None:
                 raise Conflict("status", "the meeting is not created in Zoom yet; wait or retry")
+            if host_zoom(s, m.connection_id) is not HostZoom.CONNECTED:
+                raise Conflict("zoom", NOT_CONNECTED_EDIT)
             before = {
                 "title": m.title,
                 "start_at": m.start_at.isoformat(),
@@ -287,6 +231,10 @@ class Meetings:
         return m
 
     def cancel(self, actor: User, meeting_id: str, origin: Origin) -> Meeting:
+        """Cancels at the platform (a job), or, when the host has no connection, here at once:
+        the invitees are told either way, and `last_error` then says what may remain at the
+        platform."""
+        queued: list[str] = []
         with self.db.write() as s:
             m = self._mine(s, actor, meeting_id)
             status = Status(m.status)
@@ -294,6 +242,13 @@ class Meetings:
                 return m
             if status is Status.FAILED and m.zoom_meeting_id is None and not m.ambiguous:
                 m.status = move(status, Status.CANCELLED)  # nothing at the platform to delete
+            elif host_zoom(s, m.connection_id) is not HostZoom.CONNECTED:
+                if status is not Status.CANCELLING:
+                    status = move(status, Status.CANCELLING)
+                m.status = move(status, Status.CANCELLED)
+                m.last_error, m.last_error_at = remains_note(m), utcnow()
+                m.claimed_until = None
+                queued = queue_invites(s, m, "CANCEL")
             elif status is not Status.CANCELLING:
                 m.status = move(status, Status.CANCELLING)
                 m.attempts = 0
@@ -307,6 +262,8 @@ class Meetings:
                 audit.by(actor, "meeting.cancelled", origin, "meeting", m.id, {"title": m.title}),
             )
             event = record(self.events, s, MeetingEvent.CANCELLED, m, {"by": "person"})
+        for mid in queued:
+            self.mail.enqueue(mid)
         publish(self.events, event)
         if m.status == Status.CANCELLING:
             self.jobs.enqueue(WORK_TASK, m.id)
@@ -315,6 +272,13 @@ class Meetings:
     def retry(self, actor: User, meeting_id: str) -> Meeting:
         with self.db.write() as s:
             m = self._mine(s, actor, meeting_id)
+            if (
+                m.zoom_meeting_id is None
+                and host_zoom(s, m.connection_id) is HostZoom.NOT_CONNECTED
+            ):
+                # Never made at the platform: it goes through the host's connection as it is now.
+                row = s.execute(q.HOST_CONNECTION, {"uid": m.host_user_id}).first()
+                m.connection_id = row.id if row is not None else m.connection_id
             if m.status == Status.FAILED:
                 again = Status.CREATING if m.zoom_meeting_id is None else Status.UPDATING
                 m.status = move(m.status, again)
@@ -377,7 +341,8 @@ class Meetings:
         if m.zoom_meeting_id is None or m.connection_id is None:
             raise Conflict("status", "the meeting is not created in Zoom yet")
         try:
-            pm = self.platform.get(HostRef(m.connection_id), m.zoom_meeting_id)
+            host = HostRef(m.connection_id, user=m.zoom_host_id)
+            pm = self.platform.get(host, m.zoom_meeting_id)
         except PlatformError as exc:
             raise Conflict("zoom", f"Zoom did not give the host link: {exc.message}") from None
         if pm is None:
@@ -415,5 +380,7 @@ class Meetings:
     def on_zoom_deleted(self, payload: dict[str, Any], event_ts: int | None = None) -> Applied:
         return self.from_platform.deleted(self.platform.read_change(payload, event_ts))
 
-    def purge_zoom_data(self, s: Session, conn: ZoomConnection) -> None:
-        self.from_platform.purge(s, conn)
+    def reattach(self, connection_id: str, attempt: int = 1) -> dict[str, int]:
+        """The job after a connect: the host's meetings left by an ended connection, looked
+        up through this one and attached again (meetings/detached.py)."""
+        return self.reattacher.run(connection_id, attempt)

@@ -246,3 +246,10 @@ HOST_CONNECTION = select(ZoomConnection.id, ZoomConnection.status).where(
     ZoomConnection.user_id == bindparam("uid"),
     ZoomConnection.status != "ended",
 )
+# Scheduling for a host of the account connection (meetings/hosts.py, write.write_for_host).
+INSERT_MEETING = insert(MEETINGS)
+ACCOUNT_LIVE = select(ZoomConnection.id).where(
+    ZoomConnection.id == bindparam("cid"),
+    ZoomConnection.kind == "account",
+    ZoomConnection.status == "connected",
+)

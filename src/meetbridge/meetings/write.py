@@ -51,17 +51,7 @@ def write_meeting(
             written = conn.execute(q.INSERT_IF_READY[case], values | {"token_id": token_id}).first()
             if written is None:
                 why_not_ready(conn, actor, project_id, token_id)
-            if invitees:
-                conn.execute(
-                    q.INSERT_INVITEE,
-                    [
-                        {"id": new_id(), "meeting_id": values["id"], "email": e, "created_at": now}
-                        for e in invitees
-                    ],
-                )
-            audit.write(conn, what)
-            if event is not None:
-                conn.execute(q.INSERT_EVENT, event)
+            _write_beside(conn, values, invitees, what, event)
             counted = reserving.count_in(conn, account_of(written), now)
             if counted is not None:
                 return written, counted
@@ -110,3 +100,53 @@ def host_connection(s: Session | Connection, actor: User) -> str:
             "Zoom needs to be connected again: Settings → Integrations → Zoom → Reconnect Zoom",
         )
     return str(row.id)
+
+
+def write_for_host(
+    db: Database,
+    values: dict[str, Any],
+    what: dict[str, Any],
+    invitees: list[str],
+    token_id: str | None,
+    actor: User,
+    event: dict[str, Any] | None = None,
+) -> None:
+    """Scheduling for a host of the account connection (`values` names the connection and
+    `zoom_host_id`): not the hot path's one statement; checks the token, the project and
+    that the account connection is still live in the write's own transaction."""
+    with db.begin() as conn:
+        if token_id is not None and not conn.scalar(
+            select(q.TOKEN_LIVE), {"token_id": token_id, "host_user_id": actor.id}
+        ):
+            raise NotAuthenticated(API_TOKEN_REFUSED)
+        project_id = values["project_id"]
+        if project_id is not None and (
+            conn.scalar(q.PROJECT_IN_ORG, {"pid": project_id, "org": actor.org_id}) is None
+        ):
+            raise ValidationFailed("project_id", "no such project in your organisation")
+        if conn.scalar(q.ACCOUNT_LIVE, {"cid": values["connection_id"]}) is None:
+            raise Conflict("host", "the organisation's Zoom account is no longer connected")
+        conn.execute(q.INSERT_MEETING, values)
+        _write_beside(conn, values, invitees, what, event)
+
+
+def _write_beside(
+    conn: Connection,
+    values: dict[str, Any],
+    invitees: list[str],
+    what: dict[str, Any],
+    event: dict[str, Any] | None,
+) -> None:
+    """The meeting's invitees, audit row and domain event, in the meeting's transaction."""
+    if invitees:
+        now = values["created_at"]
+        conn.execute(
+            q.INSERT_INVITEE,
+            [
+                {"id": new_id(), "meeting_id": values["id"], "email": e, "created_at": now}
+                for e in invitees
+            ],
+        )
+    audit.write(conn, what)
+    if event is not None:
+        conn.execute(q.INSERT_EVENT, event)

@@ -88,6 +88,8 @@ def _new_page(request: Request, user: User, status: int = 200, **ctx: Any) -> Re
         },
     )
     ctx.setdefault("errors", {})
+    own_zoom = conn is not None and conn.status == "connected"
+    hosts = c.meetings.host_choices(user)  # the account connection's, when allowed
     return render(
         request,
         "meeting_new.html",
@@ -95,7 +97,9 @@ def _new_page(request: Request, user: User, status: int = 200, **ctx: Any) -> Re
         status,
         timezones=TIMEZONES,
         projects=c.projects.list(user),
-        connected=conn is not None and conn.status == "connected",
+        connected=own_zoom or bool(hosts),
+        own_zoom=own_zoom,
+        hosts=hosts,
         nav="meetings",
         **ctx,
     )
@@ -103,7 +107,8 @@ def _new_page(request: Request, user: User, status: int = 200, **ctx: Any) -> Re
 
 @router.get("/meetings/new")
 async def meeting_new(request: Request) -> Response:
-    return _new_page(request, signed_in_user(request))
+    # In the pool: listing the account's hosts may fetch (and store) a Zoom token.
+    return await in_thread(_new_page, request, signed_in_user(request))
 
 
 @router.post("/meetings/new")
@@ -122,6 +127,7 @@ async def meeting_create(request: Request) -> Response:
             join_before_host=form.get("join_before_host") == "on",
             project_id=form.get("project_id") or None,
             invitees=form.get("invitees", "").replace(",", "\n").split(),
+            host=form.get("host") or None,
         )
         c = container(request)
         m, _replayed = await in_thread(
@@ -135,7 +141,8 @@ async def meeting_create(request: Request) -> Response:
             "form_key",
         )
     except DomainError as exc:
-        return _new_page(request, user, exc.status, values=form, errors=field_errors(exc))
+        errors = field_errors(exc)
+        return await in_thread(_new_page, request, user, exc.status, values=form, errors=errors)
     # No flash: the page's own status says "Creating in Zoom…" and stays true (a banner
     # would still say "Scheduling" after Zoom has answered).
     return redirect(request, f"/meetings/{m.id}")
@@ -159,6 +166,7 @@ def _detail(
         status,
         m=m,
         local=local(m, user),
+        host_zoom=c.meetings.host_zoom([m])[m.id],
         invitees=c.meetings.invitees(user, meeting_id),
         timezones=TIMEZONES,
         tz_local=m.start_at.astimezone(zoneinfo.ZoneInfo(m.timezone)),
@@ -250,10 +258,11 @@ async def troubleshooting(request: Request) -> Response:
     """The troubleshooting list, live: the connection, and meetings with errors."""
     user = signed_in_user(request)
     c = container(request)
-    rows = [
-        m
-        for when in ("upcoming", "cancelled")  # a cancel stuck at Zoom is a problem too
-        for m in c.meetings.list_meetings(user, when=when, limit=500)
+    upcoming = c.meetings.list_meetings(user, limit=500)
+    host_zoom = c.meetings.host_zoom(upcoming)  # a meeting whose host has no Zoom is one too
+    rows = [m for m in upcoming if m.last_error or host_zoom[m.id] != "connected"] + [
+        m  # a cancel stuck at Zoom is a problem too
+        for m in c.meetings.list_meetings(user, when="cancelled", limit=500)
         if m.last_error
     ]
     return render(
@@ -262,6 +271,7 @@ async def troubleshooting(request: Request) -> Response:
         user,
         conn=c.connections.my_connection(user),
         problems=rows,
+        host_zoom=host_zoom,
         local=local,
         nav="meetings",
     )

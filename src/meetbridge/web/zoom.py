@@ -96,7 +96,8 @@ async def disconnect(request: Request) -> Response:
         if request.query_params.get("back") == "/team"
         else "/integrations/zoom",
         "Zoom is disconnected: meetbridge's access is revoked and its tokens are "
-        "deleted. Meetings already created stay in Zoom.",
+        "deleted. Meetings already created stay, here and in Zoom; connect the same Zoom "
+        "user again to edit them.",
     )
 
 
@@ -126,6 +127,24 @@ async def account_test_and_save(request: Request) -> Response:
         "/integrations/zoom",
         f"{result.message} The Zoom account is "
         "saved; the client secret is stored encrypted and not shown again.",
+    )
+
+
+@router.post("/integrations/zoom/account/members")
+async def account_members(request: Request) -> Response:
+    """Whether members (not only admins) may schedule for any licensed user of the account."""
+    user = signed_in_user(request)
+    form = await posted_form(request)
+    allowed = form.get("members_may_schedule") == "on"
+    await in_thread(
+        container(request).connections.set_members_may_schedule, user, allowed, origin_of(request)
+    )
+    return redirect(
+        request,
+        "/integrations/zoom",
+        "Members may now schedule for any licensed user of the Zoom account."
+        if allowed
+        else "Only admins schedule for other hosts of the Zoom account.",
     )
 
 

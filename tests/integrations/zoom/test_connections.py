@@ -16,6 +16,7 @@ from sqlalchemy import select
 from meetbridge.integrations.zoom.errors import NeedsReconnect
 from meetbridge.integrations.zoom.tables import WebhookEvent, ZoomConnection, ZoomRevocation
 from meetbridge_sandbox.webhooks import sign
+from tests.conftest import ORIGIN
 from tests.support import SmtpServer
 from tests.zoom_env import ZoomEnv, csrf, zoom_env
 
@@ -360,3 +361,45 @@ def test_granular_scopes_count_as_their_classic_family(env: ZoomEnv) -> None:
     env.control("PATCH", "/apps/mbDemoUserApp", json={"scopes": granular})
     page = env.connect(env.signed_in("ann@acme.test"), "maria@zoom-sandbox.test")
     assert "Zoom is connected" in page.text and "fewer permissions" not in page.text
+
+
+def test_a_user_level_apps_credentials_in_the_server_to_server_form_say_where_to_look(
+    env: ZoomEnv,
+) -> None:
+    admin = env.signed_in("owner@acme.test")
+    page = admin.get("/integrations/zoom").text
+    r = admin.post(
+        "/integrations/zoom/account",
+        data={
+            "csrf_token": csrf(page),
+            "account_id": "mbDemoAccount01",
+            "client_id": "mbDemoUserApp",  # the sandbox's user-level OAuth app
+            "client_secret": "mb-demo-user-app-secret-0123456789",
+        },
+    )
+    assert r.status_code == 400
+    assert "not the credentials of a Server-to-Server OAuth app" in r.text
+    assert "Develop → Build App → Server-to-Server OAuth" in r.text
+    assert "unsupported_grant_type" not in r.text
+
+
+def test_only_admins_read_the_account_level_zoom_settings(env: ZoomEnv) -> None:
+    owner = env.user("owner@acme.test")
+    env.c.connections.save_account(
+        owner, "mbDemoAccount01", "mbDemoS2SApp", "mb-demo-s2s-app-secret-0123456789", ORIGIN
+    )
+
+    def get(email: str) -> httpx.Response:
+        token = env.c.api_tokens.create_api_token(
+            env.user(email), name=f"t-{email}", origin=ORIGIN
+        ).secret
+        return httpx.get(
+            f"{env.product}/api/v1/zoom/account",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+
+    r = get("ann@acme.test")
+    assert r.status_code == 403 and "mbDemoS2SApp" not in r.text
+    r = get("owner@acme.test")
+    assert r.status_code == 200 and r.json()["client_id"] == "mbDemoS2SApp"

@@ -50,6 +50,18 @@ def check_account(
                 "Zoom could not be reached. Check this server's network "
                 "and proxy settings, then test again.",
             )
+        if exc.error == "unsupported_grant_type":
+            # Zoom's answer to account_credentials asked of a user-level (or General) OAuth
+            # app: only a Server-to-Server OAuth app may use that grant (Zoom's S2S docs).
+            return TestResult(
+                False,
+                "These are not the credentials of a Server-to-Server OAuth app (they look "
+                "like a user-level OAuth app's, which Zoom gives no account token to). In the "
+                "Zoom App Marketplace choose Develop → Build App → Server-to-Server OAuth, "
+                "activate it, and copy its Account ID, Client ID and Client Secret from its "
+                "App Credentials page.",
+                "client_id",
+            )
         if exc.error == "invalid_client":
             return TestResult(
                 False,

@@ -1,5 +1,6 @@
 """Installing Zoom: a member's own Zoom (OAuth authorization code with state and PKCE), the
-organisation's Zoom account (Server-to-Server, "Test Zoom"), disconnecting and releasing.
+organisation's Zoom account (Server-to-Server, "Test Zoom", in account_install.py),
+disconnecting and releasing.
 
 A Zoom user (account id + user id) is bound to one meetbridge user ID while a connection is not
 ended; a second meetbridge user connecting the same Zoom user is refused. Only the Zoom user id,
@@ -10,27 +11,28 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from meetbridge.core import audit
 from meetbridge.core.audit import Origin
 from meetbridge.core.crypto import Crypto
 from meetbridge.core.db import Database, utcnow
-from meetbridge.core.errors import Conflict, DomainError, FieldError, NotFound, PermissionDenied
+from meetbridge.core.errors import Conflict, NotFound
 from meetbridge.core.jobs import JobQueue
 from meetbridge.core.models import User
 from meetbridge.core.security import digest
 from meetbridge.core.settings import Settings
+from meetbridge.integrations.zoom.account_install import (
+    AccountInstall,
+    ConnectFailed,
+    require_admin,
+)
 from meetbridge.integrations.zoom.client import ZoomClient
 from meetbridge.integrations.zoom.credentials_check import (
-    TestResult,
     bound_elsewhere,
-    check_account,
     exchange_message,
     missing_scopes,
 )
@@ -42,19 +44,13 @@ from meetbridge.integrations.zoom.tables import (
     ConnectionStatus,
     OAuthState,
     ZoomConnection,
+    identity_of,
 )
 
 STATE_TTL = dt.timedelta(minutes=10)
 
 
-class ConnectFailed(DomainError):
-    """Connecting did not work; `message` says what happened and what to do next."""
-
-    status = 400
-    code = "zoom_connect_failed"
-
-
-class ZoomConnections:
+class ZoomConnections(AccountInstall):
     """The install flows, and the reads the pages make of a member's or the account's
     connection. Tokens in use are the `TokenManager`'s business."""
 
@@ -73,6 +69,9 @@ class ZoomConnections:
         self.oauth = oauth
         self.client = client
         self.jobs = jobs
+        # Told each new or renewed connection's id once it is saved (the meetings it hosted
+        # before a disconnect are attached to it again).
+        self.on_connected: Callable[[str], object] | None = None
 
     # ---- a member's own Zoom -----------------------------------------------------------------
 
@@ -162,6 +161,9 @@ class ZoomConnections:
             with self.db.write() as s:
                 conn = self._bind(s, actor, zoom_account_id, zoom_user_id)
                 conn.zoom_email = email
+                conn.zoom_identity = identity_of(
+                    self.settings.secret_key.get_secret_value(), zoom_account_id, zoom_user_id
+                )
                 conn.scopes = tokens.scope
                 conn.access_token_enc = self.crypto.encrypt(tokens.access_token)
                 conn.refresh_token_enc = self.crypto.encrypt(tokens.refresh_token or "")
@@ -173,6 +175,8 @@ class ZoomConnections:
                 self._audit(s, actor, "zoom.connected", origin, conn, {"zoom_email": email})
         except IntegrityError:
             raise ConnectFailed(bound_elsewhere(email)) from None
+        if self.on_connected is not None:
+            self.on_connected(conn.id)
         return conn
 
     def _bind(self, s: Session, actor: User, account_id: str, zoom_user_id: str) -> ZoomConnection:
@@ -236,7 +240,8 @@ class ZoomConnections:
 
     def disconnect(self, actor: User, origin: Origin) -> None:
         """Tokens deleted now; the revoke at Zoom is done by a job (retried if Zoom is down).
-        Meetings already created stay."""
+        Meetings already created stay, here and in Zoom; they are marked as having no Zoom
+        until the same Zoom user connects again (meetings/detached.py)."""
         with self.db.write() as s:
             conn = s.scalar(
                 select(ZoomConnection).where(
@@ -297,97 +302,3 @@ class ZoomConnections:
         if not token or conn.kind != ConnectionKind.USER:
             return None
         return queue_revocation(s, token, self.settings.zoom_client_id)
-
-    # ---- the organisation's Zoom account (Server-to-Server) ------------------------------------
-
-    def test_account(
-        self, admin: User, account_id: str, client_id: str, client_secret: str
-    ) -> TestResult:
-        """Fetches a token, checks the scopes and looks up a user, with a specific message for
-        each way it can fail."""
-        require_admin(admin)
-        return check_account(self.oauth, self.client, account_id, client_id, client_secret)
-
-    def save_account(
-        self, admin: User, account_id: str, client_id: str, client_secret: str, origin: Origin
-    ) -> ZoomConnection:
-        result = self.test_account(admin, account_id, client_id, client_secret)
-        if not result.ok:
-            raise ConnectFailed(
-                result.message, [FieldError(result.field_name or "credentials", result.message)]
-            )
-        with self.db.write() as s:
-            old = s.scalar(
-                select(ZoomConnection).where(
-                    ZoomConnection.org_id == admin.org_id,
-                    ZoomConnection.kind == ConnectionKind.ACCOUNT,
-                    ZoomConnection.status != ConnectionStatus.ENDED,
-                )
-            )
-            if old is not None:
-                self._end(s, old, "replaced")
-                s.flush()
-            conn = ZoomConnection(
-                org_id=admin.org_id,
-                kind=ConnectionKind.ACCOUNT,
-                zoom_account_id=account_id.strip(),
-                client_id=client_id.strip(),
-                client_secret_enc=self.crypto.encrypt(client_secret.strip()),
-                scopes=" ".join(result.scopes),
-                status=ConnectionStatus.CONNECTED,
-            )
-            s.add(conn)
-            s.flush()
-            self._audit(
-                s,
-                admin,
-                "zoom.account_connected",
-                origin,
-                conn,
-                {"zoom_account_id": conn.zoom_account_id, "client_id": conn.client_id},
-            )
-        return conn
-
-    def account_connection(self, actor: User) -> ZoomConnection | None:
-        with self.db.read() as s:
-            return s.scalar(
-                select(ZoomConnection).where(
-                    ZoomConnection.org_id == actor.org_id,
-                    ZoomConnection.kind == ConnectionKind.ACCOUNT,
-                    ZoomConnection.status != ConnectionStatus.ENDED,
-                )
-            )
-
-    def disconnect_account(self, admin: User, origin: Origin) -> None:
-        require_admin(admin)
-        with self.db.write() as s:
-            conn = s.scalar(
-                select(ZoomConnection).where(
-                    ZoomConnection.org_id == admin.org_id,
-                    ZoomConnection.kind == ConnectionKind.ACCOUNT,
-                    ZoomConnection.status != ConnectionStatus.ENDED,
-                )
-            )
-            if conn is None:
-                raise NotFound("the Zoom account is not connected")
-            conn.client_secret_enc = None
-            self._end(s, conn, "disconnected")
-            self._audit(s, admin, "zoom.account_disconnected", origin, conn)
-
-    # ---- helpers ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _audit(
-        s: Session,
-        actor: User,
-        action: str,
-        origin: Origin,
-        conn: ZoomConnection,
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        audit.write(s, audit.by(actor, action, origin, "zoom_connection", conn.id, details))
-
-
-def require_admin(actor: User) -> None:
-    if not actor.is_admin:
-        raise PermissionDenied("only an owner or admin can do this")

@@ -7,6 +7,7 @@ from typing import Any
 
 from meetbridge.core.errors import Conflict, DomainError
 from meetbridge.core.models import User
+from meetbridge.integrations.zoom.account_install import require_admin
 from meetbridge.integrations.zoom.client import ZoomClient
 from meetbridge.integrations.zoom.errors import (
     NeedsReconnect,
@@ -14,7 +15,7 @@ from meetbridge.integrations.zoom.errors import (
     ZoomError,
     ZoomRateLimited,
 )
-from meetbridge.integrations.zoom.install import ZoomConnections, require_admin
+from meetbridge.integrations.zoom.install import ZoomConnections
 from meetbridge.integrations.zoom.tables import ConnectionStatus
 
 

@@ -5,6 +5,7 @@ people, and the rate-limit reservation the request makes for the job's create.""
 from __future__ import annotations
 
 import datetime as dt
+import time
 import zoneinfo
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import Any
@@ -35,6 +36,10 @@ from meetbridge.integrations.zoom.payloads import ZoomMeeting
 from meetbridge.integrations.zoom.tokens import SeenState
 
 _LIST_PAGE = 300  # Zoom's largest page for GET /users/{id}/meetings
+# Zoom's user types (GET /users, `type`): 1 basic, 2 licensed, 99 none. Only a licensed user
+# hosts scheduled meetings without the 40-minute cap (ZOOM_API_FACTS).
+_LICENSED = 2
+_HOSTS_FOR = 60.0  # seconds a listing of an account's hosts is reused
 
 
 def zoom_body(spec: MeetingSpec) -> dict[str, Any]:
@@ -78,6 +83,7 @@ def _meeting(zm: ZoomMeeting) -> PlatformMeeting:
         agenda=zm.agenda,
         created_at=zoom_time(getattr(zm, "created_at", None)),
         host_url=str(getattr(zm, "start_url", "") or ""),
+        host_id=zm.host_id or None,
     )
 
 
@@ -126,6 +132,8 @@ class ZoomPlatform:
         # Host user id → their Zoom (account id, user id), as the last meeting this process
         # scheduled for them found it (see `reserve`).
         self._zoom_users: dict[str, tuple[str, str]] = {}
+        # Account connection id → (when listed, its licensed users), see `hosts`.
+        self._hosts: dict[str, tuple[float, list[port.PlatformHost]]] = {}
 
     def _api(self, host: HostRef) -> ZoomApi:
         seen = host.seen
@@ -158,7 +166,9 @@ class ZoomPlatform:
         if before_call is not None:
             before_call()
         try:
-            zm = self._api(host).create_meeting(zoom_body(spec), user_id="me", prepaid=prepaid)
+            zm = self._api(host).create_meeting(
+                zoom_body(spec), user_id=host.user or "me", prepaid=prepaid
+            )
         except ZoomError as exc:
             raise _port_error(exc) from exc
         return _meeting(zm)
@@ -185,7 +195,7 @@ class ZoomPlatform:
         if before_call is not None:
             before_call()
         try:
-            self._api(host).update_meeting(meeting_id, zoom_body(spec), host="me")
+            self._api(host).update_meeting(meeting_id, zoom_body(spec), host=host.user or "me")
         except ZoomError as exc:
             raise _port_error(exc) from exc
 
@@ -253,6 +263,26 @@ class ZoomPlatform:
             agenda=text("agenda", 2000),
         )
 
+    def hosts(self, connection_id: str) -> list[port.PlatformHost]:
+        """GET /users?status=active through the account connection, the licensed ones."""
+        now = time.monotonic()
+        cached = self._hosts.get(connection_id)
+        if cached is not None and now - cached[0] < _HOSTS_FOR:
+            return cached[1]
+        try:
+            users = list(self.zoom.api(connection_id).iter_users("active"))
+        except ZoomError as exc:
+            raise _port_error(exc) from exc
+        found = [
+            port.PlatformHost(u.id, u.email, f"{u.first_name} {u.last_name}".strip())
+            for u in users
+            if u.type == _LICENSED
+        ]
+        if len(self._hosts) > 1000:
+            self._hosts.clear()
+        self._hosts[connection_id] = (now, found)
+        return found
+
     # ---- copies ------------------------------------------------------------------------------
 
     def _copies(
@@ -268,7 +298,7 @@ class ZoomPlatform:
             if before_call is not None:
                 before_call()
             try:
-                page = api.call_api("GET", "/users/me/meetings", params=query)
+                page = api.call_api("GET", f"/users/{host.user or 'me'}/meetings", params=query)
             except ZoomError as exc:
                 raise _port_error(exc) from exc
             for raw in page.get("meetings", []):

@@ -2,7 +2,11 @@
 job, retried with back-off while Zoom is down (the connection's own tokens are already gone).
 Zoom's: a refresh refused (invalid_grant) or the app removed in Zoom (`app_deauthorized`) ends
 the connection and tells the member; with `user_data_retention: false` everything Zoom gave us
-about that user is deleted too (Zoom's data compliance rule for published apps)."""
+about that user is deleted too (Zoom's data compliance rule for published apps): the tokens,
+the Zoom e-mail, user id, account id and scopes. The meetings the member scheduled here are
+meetbridge's records and stay, with the meeting id and join link meetbridge made and sent to
+the invitees (so a cancel still reaches them, and a reconnect finds the meetings again);
+docs/decisions/0007-meetings-outlive-the-connection.md."""
 
 from __future__ import annotations
 

@@ -7,9 +7,22 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
+import hmac
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from meetbridge.core.db import Base, UTCDateTime, utcnow
@@ -83,6 +96,14 @@ class ZoomConnection(Base):
     zoom_account_id: Mapped[str | None] = mapped_column(String(64))
     zoom_user_id: Mapped[str | None] = mapped_column(String(64))
     zoom_email: Mapped[str | None] = mapped_column(String(254))
+    # A keyed digest of the Zoom user (`identity_of`), kept when Zoom's data about the user is
+    # deleted: it names nobody without the server's key, and lets a reconnect of the same Zoom
+    # user find the meetings of this ended connection (meetings/detached.py).
+    zoom_identity: Mapped[str | None] = mapped_column(String(64))
+    # Account kind: members (not only admins) may schedule with any licensed user as host.
+    members_may_schedule: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     client_id: Mapped[str | None] = mapped_column(String(128))  # account kind: the S2S app
     client_secret_enc: Mapped[str | None] = mapped_column(Text)
     scopes: Mapped[str] = mapped_column(Text, default="")
@@ -101,6 +122,12 @@ class ZoomConnection(Base):
     connected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+def identity_of(secret_key: str, zoom_account_id: str, zoom_user_id: str) -> str:
+    """The keyed digest a connection keeps of its Zoom user (`ZoomConnection.zoom_identity`)."""
+    message = f"zoom-user:{zoom_account_id}:{zoom_user_id}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
 class OAuthState(Base):

@@ -1,0 +1,96 @@
+"""Scheduling for another host through the organisation's account-level connection (issue
+14.14): an admin, or any member when the admin allows it, picks a licensed user of the
+organisation's Zoom account as the meeting's host; the meeting is made for that user through
+the account connection (`HostRef.user`), and counts against that user's daily limit. The
+host pool of service requests stands on the same two calls: `hosts` and `resolve`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from meetbridge.core.db import Database
+from meetbridge.core.errors import Conflict, PermissionDenied, ValidationFailed
+from meetbridge.core.models import User
+from meetbridge.core.platform import PlatformError, PlatformHost, VideoPlatform
+
+# The account connection (the one thing meetings takes from the Zoom package).
+from meetbridge.integrations.zoom.tables import ZoomConnection
+
+NO_ACCOUNT = (
+    "The organisation's Zoom account is not connected: an admin connects it under "
+    "Settings → Integrations → Zoom (Server-to-Server OAuth)"
+)
+NOT_ALLOWED = (
+    "Only admins may schedule for another host through the organisation's Zoom account; "
+    "an admin can allow members on Settings → Integrations → Zoom"
+)
+
+
+@dataclass(frozen=True)
+class AccountHost:
+    """A chosen host: the account connection to go through, and the platform user."""
+
+    connection_id: str
+    host: PlatformHost
+
+
+class AccountHosts:
+    def __init__(self, db: Database, platform: VideoPlatform) -> None:
+        self.db = db
+        self.platform = platform
+
+    def _account(self, actor: User) -> tuple[str, bool] | None:
+        """The organisation's live account connection and whether members may use it."""
+        with self.db.read() as s:
+            row = s.execute(
+                select(ZoomConnection.id, ZoomConnection.members_may_schedule).where(
+                    ZoomConnection.org_id == actor.org_id,
+                    ZoomConnection.kind == "account",
+                    ZoomConnection.status == "connected",
+                )
+            ).first()
+        return (str(row.id), bool(row.members_may_schedule)) if row is not None else None
+
+    def connection(self, actor: User) -> str | None:
+        """The account connection `actor` may schedule through, or None (none, or not
+        allowed)."""
+        account = self._account(actor)
+        if account is None or not (actor.is_admin or account[1]):
+            return None
+        return account[0]
+
+    def _allowed(self, actor: User) -> str:
+        account = self._account(actor)
+        if account is None:
+            raise Conflict("host", NO_ACCOUNT)
+        if not (actor.is_admin or account[1]):
+            raise PermissionDenied(NOT_ALLOWED)
+        return account[0]
+
+    def _listed(self, connection_id: str) -> list[PlatformHost]:
+        try:
+            return self.platform.hosts(connection_id)
+        except PlatformError as exc:
+            raise Conflict(
+                "host", f"Zoom did not list the account's users: {exc.message}"
+            ) from None
+
+    def hosts(self, actor: User) -> list[PlatformHost]:
+        """The licensed users `actor` may pick as host. PermissionDenied when not allowed,
+        Conflict when there is no account connection or the platform cannot list them."""
+        return self._listed(self._allowed(actor))
+
+    def resolve(self, actor: User, ref: str) -> AccountHost:
+        """The host named by its platform user id or e-mail, if `actor` may pick it."""
+        connection_id = self._allowed(actor)
+        wanted = ref.strip().lower()
+        for host in self._listed(connection_id):
+            if wanted in (host.id.lower(), host.email.lower()):
+                return AccountHost(connection_id, host)
+        raise ValidationFailed(
+            "host",
+            "not an active, licensed user of the organisation's Zoom account "
+            "(GET /api/v1/zoom/hosts lists them)",
+        )

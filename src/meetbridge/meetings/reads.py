@@ -1,0 +1,117 @@
+"""The meetings service's reads (a part of `Meetings`, service.py): upcoming and past
+meetings, by source, one meeting and its invitees, whether each one's host can reach the
+platform, and the hosts an account connection offers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from meetbridge.core.db import Database, utcnow
+from meetbridge.core.errors import NotFound
+from meetbridge.core.logging import get_logger
+from meetbridge.core.models import Meeting, MeetingInvitee, User
+from meetbridge.core.platform import PlatformHost
+from meetbridge.meetings.detached import HostZoom, host_zoom_of
+from meetbridge.meetings.hosts import AccountHosts
+from meetbridge.meetings.inputs import MAX_DURATION
+from meetbridge.meetings.source import Source
+from meetbridge.meetings.status import Status
+
+log = get_logger("meetbridge.meetings")
+
+
+class Reads:
+    db: Database
+    account_hosts: AccountHosts
+
+    def list_meetings(
+        self,
+        actor: User,
+        *,
+        when: str = "upcoming",
+        project_id: str | None = None,
+        limit: int = 200,
+        source: Source | None = None,
+    ) -> list[Meeting]:
+        """Upcoming (not yet ended) or past meetings, or the cancelled ones (which are in
+        neither: a cancelled meeting is not coming, and did not happen); members see their own,
+        admins all. `source`: only the meetings that source owns."""
+        now = utcnow()
+        with self.db.read() as s:
+            query = select(Meeting).where(Meeting.org_id == actor.org_id)
+            if not actor.is_admin:
+                query = query.where(Meeting.host_user_id == actor.id)
+            if project_id:
+                query = query.where(Meeting.project_id == project_id)
+            if source is not None:
+                query = query.where(Meeting.source_kind == source.kind)
+                if source.id is not None:
+                    query = query.where(Meeting.source_id == source.id)
+            gone = [st.value for st in Status if st.gone]
+            if when == "cancelled":
+                query = query.where(Meeting.status.in_(gone)).order_by(Meeting.start_at.desc())
+                return list(s.scalars(query.limit(limit)).all())
+            query = query.where(Meeting.status.not_in(gone))
+            if when == "past":
+                query = query.where(Meeting.start_at < now).order_by(Meeting.start_at.desc())
+            else:
+                query = query.where(Meeting.start_at >= now - dt.timedelta(minutes=MAX_DURATION))
+                query = query.order_by(Meeting.start_at)
+            rows = s.scalars(query.limit(limit * 2)).all()
+
+        def ended(m: Meeting) -> bool:
+            return m.start_at + dt.timedelta(minutes=m.duration_min) < now
+
+        return [m for m in rows if ended(m) == (when == "past")][:limit]
+
+    def list_by_source(self, org_id: str, source: Source) -> list[Meeting]:
+        """Every meeting `source` owns in the organisation, by start (for the module that made
+        them: its own authorization applies)."""
+        with self.db.read() as s:
+            query = select(Meeting).where(
+                Meeting.org_id == org_id, Meeting.source_kind == source.kind
+            )
+            if source.id is not None:
+                query = query.where(Meeting.source_id == source.id)
+            return list(s.scalars(query.order_by(Meeting.start_at)).all())
+
+    def get(self, actor: User, meeting_id: str) -> Meeting:
+        with self.db.read() as s:
+            m = s.scalar(
+                select(Meeting).where(Meeting.id == meeting_id, Meeting.org_id == actor.org_id)
+            )
+        if m is None or (m.host_user_id != actor.id and not actor.is_admin):
+            raise NotFound("no such meeting")
+        return m
+
+    def invitees(self, actor: User, meeting_id: str) -> Sequence[MeetingInvitee]:
+        self.get(actor, meeting_id)
+        with self.db.read() as s:
+            return s.scalars(
+                select(MeetingInvitee)
+                .where(MeetingInvitee.meeting_id == meeting_id)
+                .order_by(MeetingInvitee.created_at)
+            ).all()
+
+    def host_zoom(self, meetings: Sequence[Meeting]) -> dict[str, HostZoom]:
+        """Whether each meeting's host can reach the platform (by meeting id)."""
+        return host_zoom_of(self.db, meetings)
+
+    def hosts(self, actor: User) -> list[PlatformHost]:
+        """The licensed users of the account connection `actor` may schedule for
+        (meetings/hosts.py)."""
+        return self.account_hosts.hosts(actor)
+
+    def host_choices(self, actor: User) -> list[PlatformHost] | None:
+        """For the scheduling form: the hosts `actor` may pick, or None when there is no
+        account connection they may use (or Zoom does not list them now)."""
+        if self.account_hosts.connection(actor) is None:
+            return None
+        try:
+            return self.account_hosts.hosts(actor)
+        except Exception as exc:  # the form still works for the member's own Zoom
+            log.warning("meetings.hosts_unlisted", error=str(exc))
+            return None
