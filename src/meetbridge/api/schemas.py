@@ -3,11 +3,40 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from meetbridge.meetings import inputs as meeting
+
 Role = Literal["owner", "admin", "member"]
+
+# A meeting's fields, with the server's own limits (meetings/inputs.py): a client generated from
+# the schema refuses what the server would refuse.
+Title = Annotated[
+    str, Field(min_length=1, max_length=meeting.TITLE_MAX, pattern=meeting.TITLE_PATTERN)
+]
+Duration = Annotated[
+    int,
+    Field(
+        strict=True,  # `true` and "30" are not a number of minutes
+        ge=meeting.MIN_DURATION,
+        le=meeting.MAX_DURATION,
+        description="Minutes",
+    ),
+]
+Agenda = Annotated[str, Field(max_length=meeting.AGENDA_MAX)]
+Passcode = Annotated[
+    str,
+    Field(
+        max_length=meeting.PASSCODE_MAX,
+        pattern=meeting.PASSCODE_PATTERN,
+        description="Letters, digits and @ - _ *; empty or absent: none",
+    ),
+]
+ZoneName = Annotated[str, Field(max_length=meeting.TIMEZONE_MAX, description="IANA time zone")]
+Email = Annotated[str, Field(min_length=1, max_length=meeting.EMAIL_MAX)]
+Emails = Annotated[list[Email], Field(max_length=meeting.MAX_INVITEES)]
 
 
 class Input(BaseModel):
