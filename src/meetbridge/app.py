@@ -21,6 +21,7 @@ from meetbridge.core.errors import DomainError, Throttled
 from meetbridge.core.logging import configure_logging, get_logger
 from meetbridge.core.metrics import Metrics
 from meetbridge.core.settings import Settings
+from meetbridge.web import reference
 from meetbridge.web.http import RequestMiddleware, body_problem, wants_json
 from meetbridge.web.kit import STATIC_DIR, error_page, install_page_handlers
 from meetbridge.web.routes import ROUTERS as PAGE_ROUTERS
@@ -61,6 +62,8 @@ def create_app(container: Container) -> FastAPI:
 
     app = FastAPI(
         lifespan=lifespan,
+        docs_url=None,  # served by web/reference.py, offline and under the CSP
+        redoc_url=None,
         title="meetbridge",
         version=__version__,
         description="A self-hostable Zoom integration. Authenticate with a personal API token: "
@@ -73,6 +76,7 @@ def create_app(container: Container) -> FastAPI:
         max_body=container.settings.max_body_bytes,
         https=container.settings.secure_cookies,
     )
+    app.mount(reference.ASSETS_PATH, reference.ASSETS, name="reference")  # before /static
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.exception_handler(DomainError)
@@ -137,6 +141,7 @@ def create_app(container: Container) -> FastAPI:
 
     for api_router in API_ROUTERS:
         app.include_router(api_router)
+    app.include_router(reference.router)
     for page_router in PAGE_ROUTERS:
         app.include_router(page_router)
     install_page_handlers(app)
