@@ -16,6 +16,8 @@ a route whose policy depends on the request (e.g. an organisation's own allowed 
 
 from __future__ import annotations
 
+import functools
+
 SELF_ONLY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'"
@@ -49,18 +51,19 @@ def frame_ancestors(path: str) -> str:
     return "'none'"
 
 
+@functools.lru_cache(maxsize=256)
+def _policy(route: str, framing: str) -> bytes:
+    return f"{POLICIES.get(route, SELF_ONLY)}; frame-ancestors {framing}".encode()
+
+
 def security_headers(
     path: str, route: str | None, present: set[bytes], https: bool
 ) -> list[tuple[bytes, bytes]]:
     """The headers to add to a response for `path` (matched by `route`), leaving out those
     the response already has (`present`, lower-case names)."""
-    policy = POLICIES.get(route or "", SELF_ONLY)
     secret = route in SECRET_ROUTES
     wanted: list[tuple[bytes, bytes]] = [
-        (
-            b"content-security-policy",
-            f"{policy}; frame-ancestors {frame_ancestors(path)}".encode(),
-        ),
+        (b"content-security-policy", _policy(route or "", frame_ancestors(path))),
         (b"x-content-type-options", b"nosniff"),
         (b"referrer-policy", b"no-referrer" if secret else b"same-origin"),
     ]

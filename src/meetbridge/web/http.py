@@ -154,7 +154,7 @@ class RequestMiddleware:
             declared = int(length) if length.isdigit() else self.max_body + 1
             if declared > self.max_body:
                 return self._too_large(), receive
-        elif scope["method"] in _BODY_METHODS:
+        elif scope["method"] in _BODY_METHODS or b"transfer-encoding" in headers:
             # No length given (chunked): read it all first, so the limit holds for it too.
             body = await self._read_limited(receive)
             if body is None:
