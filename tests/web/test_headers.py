@@ -10,11 +10,11 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage
 
-from meetbridge.accounts.demo import ensure_demo
+from meetbridge.accounts.demo import DEMO_SLUG, ensure_demo
 from meetbridge.app import create_app
 from meetbridge.container import Container, build_container
 from meetbridge.web import headers
-from tests.conftest import PASSWORD, Org, make_settings
+from tests.conftest import ORIGIN, PASSWORD, Org, make_settings
 from tests.support import LiveServer, SmtpServer
 
 
@@ -89,6 +89,9 @@ def test_pages_run_under_the_csp_without_a_violation(
     if not database_url.startswith("sqlite"):
         pytest.skip("the pages' scripts do not depend on the database")
     ensure_demo(container.orgs, container.accounts, PASSWORD)
+    admin = container.orgs.first_owner(DEMO_SLUG)
+    assert admin is not None
+    project = container.projects.create(admin, name="Launch", description="", origin=ORIGIN)
     with LiveServer(create_app(container)) as server:
         context = browser.new_context()
         page = context.new_page()
@@ -106,7 +109,10 @@ def test_pages_run_under_the_csp_without_a_violation(
         for path in ("/team", "/meetings", "/meetings/new", "/settings/tokens", "/projects"):
             page.goto(f"{server.url}{path}")
             page.wait_for_load_state("networkidle")
-        # htmx is loaded and working (it boosts the confirm forms).
+        # htmx is loaded; the project filter (pages.js, no inline handler) submits on change.
         assert page.evaluate("typeof window.htmx") == "object"
+        page.goto(f"{server.url}/meetings")
+        page.locator("select[name=project]").select_option(project.id)
+        page.wait_for_url(f"**/meetings?*project={project.id}*")
         context.close()
     assert violations == []
