@@ -16,7 +16,7 @@ from meetbridge.app import create_app
 from meetbridge.container import Container
 from meetbridge.core.logging import configure_logging
 from meetbridge_sandbox.webhooks import sign
-from tests.conftest import Org
+from tests.conftest import PASSWORD, Org
 from tests.support import LiveServer
 from tests.web.test_pages import csrf, sign_in
 
@@ -209,3 +209,21 @@ def test_client_request_ids_are_kept_only_when_short_and_plain(
         assert audit[0]["request_id"] == echoed
     r = client.get("/healthz", headers={"x-request-id": "é".encode()})  # type: ignore[dict-item]
     assert len(r.headers["x-request-id"]) == 32
+
+
+def test_a_time_zone_name_of_any_length_is_refused_not_a_crash(
+    client: TestClient, acme: Org
+) -> None:
+    """Found by the form fuzzer: a 5,000-character zone was an OSError (file name too long)."""
+    sign_in(client, "owner@acme.test")
+    for name in ("9" * 5000, "../../../etc/passwd", "Europe/Nowhere"):
+        body = {"email": "tz@acme.test", "name": "Tz", "password": PASSWORD, "timezone": name}
+        r = client.post(
+            "/api/v1/members", headers=acme.headers, json={**body, "timezone": name[:64]}
+        )
+        assert _error_shape(r, 422)["fields"] == [
+            {"field": "timezone", "reason": f"unknown time zone {name[:64]!r}"}
+        ]
+        token = csrf(client.get("/team/new").text)
+        r = client.post("/team/new", data={**body, "role": "member", "csrf_token": token})
+        assert r.status_code == 422 and "unknown time zone" in r.text
