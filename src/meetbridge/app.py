@@ -8,9 +8,11 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from meetbridge import __version__
 from meetbridge.api.routes import ROUTERS as API_ROUTERS
@@ -19,7 +21,8 @@ from meetbridge.core.errors import DomainError, Throttled
 from meetbridge.core.logging import configure_logging, get_logger
 from meetbridge.core.metrics import Metrics
 from meetbridge.core.settings import Settings
-from meetbridge.web.http import RequestMiddleware
+from meetbridge.web import reference
+from meetbridge.web.http import RequestMiddleware, body_problem, wants_json
 from meetbridge.web.kit import STATIC_DIR, error_page, install_page_handlers
 from meetbridge.web.routes import ROUTERS as PAGE_ROUTERS
 
@@ -30,6 +33,13 @@ def _error(status: int, code: str, message: str, fields: list[dict[str, str]]) -
     return JSONResponse(
         {"error": {"code": code, "message": message, "fields": fields}}, status_code=status
     )
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+
+
+def _field(field: str, reason: str) -> dict[str, str]:
+    return {"field": field, "reason": reason}
 
 
 def _loc_to_field(loc: tuple[Any, ...]) -> str:
@@ -52,6 +62,8 @@ def create_app(container: Container) -> FastAPI:
 
     app = FastAPI(
         lifespan=lifespan,
+        docs_url=None,  # served by web/reference.py, offline and under the CSP
+        redoc_url=None,
         title="meetbridge",
         version=__version__,
         description="A self-hostable Zoom integration. Authenticate with a personal API token: "
@@ -59,18 +71,38 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     app.add_middleware(
-        RequestMiddleware, metrics=metrics, max_body=container.settings.max_body_bytes
+        RequestMiddleware,
+        metrics=metrics,
+        max_body=container.settings.max_body_bytes,
+        https=container.settings.secure_cookies,
     )
+    app.mount(reference.ASSETS_PATH, reference.ASSETS, name="reference")  # before /static
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> Response:
-        if not request.url.path.startswith("/api/"):
+        if not wants_json(request.url.path):
             return error_page(request, exc.status, exc.message)
         fields = [{"field": e.field, "reason": e.reason} for e in exc.errors]
         resp = _error(exc.status, exc.code, exc.message, fields)
         if isinstance(exc, Throttled):
             resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if not wants_json(request.url.path):
+            return await http_exception_handler(request, exc)
+        if exc.status_code == 400 and exc.__cause__ is not None:
+            # FastAPI could not read the body (invalid UTF-8, JSON nested past the parser's
+            # recursion limit): the client's fault, said in the documented shape.
+            reason = body_problem(exc.__cause__)
+            return _error(422, "validation_failed", f"body: {reason}", [_field("body", reason)])
+        message = str(exc.detail)
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        resp = _error(exc.status_code, code, message, [_field("_", message)])
+        for name, value in (exc.headers or {}).items():
+            resp.headers[name] = value
         return resp
 
     @app.exception_handler(RequestValidationError)
@@ -109,6 +141,7 @@ def create_app(container: Container) -> FastAPI:
 
     for api_router in API_ROUTERS:
         app.include_router(api_router)
+    app.include_router(reference.router)
     for page_router in PAGE_ROUTERS:
         app.include_router(page_router)
     install_page_handlers(app)

@@ -25,7 +25,7 @@ from meetbridge.core.clock import Clock
 from meetbridge.core.db import Database
 from meetbridge.core.errors import NotFound, PermissionDenied, ValidationFailed
 from meetbridge.core.models import AuditEvent, User, WebSession, new_id
-from meetbridge.core.security import hash_password, password_problem
+from meetbridge.core.security import hash_password, password_problem, same
 from meetbridge.core.settings import Settings
 from meetbridge.notify.outbox import MailDelivery, queue_email
 
@@ -89,7 +89,7 @@ class PasswordLinks:
         if user is None:
             return None
         expected = self._sign(user.id, purpose, expires, user.password_hash)
-        return user if hmac.compare_digest(expected, signature) else None
+        return user if same(expected, signature) else None
 
     def link_for_mail(self, context: dict[str, Any]) -> dict[str, str]:
         """The outbox's secret maker for e-mails with a link: made at sending, never stored."""

@@ -35,6 +35,7 @@ from meetbridge.core.errors import (
     Conflict,
     NotFound,
     PermissionDenied,
+    Problems,
     ValidationFailed,
 )
 from meetbridge.core.events import EventBus
@@ -133,11 +134,13 @@ class Accounts:
     ) -> User:
         """`user_id`: the new login's id, when the caller chose it (core/idempotency.py)."""
         require_admin(actor)
-        email = normalize_email(email)
-        name = valid_name(name)
-        role = valid_role(role)
-        valid_password(password, email)
-        timezone = valid_timezone(timezone or actor.org.timezone)
+        found = Problems()  # every broken field reported at once
+        email = found.check(normalize_email, email)
+        name = found.check(valid_name, name)
+        role = found.check(valid_role, role)
+        found.check(valid_password, password, email or "")
+        timezone = found.check(valid_timezone, timezone or actor.org.timezone)
+        found.raise_any()
         self._may_grant(actor, role)
         with email_race_is_conflict(), self.db.write() as s:
             email_free(s, email)
@@ -177,15 +180,17 @@ class Accounts:
         role: str | None = None,
         timezone: str | None = None,
     ) -> User:
-        changes: dict[str, object] = {}
-        if name is not None:
-            changes["name"] = valid_name(name)
-        if email is not None:
-            changes["email"] = normalize_email(email)
-        if role is not None:
-            changes["role"] = valid_role(role)
-        if timezone is not None:
-            changes["timezone"] = valid_timezone(timezone)
+        found = Problems()  # every broken field reported at once
+        rules = {
+            "name": (valid_name, name),
+            "email": (normalize_email, email),
+            "role": (valid_role, role),
+            "timezone": (valid_timezone, timezone),
+        }
+        changes: dict[str, object] = {
+            k: found.check(rule, value) for k, (rule, value) in rules.items() if value is not None
+        }
+        found.raise_any()
         with self.db.write() as s:
             user = self._member(s, actor, user_id)
             if user.id != actor.id or "role" in changes:

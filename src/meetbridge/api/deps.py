@@ -25,7 +25,7 @@ T = TypeVar("T")
 
 # The error replies every API route may give (the body is always `ErrorOut`).
 ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 422, 429)
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 413, 415, 422, 429)
 }
 
 

@@ -9,26 +9,26 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from meetbridge.api.deps import ERRORS, REPLAYED, Actor, C, Caller, From, IdempotencyKeyHeader
-from meetbridge.api.schemas import Input
-from meetbridge.meetings.inputs import MeetingChanges, MeetingInput
+from meetbridge.api.schemas import Agenda, Duration, Emails, Input, Passcode, Title, ZoneName
+from meetbridge.meetings.inputs import ID_MAX, MeetingChanges, MeetingInput
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["meetings"])
 
 
 class MeetingIn(Input):
     platform: Literal["zoom"] = "zoom"
-    title: str = Field(max_length=500)
+    title: Title
     start: dt.datetime = Field(
         description="Wall-clock time in `timezone` (no offset), or a time with an offset"
     )
-    timezone: str | None = Field(None, max_length=64, description="Default: yours")
-    duration: int = Field(ge=-(2**31), le=2**31)
-    agenda: str = Field("", max_length=10_000)
-    passcode: str | None = Field(None, max_length=100)
+    timezone: ZoneName | None = Field(None, description="Default: yours")
+    duration: Duration
+    agenda: Agenda = ""
+    passcode: Passcode | None = None
     waiting_room: bool = True
     join_before_host: bool = False
-    project_id: str | None = Field(None, max_length=36)
-    invitees: list[str] = Field(default_factory=list, max_length=1000)
+    project_id: str | None = Field(None, max_length=ID_MAX)
+    invitees: Emails = Field(default_factory=list)
     host_zoom_user_id: str | None = Field(
         None,
         max_length=64,
@@ -41,11 +41,11 @@ class MeetingIn(Input):
 
 
 class MeetingPatch(Input):
-    title: str | None = Field(None, max_length=500)
+    title: Title | None = None
     start: dt.datetime | None = None
-    timezone: str | None = Field(None, max_length=64)
-    duration: int | None = Field(None, ge=-(2**31), le=2**31)
-    agenda: str | None = Field(None, max_length=10_000)
+    timezone: ZoneName | None = None
+    duration: Duration | None = None
+    agenda: Agenda | None = None
 
 
 class MeetingOut(BaseModel):
@@ -96,7 +96,7 @@ def _out(c: Any, meetings: list[Any]) -> list[MeetingOut]:
 
 
 class InviteesIn(Input):
-    emails: list[str] = Field(min_length=1, max_length=300)
+    emails: Emails = Field(min_length=1)
 
 
 class HostLinkOut(BaseModel):

@@ -3,11 +3,45 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from meetbridge.core.security import MIN_PASSWORD_LENGTH
+from meetbridge.meetings import inputs as meeting
+
 Role = Literal["owner", "admin", "member"]
+
+# A meeting's fields, with the server's own limits (meetings/inputs.py): a client generated from
+# the schema refuses what the server would refuse.
+Title = Annotated[
+    str, Field(min_length=1, max_length=meeting.TITLE_MAX, pattern=meeting.TITLE_PATTERN)
+]
+Duration = Annotated[
+    int,
+    Field(
+        strict=True,  # `true` and "30" are not a number of minutes
+        ge=meeting.MIN_DURATION,
+        le=meeting.MAX_DURATION,
+        description="Minutes",
+    ),
+]
+Agenda = Annotated[str, Field(max_length=meeting.AGENDA_MAX)]
+Passcode = Annotated[
+    str,
+    Field(
+        max_length=meeting.PASSCODE_MAX,
+        pattern=meeting.PASSCODE_PATTERN,
+        description="Letters, digits and @ - _ *; empty or absent: none",
+    ),
+]
+ZoneName = Annotated[str, Field(max_length=meeting.TIMEZONE_MAX, description="IANA time zone")]
+Email = Annotated[str, Field(min_length=1, max_length=meeting.EMAIL_MAX)]
+# A person's, an organisation's or a token's name: something besides spaces (accounts/inputs.py).
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=meeting.TITLE_PATTERN)]
+TokenName = Annotated[str, Field(min_length=1, max_length=100, pattern=meeting.TITLE_PATTERN)]
+Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=256)]
+Emails = Annotated[list[Email], Field(max_length=meeting.MAX_INVITEES)]
 
 
 class Input(BaseModel):
@@ -72,18 +106,18 @@ class MeOut(UserOut):
 
 
 class MemberCreate(Input):
-    email: str = Field(max_length=254)
-    name: str = Field(max_length=200)
+    email: Email
+    name: Name
     role: Role = "member"
-    password: str = Field(max_length=256)
-    timezone: str | None = Field(None, max_length=64)
+    password: Password
+    timezone: ZoneName | None = None
 
 
 class MemberUpdate(Input):
-    email: str | None = Field(None, max_length=254)
-    name: str | None = Field(None, max_length=200)
+    email: Email | None = None
+    name: Name | None = None
     role: Role | None = None
-    timezone: str | None = Field(None, max_length=64)
+    timezone: ZoneName | None = None
 
 
 class EmailChangeIn(Input):
@@ -98,16 +132,16 @@ class MessageOut(BaseModel):
 
 
 class MemberRestore(Input):
-    password: str = Field(max_length=256)
+    password: Password
 
 
 class PasswordChange(Input):
     current_password: str = Field(max_length=256)
-    new_password: str = Field(max_length=256)
+    new_password: Password
 
 
 class TokenCreate(Input):
-    name: str = Field(max_length=100)
+    name: TokenName
 
 
 class TokenOut(BaseModel):
@@ -126,10 +160,10 @@ class TokenCreated(TokenOut):
 
 
 class SubaccountCreate(Input):
-    name: str = Field(max_length=200)
-    owner_email: str = Field(max_length=254)
-    owner_name: str = Field(max_length=200)
-    owner_password: str = Field(max_length=256)
+    name: Name
+    owner_email: Email
+    owner_name: Name
+    owner_password: Password
 
 
 class AuditOut(BaseModel):

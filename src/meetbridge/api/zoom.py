@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -13,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from meetbridge.api.deps import ERRORS, Actor, C, From
 from meetbridge.api.schemas import Input
 from meetbridge.core.errors import NotFound, ValidationFailed
+from meetbridge.web.http import json_body
 
 router = APIRouter(prefix="/api/v1/zoom", responses=ERRORS, tags=["zoom"])
 
@@ -185,10 +185,7 @@ def zoom_webhook(request: Request, raw: Annotated[bytes, Depends(raw_body)], c: 
     c.webhooks.verify(
         request.headers.get("x-zm-request-timestamp"), request.headers.get("x-zm-signature"), raw
     )
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise ValidationFailed("body", "is not valid JSON") from None
+    body = json_body(raw)
     if not isinstance(body, dict):
         raise ValidationFailed("body", "must be a JSON object")
     if body.get("event") == "endpoint.url_validation":

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -29,6 +33,41 @@ class ValidationFailed(DomainError):
 
     def __init__(self, field_name: str, reason: str) -> None:
         super().__init__(f"{field_name}: {reason}", [FieldError(field_name, reason)])
+
+    @classmethod
+    def many(cls, errors: list[FieldError]) -> ValidationFailed:
+        """One error for several fields: a form or API call says everything wrong at once."""
+        exc = cls(errors[0].field, errors[0].reason)
+        exc.errors = list(errors)
+        exc.message = "; ".join(f"{e.field}: {e.reason}" for e in errors)
+        exc.args = (exc.message,)
+        return exc
+
+
+class Problems:
+    """Collects the field errors of one input, to raise them together:
+
+    found = Problems()
+    title = found.check(inputs.title, data.title)
+    ...
+    found.raise_any()  # ValidationFailed.many(...) when any check failed
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def check(self, rule: Callable[..., T], *args: object) -> T:
+        """`rule(*args)`, or, when it raises ValidationFailed, its errors kept and None
+        returned (typed as T: `raise_any` runs before any such value is used)."""
+        try:
+            return rule(*args)
+        except ValidationFailed as exc:
+            self.errors.extend(exc.errors)
+            return None  # type: ignore[return-value]
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise ValidationFailed.many(self.errors)
 
 
 class Conflict(DomainError):

@@ -14,6 +14,14 @@ class Metrics:
             ["method", "route", "status"],
             registry=self.registry,
         )
+        # By status class only (2xx … 5xx): what a dashboard's error rate and an alert read.
+        # Failures that raised are counted here too, as 5xx.
+        self.responses = Counter(
+            "meetbridge_http_responses_total",
+            "HTTP responses by status class",
+            ["status_class"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "meetbridge_http_request_seconds",
             "HTTP request latency",

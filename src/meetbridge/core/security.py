@@ -69,7 +69,15 @@ def csrf_token(secret_key: str, binding: str) -> str:
     return hmac.new(secret_key.encode(), b"csrf:" + binding.encode(), hashlib.sha256).hexdigest()
 
 
+def same(expected: str, presented: str) -> bool:
+    """Constant-time equality of two strings of any characters. (`hmac.compare_digest` on
+    `str` raises TypeError for non-ASCII input: a hostile header or form field was a 500.)"""
+    return hmac.compare_digest(
+        expected.encode("utf-8", "surrogatepass"), presented.encode("utf-8", "surrogatepass")
+    )
+
+
 def csrf_valid(secret_key: str, binding: str, presented: str | None) -> bool:
     if not presented or not binding:
         return False
-    return hmac.compare_digest(csrf_token(secret_key, binding), presented)
+    return same(csrf_token(secret_key, binding), presented)

@@ -92,12 +92,9 @@ class Meetings(Reads):
         second schedule with that id raises IntegrityError and writes nothing)."""
         chosen = self.account_hosts.resolve(actor, data.host) if data.host else None
         now = utcnow()
-        title = inputs.title(data.title)
-        start = inputs.start(data.start, inputs.tz(data.timezone), now)
-        duration = inputs.duration(data.duration)
-        agenda = inputs.agenda(data.agenda)
-        passcode = inputs.passcode(data.passcode)
-        invitees = inputs.invitees(data.invitees)
+        ok = inputs.checked(data, now)
+        title, start, duration, agenda = ok.title, ok.start, ok.duration, ok.agenda
+        passcode, invitees = ok.passcode, ok.invitees
         values: dict[str, Any] = {
             "id": meeting_id or new_id(),
             "org_id": actor.org_id,
@@ -198,17 +195,16 @@ class Meetings(Reads):
                 "duration_min": m.duration_min,
                 "timezone": m.timezone,
             }
-            if changes.title is not None:
-                m.title = inputs.title(changes.title)
-            if changes.agenda is not None:
-                m.agenda = inputs.agenda(changes.agenda)
-            if changes.duration is not None:
-                m.duration_min = inputs.duration(changes.duration)
-            tz_name = changes.timezone or m.timezone
-            tz = inputs.tz(tz_name)
-            if changes.start is not None:
-                m.start_at = inputs.start(changes.start, tz, now)
-            m.timezone = tz_name
+            ok = inputs.checked_changes(changes, m.timezone, now)  # every broken field at once
+            if ok.title is not None:
+                m.title = ok.title
+            if ok.agenda is not None:
+                m.agenda = ok.agenda
+            if ok.duration is not None:
+                m.duration_min = ok.duration
+            if ok.start is not None:
+                m.start_at = ok.start
+            m.timezone = ok.timezone
             after = {
                 "title": m.title,
                 "start_at": m.start_at.isoformat(),

@@ -13,7 +13,8 @@ class BadZone(ValueError):
 
 class BadWallTime(ValueError):
     """A wall-clock time that does not exist (clocks spring forward over it) or exists twice
-    (clocks go back over it): `kind` is "missing" or "repeated"."""
+    (clocks go back over it), or one whose UTC instant is past the calendar's ends (year 9999
+    in a zone behind UTC): `kind` is "missing", "repeated" or "out_of_range"."""
 
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
@@ -56,17 +57,23 @@ def is_zone(name: str) -> bool:
 def wall_to_utc(wall: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
     """The UTC instant of the naive wall-clock time `wall` in `tz`. Refuses a time the clocks
     skip (BadWallTime("missing")) and one they pass twice (BadWallTime("repeated")): guessing
-    an hour would put the meeting an hour off for someone. An aware `wall` is taken as is."""
-    if wall.tzinfo is not None:
-        return wall.astimezone(dt.UTC)
-    first = wall.replace(tzinfo=tz, fold=0)
-    second = wall.replace(tzinfo=tz, fold=1)
-    if first.utcoffset() != second.utcoffset():
-        # fold matters only where the offset changes: at a gap (neither reading round-trips)
-        # or an overlap (both do, to different instants).
-        back = first.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None)
-        raise BadWallTime("repeated" if back == wall else "missing")
-    return first.astimezone(dt.UTC)
+    an hour would put the meeting an hour off for someone. An aware `wall` is taken as is.
+    Every conversion of a given time to UTC goes through here: one whose instant falls outside
+    years 1-9999 (`9999-12-31T23:59:59-14:00`) is BadWallTime("out_of_range"), not an
+    OverflowError."""
+    try:
+        if wall.tzinfo is not None:
+            return wall.astimezone(dt.UTC)
+        first = wall.replace(tzinfo=tz, fold=0)
+        second = wall.replace(tzinfo=tz, fold=1)
+        if first.utcoffset() != second.utcoffset():
+            # fold matters only where the offset changes: at a gap (neither reading
+            # round-trips) or an overlap (both do, to different instants).
+            back = first.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None)
+            raise BadWallTime("repeated" if back == wall else "missing")
+        return first.astimezone(dt.UTC)
+    except OverflowError:
+        raise BadWallTime("out_of_range") from None
 
 
 def utc_to_wall(at: dt.datetime, tz: dt.tzinfo) -> dt.datetime:

@@ -37,6 +37,7 @@ from meetbridge.core.errors import DomainError
 from meetbridge.core.jobs import JobQueue
 from meetbridge.core.logging import get_logger
 from meetbridge.core.retention import Rule
+from meetbridge.core.security import same
 from meetbridge.core.settings import Settings
 from meetbridge.core.work import Done, Failed, Later, Outcome, Retry, WorkTable
 from meetbridge.integrations.zoom.tables import WebhookEvent, WebhookStatus
@@ -119,7 +120,7 @@ def verify_signature(
         raise WebhookRejected("stale timestamp")
     message = b"v0:" + timestamp.encode() + b":" + raw_body
     expected = "v0=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature):
+    if not same(expected, signature):
         raise WebhookRejected("bad signature")
 
 
