@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from meetbridge.app import create_app
 from meetbridge.container import Container, build_container
-from meetbridge.core.errors import Conflict, NotAuthenticated, ValidationFailed
+from meetbridge.core.errors import Conflict, NotAuthenticated, PermissionDenied, ValidationFailed
 from meetbridge.core.settings import Settings
 from tests.conftest import ORIGIN, PASSWORD, Org, make_org
 from tests.support import SmtpServer
@@ -124,3 +124,29 @@ def test_the_api_and_the_confirm_page(c: Container, acme: Org, smtp: SmtpServer)
     )
     assert done.status_code == 303
     assert c.accounts.get_member(acme.owner, ann.id).email == "z@example.test"  # type: ignore[attr-defined]
+
+
+def test_an_admin_cannot_move_an_owners_login(c: Container, acme: Org) -> None:
+    admin = c.accounts.create_member(
+        acme.owner,
+        email="adm@acme.test",
+        name="Adm",
+        role="admin",
+        password=PASSWORD,
+        origin=ORIGIN,
+    )
+    with pytest.raises(PermissionDenied):
+        c.email_changes.request(admin, acme.owner.id, "mine@evil.test", ORIGIN)
+
+
+def test_a_link_is_spent_once_the_address_changed_even_back_again(
+    c: Container, acme: Org, smtp: SmtpServer
+) -> None:
+    ann = _member(c, acme, "ann@acme.test")
+    c.email_changes.request(acme.owner, ann.id, "b@example.test", ORIGIN)  # type: ignore[attr-defined]
+    first = _confirm_token(smtp, "b@example.test")
+    c.email_changes.confirm(first, ORIGIN)
+    c.email_changes.request(acme.owner, ann.id, "ann@acme.test", ORIGIN)  # type: ignore[attr-defined]
+    c.email_changes.confirm(_confirm_token(smtp, "ann@acme.test"), ORIGIN)
+    with pytest.raises(ValidationFailed, match="used already"):
+        c.email_changes.confirm(first, ORIGIN)

@@ -120,3 +120,8 @@ def test_the_schedule_form_sent_twice_makes_one_meeting(env: ZoomEnv) -> None:
     # A fresh form is a new meeting.
     fresh = browser.get("/meetings/new").text
     assert form_key.group(1) not in fresh
+    # The old form sent back with other values (Back, edit, send): said, and a fresh key given.
+    reused = browser.post("/meetings/new", data=form | {"title": "Something else"})
+    assert reused.status_code == 422
+    assert "already used to schedule a meeting" in reused.text
+    assert form_key.group(1) not in reused.text

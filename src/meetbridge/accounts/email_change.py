@@ -31,7 +31,7 @@ from meetbridge.core import audit
 from meetbridge.core.audit import Origin
 from meetbridge.core.clock import Clock
 from meetbridge.core.db import Database
-from meetbridge.core.errors import Conflict, NotFound, ValidationFailed
+from meetbridge.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from meetbridge.core.models import User, new_id
 from meetbridge.core.security import verify_password
 from meetbridge.core.settings import Settings
@@ -89,6 +89,9 @@ class EmailChanges:
                     )
             else:
                 require_admin(actor)
+                if user.role == "owner" and actor.role != "owner":
+                    # Else an admin could move an owner's login to their own inbox.
+                    raise PermissionDenied("only an owner can change an owner's address")
             if not user.is_active:
                 raise Conflict("status", "a deactivated login cannot be edited; restore it first")
             if email == user.email:
@@ -141,13 +144,15 @@ class EmailChanges:
 
     # ---- the link ---------------------------------------------------------------------------
 
-    def _sign(self, user_id: str, old: str, new: str, expires: int) -> str:
-        message = f"{user_id}\n{old}\n{new}\n{expires}".encode()
-        return _b64(hmac.new(self._key, message, hashlib.sha256).digest())
+    def _sign(self, user: User, new: str, expires: int) -> str:
+        # The login's last change is signed too: once the address changes (even back again),
+        # an earlier link is spent.
+        message = f"{user.id}\n{user.email}\n{user.updated_at.isoformat()}\n{new}\n{expires}"
+        return _b64(hmac.new(self._key, message.encode(), hashlib.sha256).digest())
 
     def token(self, user: User, new_email: str) -> str:
         expires = int((self.clock.now() + LIFETIME).timestamp())
-        signature = self._sign(user.id, user.email, new_email, expires)
+        signature = self._sign(user, new_email, expires)
         return f"{_b64(user.id.encode())}.{_b64(new_email.encode())}.{expires}.{signature}"
 
     def link_for_mail(self, context: dict[str, Any]) -> dict[str, str]:
@@ -173,7 +178,7 @@ class EmailChanges:
             user = s.scalar(select(User).where(User.id == user_id, User.status == "active"))
         if user is None:
             return None
-        expected = self._sign(user.id, user.email, email, expires)
+        expected = self._sign(user, email, expires)
         return (user, email) if hmac.compare_digest(expected, signature) else None
 
     def confirm(self, token: str, origin: Origin) -> User:
@@ -184,7 +189,7 @@ class EmailChanges:
         user, email = found
         with self.db.write() as s:
             row = s.get(User, user.id)
-            if row is None or row.email != user.email:  # used meanwhile
+            if row is None or row.email != user.email or row.updated_at != user.updated_at:
                 raise ValidationFailed("token", BROKEN_LINK)
             if s.scalar(select(User.id).where(User.email == email, User.status == "active")):
                 raise ValidationFailed("token", "This address has a meetbridge login already.")

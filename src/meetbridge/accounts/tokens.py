@@ -74,11 +74,15 @@ class ApiTokens:
         secret = new_token(API_TOKEN_PREFIX)
         with self.db.write() as s:
             if parent_id is not None and not s.scalar(
-                select(ApiToken.id).where(
+                select(ApiToken.id)
+                .where(
                     ApiToken.id == parent_id,
                     ApiToken.user_id == actor.id,
                     ApiToken.revoked_at.is_(None),
                 )
+                # Held until the new token is in: a revocation of the parent waits for it and
+                # then takes it along (PostgreSQL; SQLite has one writer anyway).
+                .with_for_update()
             ):
                 raise NotAuthenticated(API_TOKEN_REFUSED)
             if s.scalar(

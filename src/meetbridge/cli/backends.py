@@ -3,8 +3,8 @@ for an admin on the server itself), or a meetbridge server's REST API with the A
 saved by `meetbridge login` (anyone, from anywhere). The commands see one shape either way.
 
 The API is called with the standard library (urllib): the CLI starts fast and needs no HTTP
-package of its own. Creates carry an `Idempotency-Key`, so a retried command never makes a
-second meeting."""
+package of its own. A create carries an `Idempotency-Key` and is sent once more with the same
+key when the connection fails, so a lost reply never makes a second meeting."""
 
 from __future__ import annotations
 
@@ -154,20 +154,35 @@ def save_login(server: str, token: str) -> Path:
     return path
 
 
-def call(server: str, token: str, method: str, path: str, body: Any = None, **headers: str) -> Any:
-    """One API request; an error reply is printed as the server worded it, and exits 1."""
+class Unreachable(Exception):
+    """The server could not be reached, or its reply was lost (a caller that will retry)."""
+
+
+def call(
+    server: str,
+    token: str,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    retry: bool = False,
+    idempotency: str | None = None,
+) -> Any:
+    """One API request; an error reply is printed as the server worded it, and exits 1.
+    `retry`: raise Unreachable instead of exiting when the server cannot be reached."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(  # noqa: S310  (the URL is the user's own server)
         f"{server.rstrip('/')}/api/v1{path}",
         data=data,
         method=method,
         headers={
-            "Authorization": f"Bearer {token}",
             "Accept": "application/json",
             **({"Content-Type": "application/json"} if data is not None else {}),
-            **headers,
+            **({"Idempotency-Key": idempotency} if idempotency else {}),
         },
     )
+    # Not carried over a redirect: a server that sends us elsewhere gets no token to pass on.
+    request.add_unredirected_header("Authorization", f"Bearer {token}")
     try:
         with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310
             raw = reply.read()
@@ -183,6 +198,8 @@ def call(server: str, token: str, method: str, path: str, body: Any = None, **he
         err.print(f"[red]Error:[/red] {detail}")
         raise typer.Exit(1) from None
     except (urllib.error.URLError, OSError) as exc:
+        if retry:
+            raise Unreachable(str(exc)) from exc
         err.print(f"[red]Error:[/red] cannot reach {server}: {exc}")
         raise typer.Exit(1) from None
     return json.loads(raw) if raw else None
@@ -224,7 +241,12 @@ class Remote:
             "invitees": new.invitees,
         }
         key = str(uuid.uuid4())
-        made = call(self.server, self.token, "POST", "/meetings", body, **{"Idempotency-Key": key})
+        try:
+            made = call(
+                self.server, self.token, "POST", "/meetings", body, retry=True, idempotency=key
+            )
+        except Unreachable:  # the reply was lost, or the request: the same key, once more
+            made = call(self.server, self.token, "POST", "/meetings", body, idempotency=key)
         return _api_row(made)
 
     def cancel(self, meeting_id: str) -> MeetingRow:

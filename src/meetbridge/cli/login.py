@@ -5,6 +5,7 @@ API token (made under Settings → API tokens) and keeps it in the user's own co
 from __future__ import annotations
 
 import sys
+import urllib.parse
 from typing import Annotated
 
 import typer
@@ -24,6 +25,12 @@ def login(
     if not server.startswith(("http://", "https://")):
         err.print("[red]Error:[/red] server: give the address with http:// or https://")
         raise typer.Exit(1)
+    host = urllib.parse.urlsplit(server).hostname or ""
+    if server.startswith("http://") and host not in ("localhost", "127.0.0.1", "::1"):
+        err.print(
+            f"[yellow]Warning:[/yellow] {server} is not https: the API token would cross the "
+            "network unencrypted"
+        )
     token = (
         sys.stdin.readline().strip()
         if with_token

@@ -32,6 +32,7 @@ def write_private(path: Path, data: bytes) -> None:
     """Writes `data` to `path` atomically (a temporary file renamed over it), mode 0600."""
     tmp = path.with_name(f".{path.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)  # a leftover temporary file keeps its own mode otherwise
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
     tmp.replace(path)

@@ -94,9 +94,9 @@ class Settings(BaseSettings):
     # Finished rows (sent e-mails, handled webhook events and domain events, sign-in attempts)
     # are deleted after this many days.
     retention_days: int = Field(90, ge=1, le=3650)
-    # Invitations: people per meeting, and people one organisation may invite in 24 hours
-    # (meetings/caps.py).
-    invitees_per_meeting: int = Field(300, ge=1, le=1000)
+    # Invitations: people per meeting (at most the 300 the API's schema allows), and people
+    # one organisation may invite in 24 hours (meetings/caps.py).
+    invitees_per_meeting: int = Field(300, ge=1, le=300)
     invitations_per_day: int = Field(1000, ge=1)
     # Where `meetbridge run` starts the Zoom sandbox (and points the two bases above at it).
     sandbox_port: int = Field(8100, ge=1, le=65535)

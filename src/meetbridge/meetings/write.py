@@ -123,7 +123,9 @@ def write_for_host(
         if project_id is not None and (
             conn.scalar(q.PROJECT_IN_ORG, {"pid": project_id, "org": actor.org_id}) is None
         ):
-            raise ValidationFailed("project_id", "no such project in your organisation")
+            raise ValidationFailed(
+                "project_id", "no such project in your organisation (or it is archived)"
+            )
         if conn.scalar(q.ACCOUNT_LIVE, {"cid": values["connection_id"]}) is None:
             raise Conflict("host", "the organisation's Zoom account is no longer connected")
         conn.execute(q.INSERT_MEETING, values)

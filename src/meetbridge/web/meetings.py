@@ -142,6 +142,12 @@ async def meeting_create(request: Request) -> Response:
         )
     except DomainError as exc:
         errors = field_errors(exc)
+        if "form_key" in errors:  # this form was sent before with other values: a fresh one
+            form = {**form, "form_key": new_id()}
+            errors["_"] = (
+                "This form was already used to schedule a meeting; "
+                "send it again to schedule another."
+            )
         return await in_thread(_new_page, request, user, exc.status, values=form, errors=errors)
     # No flash: the page's own status says "Creating in Zoom…" and stays true (a banner
     # would still say "Scheduling" after Zoom has answered).

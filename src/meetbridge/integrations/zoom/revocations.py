@@ -11,7 +11,6 @@ docs/decisions/0007-meetings-outlive-the-connection.md."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -36,6 +35,7 @@ from meetbridge.integrations.zoom.tables import (
     WebhookStatus,
     ZoomConnection,
     ZoomRevocation,
+    identity_of,
 )
 from meetbridge.integrations.zoom.webhooks import ZoomEvent
 from meetbridge.notify.outbox import MailDelivery, queue_email
@@ -43,8 +43,6 @@ from meetbridge.notify.outbox import MailDelivery, queue_email
 REVOKE_TASK = "zoom.revoke"
 # While Zoom is down: 30 s doubling, capped at an hour; 12 attempts are about 6 hours.
 RETRY = Retry(base=30, cap=3600, max_attempts=12)
-# Called when a Zoom user's data must go: each module that keeps Zoom data offers one.
-Purger = Callable[[Session, ZoomConnection], None]
 
 
 def queue_revocation(s: Session, token_enc: str, client_id: str) -> str:
@@ -67,7 +65,6 @@ class Revocations:
         jobs: JobQueue,
         mail: MailDelivery,
         clock: Clock,
-        purgers: Sequence[Purger] = (),
     ) -> None:
         self.db = db
         self.settings = settings
@@ -76,7 +73,6 @@ class Revocations:
         self.client = client
         self.jobs = jobs
         self.mail = mail
-        self.purgers = tuple(purgers)
         self.clock = clock
         self.work = WorkTable(
             ZoomRevocation,
@@ -195,9 +191,15 @@ class Revocations:
         return WebhookStatus.DONE if found else WebhookStatus.IGNORED
 
     def _forget_zoom_data(self, s: Session, conn: ZoomConnection) -> None:
-        """Zoom's data compliance: delete everything Zoom gave us about this user."""
-        for purge in self.purgers:
-            purge(s, conn)
+        """Zoom's data compliance: delete everything Zoom gave us about this user, keeping only
+        the keyed digest that recognises the same Zoom user when it connects again (made here
+        for a connection made before the digest existed)."""
+        if conn.zoom_identity is None and conn.zoom_account_id:
+            conn.zoom_identity = identity_of(
+                self.settings.secret_key.get_secret_value(),
+                conn.zoom_account_id,
+                "account" if conn.kind == ConnectionKind.ACCOUNT else conn.zoom_user_id or "",
+            )
         conn.zoom_email = None
         conn.zoom_user_id = None
         conn.zoom_account_id = None
