@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from meetbridge.app import create_app
 from meetbridge.container import Container, build_container
 from meetbridge.core.errors import Conflict, NotAuthenticated, PermissionDenied, ValidationFailed
+from meetbridge.core.security import b64url
 from meetbridge.core.settings import Settings
 from tests.conftest import ORIGIN, PASSWORD, Org, make_org
 from tests.support import SmtpServer
@@ -150,3 +151,13 @@ def test_a_link_is_spent_once_the_address_changed_even_back_again(
     c.email_changes.confirm(_confirm_token(smtp, "ann@acme.test"), ORIGIN)
     with pytest.raises(ValidationFailed, match="used already"):
         c.email_changes.confirm(first, ORIGIN)
+
+
+def test_a_hostile_link_is_just_not_valid(c: Container, acme: Org) -> None:
+    ann = _member(c, acme, "ann@acme.test")
+    client = TestClient(create_app(c))
+    # A real login and address, a signature that is not ASCII: reaches the comparison.
+    forged = f"{b64url(ann.id.encode())}.{b64url(b'x@example.test')}.9999999999.é"  # type: ignore[attr-defined]
+    for token in (forged, "é.é.é.é", "no-dots", ""):
+        page = client.get("/email/confirm", params={"token": token})
+        assert page.status_code == 200 and "not valid" in page.text

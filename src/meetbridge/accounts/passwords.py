@@ -9,10 +9,7 @@ Using a link ends every browser session of the user."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import hmac
 from enum import StrEnum
 from typing import Any
 
@@ -25,7 +22,7 @@ from meetbridge.core.clock import Clock
 from meetbridge.core.db import Database
 from meetbridge.core.errors import NotFound, PermissionDenied, ValidationFailed
 from meetbridge.core.models import AuditEvent, User, WebSession, new_id
-from meetbridge.core.security import hash_password, password_problem, same
+from meetbridge.core.security import LinkSigner, b64url, hash_password, password_problem, unb64url
 from meetbridge.core.settings import Settings
 from meetbridge.notify.outbox import MailDelivery, queue_email
 
@@ -43,34 +40,24 @@ RESETS_PER_ADDRESS = 10
 BROKEN_LINK = "This link is not valid: it was used already, has expired, or is incomplete."
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 class PasswordLinks:
     def __init__(self, db: Database, settings: Settings, mail: MailDelivery, clock: Clock) -> None:
         self.db = db
         self.settings = settings
         self.mail = mail
         self.clock = clock
-        self._key = hashlib.sha256(
-            b"password-links:" + settings.secret_key.get_secret_value().encode()
-        ).digest()
+        self._signer = LinkSigner(settings.secret_key.get_secret_value(), "password-links")
 
     # ---- tokens -----------------------------------------------------------------------------
 
-    def _sign(self, user_id: str, purpose: str, expires: int, password_hash: str) -> str:
-        message = f"{purpose}:{user_id}:{expires}:{password_hash}".encode()
-        return _b64(hmac.new(self._key, message, hashlib.sha256).digest())
+    @staticmethod
+    def _message(user_id: str, purpose: str, expires: int, password_hash: str) -> str:
+        return f"{purpose}:{user_id}:{expires}:{password_hash}"
 
     def token(self, user: User, purpose: Purpose) -> str:
         expires = int((self.clock.now() + LIFETIME[purpose]).timestamp())
-        signature = self._sign(user.id, purpose, expires, user.password_hash)
-        return f"{_b64(user.id.encode())}.{expires}.{purpose}.{signature}"
+        signature = self._signer.sign(self._message(user.id, purpose, expires, user.password_hash))
+        return f"{b64url(user.id.encode())}.{expires}.{purpose}.{signature}"
 
     def link(self, user: User, purpose: Purpose) -> str:
         return f"{self.settings.effective_base_url}/password/set?token={self.token(user, purpose)}"
@@ -79,7 +66,7 @@ class PasswordLinks:
         """The active user a token is valid for, or None."""
         try:
             raw_id, raw_expires, purpose, signature = token.split(".")
-            user_id, expires = _unb64(raw_id).decode(), int(raw_expires)
+            user_id, expires = unb64url(raw_id).decode(), int(raw_expires)
         except ValueError:
             return None
         if purpose not in tuple(Purpose) or expires < self.clock.now().timestamp():
@@ -88,8 +75,8 @@ class PasswordLinks:
             user = s.scalar(select(User).where(User.id == user_id, User.status == "active"))
         if user is None:
             return None
-        expected = self._sign(user.id, purpose, expires, user.password_hash)
-        return user if same(expected, signature) else None
+        message = self._message(user.id, purpose, expires, user.password_hash)
+        return user if self._signer.valid(message, signature) else None
 
     def link_for_mail(self, context: dict[str, Any]) -> dict[str, str]:
         """The outbox's secret maker for e-mails with a link: made at sending, never stored."""
