@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from meetbridge.api.deps import ERRORS, REPLAYED, Actor, C, Caller, From, IdempotencyKeyHeader
 from meetbridge.api.schemas import Agenda, Duration, Emails, Input, Passcode, Title, ZoneName
 from meetbridge.meetings.inputs import ID_MAX, MeetingChanges, MeetingInput
+from meetbridge.meetings.status import Status
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["meetings"])
 
@@ -81,7 +82,7 @@ class MeetingOut(BaseModel):
     @model_validator(mode="after")
     def _no_link_once_cancelled(self) -> MeetingOut:
         # A cancelled meeting's link leads nowhere (the CLI and the pages hide it too).
-        if self.status in ("cancelling", "cancelled", "deleted_in_zoom"):
+        if Status(self.status).gone:
             self.join_url = None
         return self
 

@@ -13,6 +13,7 @@ import typer
 
 from meetbridge.cli.backends import Backend, MeetingRow, NewMeeting, Viewer, backend
 from meetbridge.cli.common import console, err
+from meetbridge.meetings.status import Status
 
 meetings_app = typer.Typer(help="Schedule and manage Zoom meetings.", no_args_is_help=True)
 
@@ -78,7 +79,7 @@ def _local(m: MeetingRow, viewer: Viewer) -> dt.datetime:
 
 def _join_url(m: MeetingRow) -> str | None:
     """A cancelled meeting's link no longer leads anywhere: not shown."""
-    return None if m.status in ("cancelling", "cancelled", "deleted_in_zoom") else m.join_url
+    return None if Status(m.status).gone else m.join_url
 
 
 def _show(m: MeetingRow, viewer: Viewer) -> None:
