@@ -71,6 +71,16 @@ def why_not_ready(
     s: Session | Connection, actor: User, project_id: str | None, token_id: str | None
 ) -> NoReturn:
     """Nothing was written: says why (the API token, the project, or the host's connection)."""
+    token_and_project(s, actor, project_id, token_id)
+    host_connection(s, actor)
+    raise Conflict("platform", "Zoom is not ready for this host; try again")
+
+
+def token_and_project(
+    s: Session | Connection, actor: User, project_id: str | None, token_id: str | None
+) -> None:
+    """Raises unless the API token (if any) is live and the project (if any) is the
+    organisation's and not archived."""
     if token_id is not None and not s.scalar(
         select(q.TOKEN_LIVE), {"token_id": token_id, "host_user_id": actor.id}
     ):
@@ -82,8 +92,6 @@ def why_not_ready(
         raise ValidationFailed(
             "project_id", "no such project in your organisation (or it is archived)"
         )
-    host_connection(s, actor)
-    raise Conflict("platform", "Zoom is not ready for this host; try again")
 
 
 def host_connection(s: Session | Connection, actor: User) -> str:
@@ -115,17 +123,7 @@ def write_for_host(
     `zoom_host_id`): not the hot path's one statement; checks the token, the project and
     that the account connection is still live in the write's own transaction."""
     with db.begin() as conn:
-        if token_id is not None and not conn.scalar(
-            select(q.TOKEN_LIVE), {"token_id": token_id, "host_user_id": actor.id}
-        ):
-            raise NotAuthenticated(API_TOKEN_REFUSED)
-        project_id = values["project_id"]
-        if project_id is not None and (
-            conn.scalar(q.PROJECT_IN_ORG, {"pid": project_id, "org": actor.org_id}) is None
-        ):
-            raise ValidationFailed(
-                "project_id", "no such project in your organisation (or it is archived)"
-            )
+        token_and_project(conn, actor, values["project_id"], token_id)
         if conn.scalar(q.ACCOUNT_LIVE, {"cid": values["connection_id"]}) is None:
             raise Conflict("host", "the organisation's Zoom account is no longer connected")
         conn.execute(q.INSERT_MEETING, values)
