@@ -1,6 +1,6 @@
 """Keeps the layer rules of docs/architecture.md: dependencies point down only, modules reach
-the meetings engine through its public face, only the Zoom package speaks HTTP, and the
-product never imports the sandbox."""
+the meetings engine through its public face, only the integrations (Zoom, members' calendars)
+speak HTTP, and the product never imports the sandbox."""
 
 from __future__ import annotations
 
@@ -116,12 +116,24 @@ def test_the_product_never_imports_the_sandbox() -> None:
         assert not any("sandbox" in m for m in _ours(path)), path
 
 
-def test_only_the_zoom_package_speaks_http() -> None:
-    allowed = SRC / "integrations" / "zoom"
+def test_only_the_integrations_speak_http() -> None:
+    allowed = SRC / "integrations"
     for path in _source_files():
-        if allowed in path.parents or path.parent == SRC:  # the composition root builds it
+        if allowed in path.parents or path.parent == SRC:  # the composition root builds them
             continue
         assert not any(m.split(".")[0] == "httpx" for m in _imports(path)), path
+
+
+def test_calendar_integration_uses_only_core_and_notify() -> None:
+    """The booking module sees calendars through the port in core; the implementation must not
+    reach up into the modules that use it, nor into another platform's package."""
+    files = sorted((SRC / "integrations" / "calendars").rglob("*.py"))
+    assert files, "integrations/calendars/ exists"
+    for path in files:
+        for module in _ours(path):
+            assert module.startswith(
+                ("meetbridge.core", "meetbridge.notify", "meetbridge.integrations.calendars")
+            ), f"{path} imports {module}"
 
 
 def test_scheduling_is_pure() -> None:
