@@ -13,6 +13,12 @@ from meetbridge.accounts.passwords import PasswordLinks
 from meetbridge.accounts.service import Accounts
 from meetbridge.accounts.signin import SignIn
 from meetbridge.accounts.tokens import ApiTokens
+from meetbridge.booking import availability as booking_availability
+from meetbridge.booking import notices as booking_notices
+from meetbridge.booking.availability import Availabilities
+from meetbridge.booking.notices import Notices
+from meetbridge.booking.service import Bookings
+from meetbridge.booking.types import MeetingTypes
 from meetbridge.core import events as domain_events
 from meetbridge.core import retention
 from meetbridge.core.clock import Clock, SystemClock
@@ -25,6 +31,7 @@ from meetbridge.core.jobs import JobQueue, make_huey
 from meetbridge.core.models import DomainEvent, EmailMessage, IdempotencyKey, LoginAttempt
 from meetbridge.core.retention import Retention, Rule
 from meetbridge.core.settings import Settings
+from meetbridge.integrations.calendars import CalendarClient
 from meetbridge.integrations.zoom.client import ClientConfig, ZoomClient
 from meetbridge.integrations.zoom.install import ZoomConnections
 from meetbridge.integrations.zoom.limits import RateLimiter, RedisRateLimiter, SqlRateLimiter
@@ -39,6 +46,7 @@ from meetbridge.meetings.detached import REATTACH_TASK
 from meetbridge.meetings.lifecycle import WORK_TASK as MEETINGS_WORK_TASK
 from meetbridge.meetings.reconcile import RECONCILE_TASK as MEETINGS_RECONCILE_TASK
 from meetbridge.meetings.service import Meetings
+from meetbridge.meetings.status import MeetingEvent
 from meetbridge.notify.email import Mailer, make_mailer
 from meetbridge.notify.outbox import RECONCILE_TASK, SEND_TASK, MailDelivery, MailStatus
 from meetbridge.notify.wording import Templates
@@ -75,6 +83,9 @@ class Container:
     projects: Projects
     templates: Templates
     idempotency: Idempotency
+    meeting_types: MeetingTypes
+    availability: Availabilities
+    bookings: Bookings
 
     def close(self) -> None:
         self.zoom.http.close()
@@ -144,6 +155,17 @@ def build_container(
     connections.on_connected = lambda connection_id: jobs.enqueue(REATTACH_TASK, connection_id)
     tokens.on_lost = revocations.connection_lost
     webhooks = ZoomWebhooks(db, settings, jobs, zoom_event_handlers(revocations, meetings), clock)
+    calendars = CalendarClient(allow_private=settings.calendar_allow_private)
+    availability = Availabilities(
+        db, crypto, calendars, jobs, clock, settings.calendar_refresh_minutes
+    )
+    notices = Notices(db, settings, meetings, availability, calendars, mail, jobs, clock)
+    bookings = Bookings(db, settings, meetings, availability, notices, clock)
+    notices.manage_url = bookings.manage_url
+    mail.secrets["booking"] = notices.link_for_mail
+    # A booking's confirmation waits for its meeting's join link (booking/notices.py).
+    for name in (MeetingEvent.CREATED, MeetingEvent.FAILED, MeetingEvent.CANCELLED):
+        events.subscribe(name, "booking.confirm", notices.on_meeting_event)
     c = Container(
         settings=settings,
         clock=clock,
@@ -170,6 +192,9 @@ def build_container(
         templates=Templates(db),
         idempotency=Idempotency(db),
         email_changes=email_changes,
+        meeting_types=MeetingTypes(db, meetings.zoom_of_hosts),
+        availability=availability,
+        bookings=bookings,
     )
     register_tasks(c)
     return c
@@ -233,3 +258,7 @@ def register_tasks(c: Container) -> None:
     c.jobs.task(MEETINGS_WORK_TASK, c.meetings.work)
     c.jobs.task(REATTACH_TASK, c.meetings.reattach)
     c.jobs.periodic(MEETINGS_RECONCILE_TASK, c.meetings.reconcile)
+    c.jobs.task(booking_notices.NOTICE_TASK, c.bookings.notices.run)
+    c.jobs.periodic(booking_notices.RECONCILE_TASK, c.bookings.notices.reconcile)
+    c.jobs.task(booking_availability.REFRESH_TASK, c.availability.refresh_one)
+    c.jobs.periodic(booking_availability.RECONCILE_TASK, c.availability.reconcile)

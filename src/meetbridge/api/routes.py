@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from meetbridge.api import (
     account,
     audit,
+    booking,
     email_templates,
     meetings,
     members,
@@ -29,5 +30,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     projects.router,
     meetings.router,
     email_templates.router,
+    booking.router,
+    booking.public,
     zoom.hooks,
 )

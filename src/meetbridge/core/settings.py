@@ -98,6 +98,16 @@ class Settings(BaseSettings):
     # one organisation may invite in 24 hours (meetings/caps.py).
     invitees_per_meeting: int = Field(300, ge=1, le=300)
     invitations_per_day: int = Field(1000, ge=1)
+    # Booking: how long a booker waits for Zoom to make the meeting before being told that the
+    # link follows; public booking attempts per address and per e-mail in an hour; the Jitsi
+    # Meet server a fallback room is made on; whether calendar addresses on private networks
+    # may be read (off: a member's feed URL must not reach the server's own network).
+    booking_link_wait_seconds: float = Field(20.0, ge=0, le=3600)
+    booking_attempts_per_address: int = Field(30, ge=1)
+    booking_attempts_per_email: int = Field(10, ge=1)
+    booking_jitsi_server: str = "https://meet.jit.si"
+    calendar_allow_private: bool = False
+    calendar_refresh_minutes: int = Field(15, ge=1, le=1440)
     # Where `meetbridge run` starts the Zoom sandbox (and points the two bases above at it).
     sandbox_port: int = Field(8100, ge=1, le=65535)
 

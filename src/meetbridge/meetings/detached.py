@@ -81,6 +81,24 @@ def host_zoom_of(db: Database, meetings: Iterable[Meeting]) -> dict[str, HostZoo
     return {m.id: _state(statuses.get(m.connection_id or "")) for m in rows}
 
 
+def zoom_of_users(db: Database, user_ids: Iterable[str]) -> dict[str, HostZoom]:
+    """Whether each user's own connection can reach the platform now, by user id, in one
+    read (a user without one is NOT_CONNECTED)."""
+    ids = list(dict.fromkeys(user_ids))
+    statuses: dict[str, str] = {}
+    if ids:
+        with db.read() as s:
+            found = s.execute(
+                select(ZoomConnection.user_id, ZoomConnection.status).where(
+                    ZoomConnection.kind == "user",
+                    ZoomConnection.user_id.in_(ids),
+                    ZoomConnection.status != "ended",
+                )
+            )
+            statuses = {str(row[0]): row[1] for row in found}
+    return {uid: _state(statuses.get(uid)) for uid in ids}
+
+
 def remains_note(m: Meeting) -> str | None:
     """What a cancel made without the platform leaves there, for a person to finish."""
     if m.zoom_meeting_id is None and not m.ambiguous:

@@ -175,7 +175,9 @@ class Lifecycle:
                     )
                 else:
                     found = p.create(host, spec_of(m), reservation, keep)
-                return self.settle(m, link=(found.id, found.join_url))
+                return self.settle(
+                    m, link=(found.id, found.join_url), event=MeetingEvent.CREATED
+                )
             if status is Status.UPDATING:
                 p.update(host, m.zoom_meeting_id or 0, spec_of(m), keep)
                 return self.settle(m)
@@ -243,8 +245,10 @@ class Lifecycle:
             "join_url": join_url,
             "created_now": now if link is not None else None,
         }
-        if values is None and m.invitee_count == 0:
-            # Nobody to invite (checked in the statement itself): one statement, no transaction.
+        wanted = event is not None and self.events is not None and self.events.wants(event)
+        if values is None and m.invitee_count == 0 and not wanted:
+            # Nobody to invite (checked in the statement itself) and nobody waiting for the
+            # event: one statement, no transaction.
             with self.db.single() as conn:
                 if conn.execute(q.SETTLE_ALONE, {**claimed, **done}).rowcount == 1:
                     m.status = status

@@ -14,7 +14,7 @@ from meetbridge.core.errors import NotFound
 from meetbridge.core.logging import get_logger
 from meetbridge.core.models import Meeting, MeetingInvitee, User
 from meetbridge.core.platform import PlatformHost
-from meetbridge.meetings.detached import HostZoom, host_zoom_of
+from meetbridge.meetings.detached import HostZoom, host_zoom_of, zoom_of_users
 from meetbridge.meetings.hosts import AccountHosts
 from meetbridge.meetings.inputs import MAX_DURATION
 from meetbridge.meetings.source import Source
@@ -78,6 +78,23 @@ class Reads:
                 query = query.where(Meeting.source_id == source.id)
             return list(s.scalars(query.order_by(Meeting.start_at)).all())
 
+    def list_by_source_ids(
+        self, org_id: str, kind: str, source_ids: Sequence[str]
+    ) -> list[Meeting]:
+        """The meetings of many sources of one kind at once (a module's list page)."""
+        if not source_ids:
+            return []
+        with self.db.read() as s:
+            return list(
+                s.scalars(
+                    select(Meeting).where(
+                        Meeting.org_id == org_id,
+                        Meeting.source_kind == kind,
+                        Meeting.source_id.in_(list(source_ids)),
+                    )
+                ).all()
+            )
+
     def get(self, actor: User, meeting_id: str) -> Meeting:
         with self.db.read() as s:
             m = s.scalar(
@@ -95,6 +112,39 @@ class Reads:
                 .where(MeetingInvitee.meeting_id == meeting_id)
                 .order_by(MeetingInvitee.created_at)
             ).all()
+
+    def busy(
+        self, org_id: str, user_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+    ) -> list[tuple[str, str, dt.datetime, dt.datetime]]:
+        """(meeting id, host, start, end) of every meeting the members host that is not
+        cancelled and overlaps [start, end): what booking and service requests must not
+        schedule over."""
+        if not user_ids:
+            return []
+        gone = [st.value for st in Status if st.gone]
+        earliest = start - dt.timedelta(minutes=MAX_DURATION)  # uses the start index
+        with self.db.read() as s:
+            rows = s.execute(
+                select(
+                    Meeting.id, Meeting.host_user_id, Meeting.start_at, Meeting.duration_min
+                ).where(
+                    Meeting.org_id == org_id,
+                    Meeting.host_user_id.in_(list(user_ids)),
+                    Meeting.status.not_in(gone),
+                    Meeting.start_at >= earliest,
+                    Meeting.start_at < end,
+                )
+            ).all()
+        out = []
+        for mid, host, at, minutes in rows:
+            until = at + dt.timedelta(minutes=minutes)
+            if until > start:
+                out.append((mid, host, at, until))
+        return out
+
+    def zoom_of_hosts(self, user_ids: Sequence[str]) -> dict[str, HostZoom]:
+        """Whether each member can host a meeting on their own platform connection now."""
+        return zoom_of_users(self.db, user_ids)
 
     def host_zoom(self, meetings: Sequence[Meeting]) -> dict[str, HostZoom]:
         """Whether each meeting's host can reach the platform (by meeting id)."""

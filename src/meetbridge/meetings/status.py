@@ -100,7 +100,8 @@ class Applied(enum.StrEnum):
 class MeetingEvent(enum.StrEnum):
     """The domain events the engine writes, in the transaction of the change (core/events.py)."""
 
-    SCHEDULED = "meeting.scheduled"
+    SCHEDULED = "meeting.scheduled"  # recorded here; on its way to the platform
+    CREATED = "meeting.created"  # it exists at the platform: its join link is known
     UPDATED = "meeting.updated"  # by a person here, or at the platform (`data.by`)
     CANCELLED = "meeting.cancelled"  # by a person here, or deleted at the platform
     FAILED = "meeting.failed"  # an attempt was refused; a person must act

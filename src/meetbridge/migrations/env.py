@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, text
 
+from meetbridge.booking import tables as booking_tables  # noqa: F401
 from meetbridge.core import models  # noqa: F401  (registers the tables)
 from meetbridge.core.db import Base
 from meetbridge.integrations.zoom import tables as zoom_tables  # noqa: F401

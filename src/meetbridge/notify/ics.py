@@ -25,6 +25,9 @@ class InviteEvent:
     organizer_name: str
     attendees: tuple[tuple[str, str], ...]  # (email, name)
     stamp: dt.datetime
+    # Whether `location` is a link (then it is the event's URL too); a phone number or an
+    # address is not.
+    location_is_link: bool = True
 
 
 def build_invite(ev: InviteEvent, method: str = "REQUEST") -> str:
@@ -50,7 +53,8 @@ def build_invite(ev: InviteEvent, method: str = "REQUEST") -> str:
     event.add("summary", ev.title)
     event.add("description", ev.description)
     event.add("location", ev.location)
-    event.add("url", ev.location)
+    if ev.location_is_link:
+        event.add("url", ev.location)
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     organizer = vCalAddress(f"mailto:{ev.organizer_email}")
     organizer.params["cn"] = vText(ev.organizer_name)

@@ -37,6 +37,8 @@ SHIPPED = (
     "password_reset",
     "email_change",
     "email_change_notice",
+    "booking",
+    "booking_alert",
 )
 
 

@@ -1,0 +1,668 @@
+"""A booking's durable work (`BookingNotice` rows, written in the booking's own transaction;
+core/work.py claims, retries and settles them):
+
+- "sync": make the booking's meeting match the booking through the meetings service —
+  schedule it on the host's Zoom (its id chosen by the booking, so a retry never makes two),
+  move it, cancel it;
+- "drop": cancel a meeting the booking no longer uses (it moved to another host);
+- "confirm": tell the booker and the members, with the join link read from the meeting as
+  created — never before it exists. Zoom slow (outage, daily limit): after the configured wait
+  the booker is told plainly that the link follows, and gets it when it exists. The meeting
+  refused: the fallback location applies and every message says it truthfully, and the host
+  and the admins are alerted;
+- "reminder": `minutes` before the start, with the link;
+- "calendar": the booking written to (or removed from) the members' CalDAV calendars.
+
+Each handler reads the booking as it is now, so any number of them, in any order, leave the
+meeting and the messages as the booking says."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from meetbridge.booking.availability import Availabilities, MemberHours
+from meetbridge.booking.tables import (
+    Booking,
+    BookingNotice,
+    BookingStatus,
+    Fallback,
+    LinkState,
+    MeetingType,
+    NoticeStatus,
+)
+from meetbridge.core.audit import Origin
+from meetbridge.core.calendars import CalendarError, Calendars
+from meetbridge.core.clock import Clock
+from meetbridge.core.db import Database
+from meetbridge.core.errors import Conflict, DomainError
+from meetbridge.core.events import Event
+from meetbridge.core.jobs import JobQueue
+from meetbridge.core.logging import get_logger
+from meetbridge.core.models import Organization, User, new_id
+from meetbridge.core.settings import Settings
+from meetbridge.core.work import Done, Later, Outcome, Retry, WorkTable
+from meetbridge.meetings.inputs import MeetingChanges, MeetingInput
+from meetbridge.meetings.service import Meetings
+from meetbridge.meetings.source import Source, SourceKind
+from meetbridge.meetings.status import Status
+from meetbridge.notify.ics import InviteEvent, build_invite
+from meetbridge.notify.outbox import MailDelivery, queue_email
+
+log = get_logger("meetbridge.booking")
+
+NOTICE_TASK = "booking.notice"
+RECONCILE_TASK = "booking.reconcile"
+ORIGIN = Origin(via="booking")
+# A meeting still being made when a change comes is asked again this soon.
+BUSY_RETRY = dt.timedelta(seconds=5)
+# After "the link follows", the confirmation is looked at again at least this often (the
+# meeting's own events ring sooner).
+FOLLOW_UP = dt.timedelta(minutes=5)
+# Work due within this is queued for its time; later work is found by the reconciler.
+SOON = dt.timedelta(minutes=10)
+
+LOCATION_LABELS = {
+    "zoom": "Zoom",
+    Fallback.JITSI.value: "Jitsi Meet",
+    Fallback.LINK.value: "Online meeting link",
+    Fallback.PHONE.value: "Phone",
+    Fallback.IN_PERSON.value: "In person",
+}
+
+
+class Notices:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        meetings: Meetings,
+        availability: Availabilities,
+        calendars: Calendars,
+        mail: MailDelivery,
+        jobs: JobQueue,
+        clock: Clock,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.meetings = meetings
+        self.availability = availability
+        self.calendars = calendars
+        self.mail = mail
+        self.jobs = jobs
+        self.clock = clock
+        self.wait = dt.timedelta(seconds=settings.booking_link_wait_seconds)
+        self.work = WorkTable(
+            BookingNotice,
+            pending=[NoticeStatus.PENDING],
+            failed=NoticeStatus.FAILED,
+            retry=Retry(base=5, cap=900, max_attempts=30),
+            lease=dt.timedelta(seconds=max(60.0, 3 * settings.zoom_timeout)),
+        )
+        self.manage_url: Any = None  # booking id -> its manage link; set by Bookings' owner
+
+    # ---- writing, in the booking's transaction -------------------------------------------------
+
+    def _add(
+        self, s: Session, booking: Booking, kind: str, at: dt.datetime, **more: Any
+    ) -> BookingNotice:
+        n = BookingNotice(
+            id=new_id(),
+            booking_id=booking.id,
+            kind=kind,
+            sequence=booking.sequence,
+            status=NoticeStatus.PENDING,
+            attempts=0,
+            next_attempt_at=at,
+            **more,
+        )
+        s.add(n)
+        return n
+
+    def for_new(self, s: Session, b: Booking, t: MeetingType, now: dt.datetime) -> list[str]:
+        """The work of a new booking; returns the notices to run or queue after the commit."""
+        now_ids = []
+        if b.meeting_id is not None:
+            now_ids.append(self._add(s, b, "sync", now).id)
+            now_ids.append(self._add(s, b, "confirm", now + self.wait).id)
+        else:
+            now_ids.append(self._add(s, b, "confirm", now).id)
+        self._reminders(s, b, t, now)
+        if self.availability.caldav_accounts(b.member_ids):
+            now_ids.append(self._add(s, b, "calendar", now).id)
+        return now_ids
+
+    def _reminders(self, s: Session, b: Booking, t: MeetingType, now: dt.datetime) -> None:
+        for minutes in t.reminders_min or []:
+            at = b.start_at - dt.timedelta(minutes=minutes)
+            if at > now:
+                self._add(s, b, "reminder", at, minutes=minutes)
+
+    def _end_pending(self, s: Session, booking_id: str, kinds: Sequence[str]) -> None:
+        s.execute(
+            update(BookingNotice)
+            .where(
+                BookingNotice.booking_id == booking_id,
+                BookingNotice.status == NoticeStatus.PENDING,
+                BookingNotice.kind.in_(kinds),
+            )
+            .values(status=NoticeStatus.DONE, last_error="superseded")
+        )
+
+    def moved(
+        self,
+        s: Session,
+        row: Booking,
+        b: Any,
+        start: dt.datetime,
+        end: dt.datetime,
+        host: str,
+        members: list[str],
+        reason: str | None,
+        now: dt.datetime,
+    ) -> None:
+        """A booking rescheduled (or given to another host): the row changes, its meeting is
+        moved (or made on the new host and the old one dropped), everyone told."""
+        told = row.link_state in (LinkState.SENT, LinkState.FALLBACK, LinkState.FOLLOWS)
+        old_host, old_meeting = row.host_user_id, row.meeting_id
+        row.start_at, row.end_at = start, end
+        row.sequence += 1
+        row.updated_at = now
+        if host != old_host:
+            row.host_user_id, row.member_ids = host, members
+            row.assignment_reason = reason or row.assignment_reason
+            if old_meeting is not None:
+                self._add(s, row, "drop", now, meeting_id=old_meeting)
+            if host in b.on_zoom:
+                row.meeting_id, row.location, row.location_value = new_id(), "zoom", ""
+            else:
+                row.meeting_id = None
+                row.location, row.location_value = self.fallback_location(
+                    b.type, b.hours.get(host), b.org.slug
+                )
+        self._end_pending(s, row.id, ("confirm", "reminder"))
+        if row.meeting_id is not None:
+            self._add(s, row, "sync", now)
+        if row.meeting_id is not None and (host != old_host or row.link_state != LinkState.SENT):
+            # A new meeting's link is not known yet: the confirmation waits for it.
+            row.link_state = LinkState.FOLLOWS if told else LinkState.WAITING
+            self._add(s, row, "confirm", now + self.wait)
+        else:
+            self._add(s, row, "confirm", now)
+        self._reminders(s, row, b.type, now)
+        if self.availability.caldav_accounts([*row.member_ids, old_host]):
+            self._add(s, row, "calendar", now)
+
+    def cancelled(self, s: Session, row: Booking, who: str, now: dt.datetime) -> None:
+        row.status = BookingStatus.CANCELLED
+        row.cancelled_by = who
+        row.updated_at = now
+        self._end_pending(s, row.id, ("confirm", "reminder"))
+        if row.meeting_id is not None:
+            self._add(s, row, "sync", now)
+        # The cancellation is sent as a notice too: it reads the meeting's link for the
+        # calendar's CANCEL (same UID, a higher SEQUENCE).
+        self._add(s, row, "confirm", now)
+        if self.availability.caldav_accounts(row.member_ids):
+            self._add(s, row, "calendar", now)
+
+    def due_now(self, s: Session, booking_id: str) -> list[str]:
+        """The booking's pending work due now or soon (later work waits for the reconciler)."""
+        s.flush()
+        return list(
+            s.scalars(
+                select(BookingNotice.id).where(
+                    BookingNotice.booking_id == booking_id,
+                    BookingNotice.status == NoticeStatus.PENDING,
+                    BookingNotice.next_attempt_at <= self.clock.now() + SOON,
+                )
+            ).all()
+        )
+
+    def run_now(self, ids: Iterable[str]) -> None:
+        """After the booking's commit: the "sync" work runs at once in this process (the
+        meeting is on its way before the booker's page answers), the rest is queued for its
+        time. A lost run is found by the reconciler."""
+        for nid in ids:
+            with self.db.read() as s:
+                n = s.get(BookingNotice, nid)
+            if n is None:
+                continue
+            if n.kind == "sync":
+                self.run(nid)
+            else:
+                self._ring(nid, n.next_attempt_at)
+
+    def _ring(self, notice_id: str, at: dt.datetime | None) -> None:
+        delay = (at - self.clock.now()).total_seconds() if at is not None else 0.0
+        if delay > 0:
+            self.jobs.enqueue_in(delay, NOTICE_TASK, notice_id)
+        else:
+            self.jobs.enqueue(NOTICE_TASK, notice_id)
+
+    # ---- the job ----------------------------------------------------------------------------
+
+    def run(self, notice_id: str) -> str:
+        done = self.work.attempt(self.db, self.clock, notice_id, self._handle)
+        outcome = done.outcome
+        if isinstance(outcome, Later) and outcome.at is not None and done.status == "pending":
+            self._ring(notice_id, outcome.at)  # soon: not a minute later by the reconciler
+        return done.status
+
+    def reconcile(self) -> int:
+        ids = self.work.due_ids(self.db, self.clock.now())
+        for nid in ids:
+            self.jobs.enqueue(NOTICE_TASK, nid)
+        return len(ids)
+
+    def _handle(self, n: Row[Any]) -> Outcome:
+        with self.db.read() as s:
+            bk = s.get(Booking, n.booking_id)
+            if bk is None:
+                return Done(NoticeStatus.DONE)
+            t = s.get(MeetingType, bk.type_id)
+            org = s.get(Organization, bk.org_id)
+            host = s.get(User, bk.host_user_id)
+            assert t is not None and org is not None and host is not None
+            s.expunge_all()
+        handler = {
+            "sync": self._sync,
+            "drop": self._drop,
+            "confirm": self._confirm,
+            "reminder": self._reminder,
+            "calendar": self._calendar,
+        }[n.kind]
+        return handler(n, bk, t, org, host)
+
+    def _meeting(self, bk: Booking, meeting_id: str | None = None) -> Any:
+        wanted = meeting_id or bk.meeting_id
+        if wanted is None:
+            return None
+        for m in self.meetings.list_by_source(bk.org_id, Source(SourceKind.BOOKING, bk.id)):
+            if m.id == wanted:
+                return m
+        return None
+
+    def _sync(
+        self, n: Row[Any], bk: Booking, t: MeetingType, org: Organization, host: User
+    ) -> Outcome:
+        m = self._meeting(bk)
+        if bk.status == BookingStatus.CANCELLED:
+            if m is not None and not Status(m.status).gone:
+                self._cancel_meeting(m)
+            return Done(NoticeStatus.DONE)
+        if bk.meeting_id is None:
+            return Done(NoticeStatus.DONE)
+        if m is None:
+            hours = self.availability.hours_of([host.id]).get(host.id)
+            data = MeetingInput(
+                title=f"{t.name} with {bk.booker_name}"[:200],
+                start=bk.start_at,
+                timezone=hours.timezone if hours else "UTC",
+                duration=t.duration_min,
+                agenda=_agenda(bk),
+                source=Source(SourceKind.BOOKING, bk.id),
+            )
+            try:
+                self.meetings.schedule(host, data, ORIGIN, meeting_id=bk.meeting_id)
+            except IntegrityError:
+                pass  # an earlier attempt made it: the id is the booking's choice
+            except DomainError as exc:
+                # Refused here (the host deactivated, limits): the fallback decides.
+                return self._refused(bk, t, org, exc.message)
+            return Done(NoticeStatus.DONE)
+        status = Status(m.status)
+        if status.gone:
+            return Done(NoticeStatus.DONE)
+        length = int((bk.end_at - bk.start_at).total_seconds() // 60)
+        if m.start_at != bk.start_at or m.duration_min != length:
+            try:
+                self.meetings.update(
+                    host, m.id, MeetingChanges(start=bk.start_at, duration=length), ORIGIN
+                )
+            except Conflict as exc:
+                if status is Status.CREATING:
+                    return Later(exc.message, at=self.clock.now() + BUSY_RETRY, free=True)
+                return self._refused(bk, t, org, exc.message)
+        return Done(NoticeStatus.DONE)
+
+    def _cancel_meeting(self, m: Any) -> None:
+        with self.db.read() as s:
+            owner = s.get(User, m.host_user_id)
+        if owner is not None:
+            self.meetings.cancel(owner, m.id, ORIGIN)
+
+    def _drop(
+        self, n: Row[Any], bk: Booking, t: MeetingType, org: Organization, host: User
+    ) -> Outcome:
+        m = self._meeting(bk, n.meeting_id)
+        if m is not None and not Status(m.status).gone:
+            self._cancel_meeting(m)
+        return Done(NoticeStatus.DONE)
+
+    def _refused(self, bk: Booking, t: MeetingType, org: Organization, why: str) -> Outcome:
+        """The meeting cannot be made: the booking takes the fallback (or none), and the
+        confirmation says so."""
+        hours = self.availability.hours_of([bk.host_user_id]).get(bk.host_user_id)
+        if t.fallback == Fallback.NONE:
+            location, value = "none", ""
+        else:
+            location, value = self.fallback_location(t, hours, org.slug)
+        with self.db.write() as s:
+            s.execute(
+                update(Booking)
+                .where(Booking.id == bk.id, Booking.meeting_id == bk.meeting_id)
+                .values(meeting_id=None, location=location, location_value=value)
+            )
+            s.execute(
+                update(BookingNotice)
+                .where(
+                    BookingNotice.booking_id == bk.id,
+                    BookingNotice.kind == "confirm",
+                    BookingNotice.status == NoticeStatus.PENDING,
+                )
+                .values(next_attempt_at=self.clock.now(), last_error=why[:1000])
+            )
+            ids = self.due_now(s, bk.id)
+        for nid in ids:
+            self._ring(nid, None)
+        return Done(NoticeStatus.DONE, {"last_error": why[:1000]})
+
+    def _confirm(
+        self, n: Row[Any], bk: Booking, t: MeetingType, org: Organization, host: User
+    ) -> Outcome:
+        now = self.clock.now()
+        if bk.status == BookingStatus.CANCELLED:
+            m = self._meeting(bk)
+            told = bk.link_state != LinkState.WAITING
+            self._send(bk, t, host, "cancelled", m, method="CANCEL" if told else None)
+            return Done(NoticeStatus.DONE)
+        kind = "updated" if bk.sequence > 0 else "confirmed"
+        if bk.location == "none":
+            self._set_state(bk, LinkState.NONE)
+            self._send(bk, t, host, "no_link", None)
+            self._alert(bk, t, host, "Zoom could not make the meeting and no fallback is set")
+            return Done(NoticeStatus.DONE)
+        if bk.location != "zoom":
+            self._set_state(bk, LinkState.FALLBACK)
+            self._send(bk, t, host, kind, None, method="REQUEST")
+            if bk.sequence == 0 or n.last_error:
+                self._alert(bk, t, host, n.last_error or "nobody free had a working Zoom")
+            return Done(NoticeStatus.DONE)
+        m = self._meeting(bk)
+        if (
+            m is not None
+            and m.join_url
+            and Status(m.status)
+            in (
+                Status.SCHEDULED,
+                Status.UPDATING,
+            )
+        ):
+            if bk.link_state == LinkState.FOLLOWS and kind == "confirmed":
+                kind = "link_ready"
+            self._set_state(bk, LinkState.SENT)
+            self._send(bk, t, host, kind, m, method="REQUEST")
+            return Done(NoticeStatus.DONE)
+        if m is not None and Status(m.status) in (Status.FAILED, Status.DELETED_IN_ZOOM):
+            if Status(m.status) is Status.FAILED:
+                self._cancel_meeting(m)  # never made at Zoom: it ends here
+            return self._refused(bk, t, org, m.last_error or "Zoom refused the meeting")
+        # Not made yet: after the wait, the booker hears that the link follows (once).
+        if now >= bk.updated_at + self.wait and bk.link_state == LinkState.WAITING:
+            self._set_state(bk, LinkState.FOLLOWS)
+            self._send(bk, t, host, "follows", None)
+        return Later("waiting for Zoom to make the meeting", at=now + FOLLOW_UP, free=True)
+
+    def _reminder(
+        self, n: Row[Any], bk: Booking, t: MeetingType, org: Organization, host: User
+    ) -> Outcome:
+        if bk.status != BookingStatus.CONFIRMED:
+            return Done(NoticeStatus.DONE)
+        self._send(bk, t, host, "reminder", self._meeting(bk), minutes=n.minutes)
+        return Done(NoticeStatus.DONE)
+
+    def _calendar(
+        self, n: Row[Any], bk: Booking, t: MeetingType, org: Organization, host: User
+    ) -> Outcome:
+        accounts = self.availability.caldav_accounts(bk.member_ids)
+        uid = _uid(bk)
+        m = self._meeting(bk)
+        errors = []
+        for uid_member, accs in accounts.items():
+            for acc in accs:
+                try:
+                    if bk.status == BookingStatus.CANCELLED:
+                        self.calendars.delete_event(acc, uid)
+                    else:
+                        ics = self._ics(bk, t, host, m, "REQUEST", for_calendar=True)
+                        self.calendars.put_event(acc, uid, ics)
+                except CalendarError as exc:
+                    errors.append(f"{uid_member}: {exc.message}")
+        if errors:
+            return Later("; ".join(errors))
+        return Done(NoticeStatus.DONE)
+
+    # ---- events -----------------------------------------------------------------------------
+
+    def on_meeting_event(self, event: Event) -> None:
+        """A booking's meeting was made, refused or deleted at Zoom: its confirmation looks
+        again now."""
+        source = event.data.get("source") or {}
+        if source.get("kind") != SourceKind.BOOKING or not source.get("id"):
+            return
+        with self.db.write() as s:
+            s.execute(
+                update(BookingNotice)
+                .where(
+                    BookingNotice.booking_id == source["id"],
+                    BookingNotice.kind == "confirm",
+                    BookingNotice.status == NoticeStatus.PENDING,
+                )
+                .values(next_attempt_at=self.clock.now())
+            )
+            ids = self.due_now(s, source["id"])
+        for nid in ids:
+            self._ring(nid, None)
+
+    # ---- messages ---------------------------------------------------------------------------
+
+    def fallback_location(
+        self, t: MeetingType, hours: MemberHours | None, org_slug: str
+    ) -> tuple[str, str]:
+        """Where a booking without Zoom meets, from the type's fallback."""
+        if t.fallback == Fallback.JITSI:
+            server = (t.fallback_value or self.settings.booking_jitsi_server).rstrip("/")
+            return Fallback.JITSI, f"{server}/{org_slug}-{secrets.token_urlsafe(12)}"
+        if t.fallback == Fallback.LINK and hours is not None and hours.location == "link":
+            return Fallback.LINK, hours.location_value  # the member's own room
+        return str(t.fallback), t.fallback_value
+
+    def where(self, bk: Booking) -> tuple[str, str]:
+        """(label, link or place) of a booking as it is now."""
+        if bk.status != BookingStatus.CONFIRMED:
+            return self._where(bk, None)[0], ""
+        return self._where(bk, self._meeting(bk))
+
+    def _set_state(self, bk: Booking, state: LinkState) -> None:
+        with self.db.single() as conn:
+            conn.execute(update(Booking).where(Booking.id == bk.id).values(link_state=state))
+        bk.link_state = state
+
+    def _people(self, bk: Booking) -> list[tuple[str, str, str, bool]]:
+        """(address, name, time zone, is the booker) of everyone told about the booking."""
+        hours = self.availability.hours_of(bk.member_ids)
+        with self.db.read() as s:
+            users = s.scalars(select(User).where(User.id.in_(bk.member_ids))).all()
+        out = [(bk.booker_email, bk.booker_name, bk.timezone, True)]
+        for u in users:
+            tz = hours[u.id].timezone if u.id in hours else (u.timezone or "UTC")
+            out.append((u.email, u.name, tz, False))
+        return out
+
+    def _where(self, bk: Booking, m: Any) -> tuple[str, str]:
+        """(label, link or place) — the truth: Zoom only with a Zoom meeting's own link."""
+        if bk.location == "zoom":
+            return "Zoom", (m.join_url if m is not None and m.join_url else "")
+        return LOCATION_LABELS.get(bk.location, bk.location), bk.location_value
+
+    def _ics(
+        self,
+        bk: Booking,
+        t: MeetingType,
+        host: User,
+        m: Any,
+        method: str,
+        for_calendar: bool = False,
+    ) -> str:
+        label, where = self._where(bk, m)
+        link = where.startswith("https://") or where.startswith("http://")
+        lines = [f"{label}: {where}" if where else f"Location: {label}"]
+        if m is not None and m.zoom_meeting_id:
+            lines.append(f"Meeting ID: {m.zoom_meeting_id}")
+            if m.passcode:
+                lines.append(f"Passcode: {m.passcode}")
+        if bk.notes:
+            lines.append("")
+            lines.append(bk.notes)
+        hours = self.availability.hours_of([host.id]).get(host.id)
+        people = self._people(bk)
+        return build_invite(
+            InviteEvent(
+                uid=_uid(bk),
+                sequence=bk.sequence + (1 if method == "CANCEL" else 0),
+                title=f"{t.name}: {bk.booker_name} and {host.name}"[:200],
+                description="\n".join(lines),
+                start=bk.start_at,
+                duration=bk.end_at - bk.start_at,
+                timezone=hours.timezone if hours else "UTC",
+                location=where or label,
+                location_is_link=link,
+                organizer_email=host.email,
+                organizer_name=host.name,
+                attendees=tuple((p[0], p[1]) for p in people),
+                stamp=self.clock.now(),
+            ),
+            "CANCEL" if method == "CANCEL" and not for_calendar else method,
+        )
+
+    def _send(
+        self,
+        bk: Booking,
+        t: MeetingType,
+        host: User,
+        kind: str,
+        m: Any,
+        method: str | None = None,
+        minutes: int = 0,
+    ) -> None:
+        label, where = self._where(bk, m)
+        ics = self._ics(bk, t, host, m, method) if method else None
+        queued = []
+        with self.db.write() as s:
+            for email, name, tz, is_booker in self._people(bk):
+                local = bk.start_at.astimezone(_zone(tz))
+                msg = queue_email(
+                    s,
+                    org_id=bk.org_id,
+                    dedupe_key=f"booking:{bk.id}:{bk.sequence}:{kind}:{minutes}:{email}",
+                    to=email,
+                    template="booking",
+                    ics=ics,
+                    ics_method=method,
+                    context={
+                        "kind": kind,
+                        "booking_id": bk.id,
+                        "for_booker": is_booker,
+                        "name": name,
+                        "type_name": t.name,
+                        "booker_name": bk.booker_name,
+                        "booker_email": bk.booker_email,
+                        "host": host.name,
+                        "when": local.strftime("%A %d %B %Y, %H:%M"),
+                        "timezone": tz,
+                        "duration": t.duration_min,
+                        "location": label,
+                        "where": where,
+                        "meeting_id": m.zoom_meeting_id if m is not None else None,
+                        "passcode": m.passcode if m is not None else None,
+                        "notes": bk.notes,
+                        "minutes": minutes,
+                    },
+                )
+                if msg:
+                    queued.append(msg.id)
+        for mid in queued:
+            self.mail.enqueue(mid)
+
+    def _alert(self, bk: Booking, t: MeetingType, host: User, why: str) -> None:
+        """The host and the admins hear that a booking is not on Zoom, and why."""
+        label, where = self._where(bk, None)
+        with self.db.read() as s:
+            admins = s.scalars(
+                select(User).where(
+                    User.org_id == bk.org_id,
+                    User.status == "active",
+                    User.role.in_(("owner", "admin")),
+                )
+            ).all()
+            to = {host.email: host.name} | {a.email: a.name for a in admins}
+        queued = []
+        base = self.settings.effective_base_url
+        with self.db.write() as s:
+            for email, name in to.items():
+                msg = queue_email(
+                    s,
+                    org_id=bk.org_id,
+                    dedupe_key=f"booking-alert:{bk.id}:{bk.sequence}:{email}",
+                    to=email,
+                    template="booking_alert",
+                    context={
+                        "name": name,
+                        "type_name": t.name,
+                        "booker_name": bk.booker_name,
+                        "host": host.name,
+                        "when": bk.start_at.strftime("%Y-%m-%d %H:%M UTC"),
+                        "why": why,
+                        "location": label,
+                        "where": where,
+                        "link": f"{base}/booking/bookings",
+                    },
+                )
+                if msg:
+                    queued.append(msg.id)
+        for mid in queued:
+            self.mail.enqueue(mid)
+
+    def link_for_mail(self, context: dict[str, Any]) -> dict[str, str]:
+        """The outbox's secret maker: the booker's manage link, made at sending."""
+        if not context.get("for_booker") or self.manage_url is None:
+            return {"manage_url": ""}
+        return {"manage_url": self.manage_url(str(context["booking_id"]))}
+
+
+def _uid(bk: Booking) -> str:
+    return f"booking-{bk.id}@meetbridge"
+
+
+def _agenda(bk: Booking) -> str:
+    text = f"Booked by {bk.booker_name} <{bk.booker_email}>"
+    if bk.notes:
+        text += f"\n\n{bk.notes}"
+    return text[:2000]
+
+
+def _zone(name: str) -> Any:
+    from meetbridge.scheduling.timezones import BadZone, zone
+
+    try:
+        return zone(name)
+    except BadZone:
+        return dt.UTC

@@ -1,0 +1,802 @@
+"""Bookings: the public slots of a meeting type, booking one, and managing it (reschedule,
+cancel, reassign) by the booker's secret link or by a member or admin.
+
+A booking never talks to Zoom. In one transaction it writes its row and its durable work
+(booking/notices.py): "sync" asks the meetings service for the meeting (source: this
+booking) on the assigned host's Zoom and keeps it matching; "confirm" sends the confirmation
+only from the meeting as created (its join link), or the fallback, truthfully. Two bookers
+never get one member for overlapping times: a booking locks the members' availability rows
+and checks again under the lock (both databases, any number of processes), with a unique
+index on (host, start) beneath."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from meetbridge.booking.availability import DEFAULT_WEEKLY, Availabilities, MemberHours
+from meetbridge.booking.inputs import (
+    SLOTS_SPAN_MAX_DAYS,
+    BookingInput,
+    CheckedBooking,
+    checked_booking,
+    instant,
+)
+from meetbridge.booking.notices import Notices
+from meetbridge.booking.tables import (
+    Assignment,
+    Availability,
+    Booking,
+    BookingNotice,
+    BookingStatus,
+    Fallback,
+    LinkState,
+    MeetingType,
+    MeetingTypeMember,
+    NoticeStatus,
+)
+from meetbridge.core import audit
+from meetbridge.core.audit import Origin
+from meetbridge.core.clock import Clock
+from meetbridge.core.db import Database
+from meetbridge.core.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    Throttled,
+    ValidationFailed,
+)
+from meetbridge.core.models import Organization, User, new_id
+from meetbridge.core.security import LinkSigner
+from meetbridge.core.settings import Settings
+from meetbridge.meetings.service import Meetings
+from meetbridge.meetings.source import SourceKind
+from meetbridge.scheduling import assign
+from meetbridge.scheduling.availability import Hours, MemberAvailability
+from meetbridge.scheduling.intervals import Interval
+from meetbridge.scheduling.slots import Assignment as SlotAssignment
+from meetbridge.scheduling.slots import Slot, SlotRules, free_members, slots
+from meetbridge.scheduling.timezones import BadZone, zone
+
+MANAGE_PURPOSE = "booking-manage"
+
+
+@dataclass
+class Bookable:
+    """A published meeting type and everything its slots are computed from."""
+
+    org: Organization
+    type: MeetingType
+    members: list[MeetingTypeMember]
+    users: dict[str, User]
+    on_zoom: list[str]  # the members whose Zoom works now, in the type's order
+    candidates: list[str]  # the members a booking may go to (see `_candidates`)
+    hours: dict[str, MemberHours] = field(default_factory=dict)
+
+    @property
+    def rules(self) -> SlotRules:
+        t = self.type
+        return SlotRules(
+            duration=dt.timedelta(minutes=t.duration_min),
+            interval=dt.timedelta(minutes=t.interval_min),
+            buffer_before=dt.timedelta(minutes=t.buffer_before_min),
+            buffer_after=dt.timedelta(minutes=t.buffer_after_min),
+            min_notice=dt.timedelta(minutes=t.min_notice_min),
+            horizon=dt.timedelta(days=t.horizon_days),
+            daily_cap=t.daily_cap,
+        )
+
+    @property
+    def assignment(self) -> SlotAssignment:
+        return SlotAssignment(self.type.assignment)
+
+
+class Bookings:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        meetings: Meetings,
+        availability: Availabilities,
+        notices: Notices,
+        clock: Clock,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.meetings = meetings
+        self.availability = availability
+        self.notices = notices
+        self.clock = clock
+        self.signer = LinkSigner(settings.secret_key.get_secret_value(), MANAGE_PURPOSE)
+
+    # ---- the public page ------------------------------------------------------------------
+
+    def bookable(self, org_slug: str, type_slug: str) -> Bookable:
+        """A published type of an organisation, by their slugs (NotFound otherwise: the
+        public page says nothing about what exists unpublished)."""
+        with self.db.read() as s:
+            org = s.scalar(select(Organization).where(Organization.slug == org_slug))
+            t = None
+            if org is not None:
+                t = s.scalar(
+                    select(MeetingType).where(
+                        MeetingType.org_id == org.id,
+                        MeetingType.slug == type_slug,
+                        MeetingType.published.is_(True),
+                    )
+                )
+            if org is None or t is None:
+                raise NotFound("no such booking page")
+            return self._load(s, org, t)
+
+    def _load(self, s: Session, org: Organization, t: MeetingType) -> Bookable:
+        members = list(
+            s.scalars(
+                select(MeetingTypeMember)
+                .where(MeetingTypeMember.type_id == t.id)
+                .order_by(MeetingTypeMember.position)
+            ).all()
+        )
+        ids = [m.user_id for m in members]
+        users = {
+            u.id: u
+            for u in s.scalars(select(User).where(User.id.in_(ids), User.status == "active"))
+        }
+        members = [m for m in members if m.user_id in users]
+        ids = [m.user_id for m in members]
+        states = self.meetings.zoom_of_hosts(ids)
+        hours = self.availability.hours_of(ids)
+        for uid in ids:
+            if uid not in hours:
+                hours[uid] = _default_hours(users[uid])
+        # A member whose own meeting location is not Zoom hosts no Zoom meeting.
+        on_zoom = [
+            u for u in ids if str(states.get(u)) == "connected" and hours[u].location == "zoom"
+        ]
+        b = Bookable(org, t, members, users, on_zoom, [], hours)
+        b.candidates = _candidates(b)
+        return b
+
+    def slots(
+        self,
+        b: Bookable,
+        start: dt.datetime,
+        end: dt.datetime,
+        exclude_booking: str | None = None,
+    ) -> list[Slot]:
+        if end <= start:
+            raise ValidationFailed("to", "must be after from")
+        if end - start > dt.timedelta(days=SLOTS_SPAN_MAX_DAYS):
+            raise ValidationFailed("to", f"ask for at most {SLOTS_SPAN_MAX_DAYS} days at once")
+        now = self.clock.now()
+        start = max(start, now)
+        end = min(end, now + dt.timedelta(days=b.type.horizon_days))
+        if end <= start or not b.candidates:
+            return []
+        members = self._availability(b, start, end, exclude_booking)
+        return slots(b.assignment, members, b.rules, Interval(start, end), now)
+
+    def _availability(
+        self,
+        b: Bookable,
+        start: dt.datetime,
+        end: dt.datetime,
+        exclude_booking: str | None = None,
+        booked: Sequence[Booking] | None = None,
+    ) -> list[MemberAvailability]:
+        """Each candidate's hours and busy times over [start, end), widened by a day on each
+        side (a booking's buffers and a member-local day reach beyond it)."""
+        lo, hi = start - dt.timedelta(days=1), end + dt.timedelta(days=1)
+        ids = b.candidates
+        busy: dict[str, list[Interval]] = {u: [] for u in ids}
+        skip_meeting = None
+        if booked is None:
+            booked = self._bookings_between(b.org.id, lo, hi)
+        for bk in booked:
+            if bk.id == exclude_booking:
+                skip_meeting = bk.meeting_id
+                continue
+            for uid in bk.member_ids:
+                if uid in busy:
+                    busy[uid].append(Interval(bk.start_at, bk.end_at))
+        for mid, host, at, until in self.meetings.busy(b.org.id, ids, lo, hi):
+            if mid != skip_meeting and host in busy:
+                busy[host].append(Interval(at, until))
+        for uid, at, until in self.availability.busy(ids, lo, hi):
+            busy[uid].append(Interval(at, until))
+        per_day = self._per_day(b, booked, exclude_booking)
+        out = []
+        for uid in ids:
+            h = b.hours[uid]
+            out.append(
+                MemberAvailability(
+                    member_id=uid,
+                    timezone=h.timezone,
+                    weekly=h.weekly,
+                    overrides=h.overrides,
+                    busy=tuple(busy[uid]),
+                    booked_per_day=per_day.get(uid, {}),
+                )
+            )
+        return out
+
+    def _per_day(
+        self, b: Bookable, booked: Sequence[Booking], exclude: str | None
+    ) -> dict[str, dict[dt.date, int]]:
+        if b.type.daily_cap is None:
+            return {}
+        out: dict[str, dict[dt.date, int]] = {}
+        for bk in booked:
+            if bk.type_id != b.type.id or bk.id == exclude:
+                continue
+            for uid in bk.member_ids:
+                if uid in b.hours:
+                    day = bk.start_at.astimezone(zone(b.hours[uid].timezone)).date()
+                    counts = out.setdefault(uid, {})
+                    counts[day] = counts.get(day, 0) + 1
+        return out
+
+    def _bookings_between(
+        self, org_id: str, lo: dt.datetime, hi: dt.datetime, s: Session | None = None
+    ) -> list[Booking]:
+        query = select(Booking).where(
+            Booking.org_id == org_id,
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.start_at < hi,
+            Booking.end_at > lo,
+        )
+        if s is not None:
+            return list(s.scalars(query).all())
+        with self.db.read() as r:
+            return list(r.scalars(query).all())
+
+    # ---- booking --------------------------------------------------------------------------
+
+    def book(self, org_slug: str, type_slug: str, data: BookingInput, origin: Origin) -> Booking:
+        if data.honeypot:
+            # Only robots fill in the field people never see: refused, nothing written.
+            raise ValidationFailed("form", "could not be sent; reload the page and try again")
+        ok = checked_booking(data)
+        b = self.bookable(org_slug, type_slug)
+        self._throttle(b.org.id, ok.email, origin.ip)
+        return self._place(b, ok, origin)
+
+    def _place(self, b: Bookable, ok: CheckedBooking, origin: Origin) -> Booking:
+        now = self.clock.now()
+        duration = dt.timedelta(minutes=b.type.duration_min)
+        end = ok.start + duration
+        offered = self._free_for(b, ok.start, None)
+        if not offered:
+            raise Conflict("start", "this time is not available (any more); pick another")
+        try:
+            with self.db.write() as s:
+                self._lock(s, b, offered)
+                # Under the lock: what others booked meanwhile.
+                lo, hi = ok.start - dt.timedelta(days=1), end + dt.timedelta(days=1)
+                booked = self._bookings_between(b.org.id, lo, hi, s)
+                free = self._free_for(b, ok.start, None, booked)
+                if not free:
+                    raise Conflict("start", "this time was just taken; pick another")
+                host, members, reason = self._assign(s, b, free, now)
+                booking = self._new_booking(b, ok, host, members, reason, origin, now)
+                s.add(booking)
+                s.flush()
+                notices = self.notices.for_new(s, booking, b.type, now)
+                s.execute(
+                    update(Availability)
+                    .where(Availability.user_id.in_(members))
+                    .values(version=Availability.version + 1)
+                )
+                audit.write(
+                    s,
+                    audit.row(
+                        org_id=b.org.id,
+                        actor_id=None,
+                        actor_label=ok.email,
+                        action="booking.created",
+                        origin=origin,
+                        target_type="booking",
+                        target_id=booking.id,
+                        details={"type": b.type.slug, "host": host, "reason": reason},
+                    ),
+                )
+                s.expunge(booking)
+        except IntegrityError:
+            raise Conflict("start", "this time was just taken; pick another") from None
+        self.notices.run_now(notices)
+        return booking
+
+    def _free_for(
+        self,
+        b: Bookable,
+        start: dt.datetime,
+        exclude: str | None,
+        booked: Sequence[Booking] | None = None,
+    ) -> tuple[str, ...]:
+        if not b.candidates:
+            return ()
+        end = start + dt.timedelta(minutes=b.type.duration_min)
+        members = self._availability(b, start, end, exclude, booked)
+        return free_members(b.assignment, members, b.rules, start, self.clock.now())
+
+    def _lock(self, s: Session, b: Bookable, members: Sequence[str]) -> None:
+        """Locks the members' availability rows (in id order: two bookings never wait on each
+        other crosswise); a member without one gets it first."""
+        ids = sorted(members)
+        have = set(
+            s.scalars(
+                select(Availability.user_id)
+                .where(Availability.user_id.in_(ids))
+                .order_by(Availability.user_id)
+                .with_for_update()
+            ).all()
+        )
+        for uid in ids:
+            if uid not in have:
+                self.availability.ensure(s, b.users[uid])
+
+    def _assign(
+        self, s: Session, b: Bookable, free: Sequence[str], now: dt.datetime
+    ) -> tuple[str, list[str], str]:
+        """(host, everyone in it, why): the host is always the one whose Zoom makes it."""
+        kind = b.type.assignment
+        if kind == Assignment.COLLECTIVE:
+            everyone = [m.user_id for m in b.members if m.user_id in b.candidates]
+            hosts = [u for u in everyone if u in b.on_zoom]
+            if hosts:
+                return (
+                    hosts[0],
+                    everyone,
+                    (
+                        f"collective: all {len(everyone)} members invited; hosted on "
+                        f"{b.users[hosts[0]].name}'s Zoom (the first assigned member with Zoom)"
+                    ),
+                )
+            return (
+                everyone[0],
+                everyone,
+                (
+                    f"collective: all {len(everyone)} members invited; nobody has a working Zoom, "
+                    "so the fallback location applies"
+                ),
+            )
+        if kind == Assignment.ONE:
+            uid = free[0]
+            return uid, [uid], "one person: the type's member"
+        zoom_free = [u for u in free if u in b.on_zoom]
+        pool = zoom_free or list(free)
+        weights = {m.user_id: m for m in b.members}
+        month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        counts = dict(
+            s.execute(
+                select(Booking.host_user_id, func.count())
+                .where(
+                    Booking.type_id == b.type.id,
+                    Booking.status == BookingStatus.CONFIRMED,
+                    Booking.created_at >= month,
+                    Booking.host_user_id.in_(pool),
+                )
+                .group_by(Booking.host_user_id)
+            ).all()
+        )
+        last = dict(
+            s.execute(
+                select(Booking.host_user_id, func.max(Booking.created_at))
+                .where(Booking.type_id == b.type.id, Booking.host_user_id.in_(pool))
+                .group_by(Booking.host_user_id)
+            ).all()
+        )
+        pick = assign.pick(
+            [
+                assign.Candidate(
+                    member_id=u,
+                    weight=weights[u].weight,
+                    priority=weights[u].priority,
+                    booked_this_month=int(counts.get(u, 0)),
+                    last_booked_at=last.get(u),
+                )
+                for u in pool
+            ]
+        )
+        reason = pick.reason
+        if not zoom_free:
+            reason += "; no free member has a working Zoom, so the fallback location applies"
+        return pick.member_id, [pick.member_id], reason
+
+    def _new_booking(
+        self,
+        b: Bookable,
+        ok: CheckedBooking,
+        host: str,
+        members: list[str],
+        reason: str,
+        origin: Origin,
+        now: dt.datetime,
+    ) -> Booking:
+        on_zoom = host in b.on_zoom
+        location, value = ("zoom", "") if on_zoom else self._fallback(b, host)
+        return Booking(
+            id=new_id(),
+            org_id=b.org.id,
+            type_id=b.type.id,
+            host_user_id=host,
+            member_ids=members,
+            start_at=ok.start,
+            end_at=ok.start + dt.timedelta(minutes=b.type.duration_min),
+            timezone=ok.timezone,
+            booker_name=ok.name,
+            booker_email=ok.email,
+            notes=ok.notes,
+            origin_ip=(origin.ip or "")[:64] or None,
+            status=BookingStatus.CONFIRMED,
+            meeting_id=new_id() if on_zoom else None,
+            location=location,
+            location_value=value,
+            link_state=LinkState.WAITING,
+            assignment_reason=reason,
+            sequence=0,
+            created_at=now,
+            updated_at=now,
+        )
+
+    def _fallback(self, b: Bookable, host: str) -> tuple[str, str]:
+        t = b.type
+        if t.fallback == Fallback.NONE:
+            # Slots are offered only for members who can host on Zoom (`_candidates`).
+            raise Conflict("start", "nobody can host this on Zoom now; pick another time")
+        return self.notices.fallback_location(t, b.hours.get(host), b.org.slug)
+
+    def _throttle(self, org_id: str, email: str, ip: str | None) -> None:
+        since = self.clock.now() - dt.timedelta(hours=1)
+        with self.db.read() as s:
+            by_email = s.scalar(
+                select(func.count()).where(
+                    Booking.org_id == org_id,
+                    Booking.booker_email == email,
+                    Booking.created_at >= since,
+                )
+            )
+            by_ip = (
+                s.scalar(
+                    select(func.count()).where(Booking.origin_ip == ip, Booking.created_at >= since)
+                )
+                if ip
+                else 0
+            )
+        if (by_email or 0) >= self.settings.booking_attempts_per_email or (
+            by_ip or 0
+        ) >= self.settings.booking_attempts_per_address:
+            raise Throttled("too many bookings from here in the last hour; try again later", 3600)
+
+    # ---- managing -------------------------------------------------------------------------
+
+    def manage_token(self, booking_id: str) -> str:
+        return self.signer.sign(booking_id)
+
+    def manage_url(self, booking_id: str) -> str:
+        base = self.settings.effective_base_url
+        return f"{base}/book/manage/{booking_id}/{self.manage_token(booking_id)}"
+
+    def by_token(self, booking_id: str, token: str) -> Booking:
+        """The booking a manage link names, as it is now (a rescheduled booking keeps its
+        link: old e-mails lead to the current time)."""
+        if len(booking_id) > 36 or not self.signer.valid(booking_id, token):
+            raise NotFound("this link is not valid")
+        with self.db.read() as s:
+            bk = s.get(Booking, booking_id)
+        if bk is None:
+            raise NotFound("this link is not valid")
+        return bk
+
+    def type_of(self, bk: Booking) -> Bookable:
+        with self.db.read() as s:
+            org = s.get(Organization, bk.org_id)
+            t = s.get(MeetingType, bk.type_id)
+            assert org is not None and t is not None
+            return self._load(s, org, t)
+
+    def changeable_by_booker(self, bk: Booking, t: MeetingType) -> str | None:
+        """Why the booker cannot change it now, or None."""
+        if bk.status != BookingStatus.CONFIRMED:
+            return "this booking is cancelled"
+        now = self.clock.now()
+        if bk.start_at <= now:
+            return "this booking has started or is over"
+        if bk.start_at - dt.timedelta(minutes=t.cutoff_min) <= now:
+            return (
+                f"changes close {t.cutoff_min} minutes before the start; "
+                "reply to the confirmation e-mail to reach your host"
+            )
+        return None
+
+    def reschedule_by_token(
+        self, booking_id: str, token: str, new_start: str, origin: Origin
+    ) -> Booking:
+        bk = self.by_token(booking_id, token)
+        b = self.type_of(bk)
+        why = self.changeable_by_booker(bk, b.type)
+        if why:
+            raise Conflict("booking", why)
+        return self._reschedule(b, bk, instant("start", new_start), origin, bk.booker_email)
+
+    def cancel_by_token(self, booking_id: str, token: str, origin: Origin) -> Booking:
+        bk = self.by_token(booking_id, token)
+        b = self.type_of(bk)
+        why = self.changeable_by_booker(bk, b.type)
+        if why:
+            raise Conflict("booking", why)
+        return self._cancel(bk, origin, "booker", bk.booker_email)
+
+    def get(self, actor: User, booking_id: str) -> Booking:
+        with self.db.read() as s:
+            bk = s.get(Booking, booking_id)
+        if bk is None or bk.org_id != actor.org_id:
+            raise NotFound("no such booking")
+        if not actor.is_admin and actor.id not in bk.member_ids:
+            raise NotFound("no such booking")
+        return bk
+
+    def reschedule(
+        self, actor: User, booking_id: str, new_start: dt.datetime, origin: Origin
+    ) -> Booking:
+        bk = self.get(actor, booking_id)
+        if bk.status != BookingStatus.CONFIRMED:
+            raise Conflict("booking", "this booking is cancelled")
+        return self._reschedule(self.type_of(bk), bk, new_start, origin, actor.email)
+
+    def cancel(self, actor: User, booking_id: str, origin: Origin) -> Booking:
+        bk = self.get(actor, booking_id)
+        return self._cancel(bk, origin, "member", actor.email)
+
+    def reassign(self, actor: User, booking_id: str, origin: Origin) -> Booking:
+        """Moves a booking to another free member (round-robin), e.g. when its host can no
+        longer host it: the meeting is made on the new host's Zoom and the old one deleted."""
+        if not actor.is_admin:
+            raise PermissionDenied("only admins reassign bookings")
+        bk = self.get(actor, booking_id)
+        b = self.type_of(bk)
+        if b.type.assignment != Assignment.ROUND_ROBIN:
+            raise Conflict("booking", "only round-robin bookings can go to another member")
+        return self._reschedule(b, bk, bk.start_at, origin, actor.email, move_host=True)
+
+    def _reschedule(
+        self,
+        b: Bookable,
+        bk: Booking,
+        new_start: dt.datetime,
+        origin: Origin,
+        by: str,
+        move_host: bool = False,
+    ) -> Booking:
+        now = self.clock.now()
+        if bk.status != BookingStatus.CONFIRMED:
+            raise Conflict("booking", "this booking is cancelled")
+        free = self._free_for(b, new_start, bk.id)
+        if move_host:
+            free = tuple(u for u in free if u != bk.host_user_id)
+        if not free:
+            raise Conflict("start", "this time is not available; pick another")
+        end = new_start + dt.timedelta(minutes=b.type.duration_min)
+        with self.db.write() as s:
+            row = s.get(Booking, bk.id, with_for_update=True)
+            assert row is not None
+            if row.status != BookingStatus.CONFIRMED:
+                raise Conflict("booking", "this booking is cancelled")
+            self._lock(s, b, sorted(set(free) | {row.host_user_id}))
+            lo, hi = new_start - dt.timedelta(days=1), end + dt.timedelta(days=1)
+            booked = self._bookings_between(b.org.id, lo, hi, s)
+            free = self._free_for(b, new_start, row.id, booked)
+            if move_host:
+                free = tuple(u for u in free if u != row.host_user_id)
+            if not free:
+                raise Conflict("start", "this time was just taken; pick another")
+            before = row.start_at
+            new_host, members, reason = row.host_user_id, list(row.member_ids), None
+            if row.host_user_id not in free or move_host:
+                if b.type.assignment == Assignment.ROUND_ROBIN:
+                    new_host, members, reason = self._assign(s, b, free, now)
+                else:
+                    raise Conflict("start", "the host is not free then; pick another time")
+            self.notices.moved(s, row, b, new_start, end, new_host, members, reason, now)
+            audit.write(
+                s,
+                audit.row(
+                    org_id=row.org_id,
+                    actor_id=None,
+                    actor_label=by,
+                    action="booking.rescheduled" if not move_host else "booking.reassigned",
+                    origin=origin,
+                    target_type="booking",
+                    target_id=row.id,
+                    details={
+                        "from": before.isoformat(),
+                        "to": new_start.isoformat(),
+                        "host": new_host,
+                    },
+                ),
+            )
+            notices = self.notices.due_now(s, row.id)
+            s.flush()
+            s.expunge(row)
+        self.notices.run_now(notices)
+        return row
+
+    def _cancel(self, bk: Booking, origin: Origin, who: str, by: str) -> Booking:
+        with self.db.write() as s:
+            row = s.get(Booking, bk.id, with_for_update=True)
+            assert row is not None
+            if row.status == BookingStatus.CANCELLED:
+                s.expunge(row)
+                return row
+            self.notices.cancelled(s, row, who, self.clock.now())
+            audit.write(
+                s,
+                audit.row(
+                    org_id=row.org_id,
+                    actor_id=None,
+                    actor_label=by,
+                    action="booking.cancelled",
+                    origin=origin,
+                    target_type="booking",
+                    target_id=row.id,
+                    details={"by": who},
+                ),
+            )
+            notices = self.notices.due_now(s, row.id)
+            s.flush()
+            s.expunge(row)
+        self.notices.run_now(notices)
+        return row
+
+    # ---- the record -----------------------------------------------------------------------
+
+    def find(
+        self,
+        actor: User,
+        *,
+        member_id: str | None = None,
+        type_id: str | None = None,
+        status: str | None = None,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        limit: int = 500,
+    ) -> list[Booking]:
+        with self.db.read() as s:
+            query = select(Booking).where(Booking.org_id == actor.org_id)
+            if not actor.is_admin:
+                query = query.where(Booking.host_user_id == actor.id)
+            if member_id:
+                query = query.where(Booking.host_user_id == member_id)
+            if type_id:
+                query = query.where(Booking.type_id == type_id)
+            if status:
+                query = query.where(Booking.status == status)
+            if start:
+                query = query.where(Booking.start_at >= start)
+            if end:
+                query = query.where(Booking.start_at < end)
+            rows = list(s.scalars(query.order_by(Booking.start_at.desc()).limit(limit)).all())
+        return rows
+
+    def details(self, actor: User, rows: Sequence[Booking]) -> list[dict[str, Any]]:
+        """What the bookings list and its CSV show of each booking: type, host, Zoom ID,
+        join link (from the meeting), fallback used, why it went to its host."""
+        meetings = {
+            mt.id: mt
+            for mt in self.meetings.list_by_source_ids(
+                actor.org_id, SourceKind.BOOKING, [r.id for r in rows]
+            )
+        }
+        with self.db.read() as s:
+            types = dict(s.execute(select(MeetingType.id, MeetingType.name)).all())
+            users = dict(
+                s.execute(select(User.id, User.name).where(User.org_id == actor.org_id)).all()
+            )
+        out = []
+        for r in rows:
+            m = meetings.get(r.meeting_id or "")
+            out.append(
+                {
+                    "id": r.id,
+                    "type": types.get(r.type_id, ""),
+                    "type_id": r.type_id,
+                    "start": r.start_at.isoformat(),
+                    "end": r.end_at.isoformat(),
+                    "timezone": r.timezone,
+                    "status": r.status,
+                    "host_id": r.host_user_id,
+                    "host": users.get(r.host_user_id, ""),
+                    "members": [users.get(u, u) for u in r.member_ids],
+                    "booker_name": r.booker_name,
+                    "booker_email": r.booker_email,
+                    "location": r.location,
+                    "fallback_used": r.location != "zoom",
+                    "location_value": r.location_value,
+                    "zoom_meeting_id": m.zoom_meeting_id if m is not None else None,
+                    "join_url": m.join_url
+                    if m is not None and r.status == BookingStatus.CONFIRMED
+                    else None,
+                    "meeting_status": m.status if m is not None else None,
+                    "link_state": r.link_state,
+                    "assignment_reason": r.assignment_reason,
+                    "created_at": r.created_at.isoformat(),
+                }
+            )
+        return out
+
+    def csv(self, actor: User, rows: Sequence[Booking]) -> str:
+        cols = [
+            "id",
+            "type",
+            "start",
+            "end",
+            "timezone",
+            "status",
+            "host",
+            "booker_name",
+            "booker_email",
+            "location",
+            "fallback_used",
+            "zoom_meeting_id",
+            "join_url",
+            "assignment_reason",
+            "created_at",
+        ]
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(cols)
+        for d in self.details(actor, rows):
+            # A cell a spreadsheet would run as a formula is written as text.
+            w.writerow([_cell(d[c]) for c in cols])
+        return buf.getvalue()
+
+    def public_details(self, bk: Booking) -> dict[str, Any]:
+        """What the booker's pages show of where it meets: the Zoom link only once the
+        meeting exists (from the meeting itself), or the fallback, said as what it is."""
+        label, where = self.notices.where(bk)
+        return {"location": label, "join_url": where or None}
+
+    def pending_notices(self, booking_id: str) -> list[BookingNotice]:
+        with self.db.read() as s:
+            return list(
+                s.scalars(
+                    select(BookingNotice).where(
+                        BookingNotice.booking_id == booking_id,
+                        BookingNotice.status == NoticeStatus.PENDING,
+                    )
+                ).all()
+            )
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _default_hours(user: User) -> MemberHours:
+    try:
+        zone(user.timezone or "UTC")
+        tz = user.timezone or "UTC"
+    except BadZone:
+        tz = "UTC"
+    weekly = {int(k): tuple(Hours(a, b) for a, b in v) for k, v in DEFAULT_WEEKLY.items()}
+    return MemberHours(user.id, tz, weekly, {}, "zoom", "")
+
+
+def _candidates(b: Bookable) -> list[str]:
+    """Who a booking may go to. Without a fallback only members who can host on Zoom (a
+    collective type needs one of them, and then everyone); with one, every member."""
+    ids = [m.user_id for m in b.members]
+    if b.type.fallback != Fallback.NONE:
+        return ids
+    if b.type.assignment == Assignment.COLLECTIVE:
+        return ids if b.on_zoom else []
+    return [u for u in ids if u in b.on_zoom]
