@@ -8,6 +8,8 @@ from meetbridge.web import (
     account,
     assets,
     audit,
+    booking_admin,
+    booking_public,
     coming,
     email_templates,
     meetings,
@@ -32,4 +34,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     meetings.router,
     projects.router,
     email_templates.router,
+    booking_admin.router,
+    booking_public.router,
 )
