@@ -26,9 +26,12 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class CalDav:
-    def __init__(self, *, timeout: float = 15.0, allow_private: bool = False) -> None:
+    def __init__(
+        self, *, timeout: float = 15.0, allow_private: bool = False, tls_verify: str | bool = True
+    ) -> None:
         self.timeout = timeout
         self.allow_private = allow_private
+        self.tls_verify = tls_verify  # True, or a CA bundle's path
 
     # The five operations -------------------------------------------------------------------
 
@@ -93,7 +96,8 @@ class CalDav:
             password=account.password,
             timeout=self.timeout,  # type: ignore[arg-type]  # the HTTP library takes a float
             enable_rfc6764=False,  # the member gave the collection's URL: no DNS discovery
-            rate_limit_handle=False,  # a 429 is an error now, not a sleep inside a request
+            rate_limit_handle=False,
+            ssl_verify_cert=self.tls_verify,  # a 429 is an error now, not a sleep inside a request
         )
         try:
             client.session.max_redirects = 0
