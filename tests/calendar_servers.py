@@ -43,6 +43,8 @@ class RadicaleServer:
     def __init__(self, username: str = "member", password: str = "s3cret-Pass") -> None:
         self.username = username
         self.password = password
+        # A second user, whose calendars the first may not use (Radicale's owner_only rights).
+        self.users = {username: password, "someone-else": "0ther-Pass"}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self._dir = tempfile.TemporaryDirectory(prefix="radicale-")
@@ -51,7 +53,7 @@ class RadicaleServer:
     def start(self) -> None:
         root = Path(self._dir.name)
         users = root / "users"
-        users.write_text(f"{self.username}:{self.password}\n")
+        users.write_text("".join(f"{name}:{pw}\n" for name, pw in self.users.items()))
         self._proc = subprocess.Popen(
             [
                 sys.executable,
@@ -106,17 +108,19 @@ class RadicaleServer:
             self._proc = None
         self._dir.cleanup()
 
-    def client(self) -> DAVClient:
-        return DAVClient(url=self.url, username=self.username, password=self.password)
+    def client(self, username: str | None = None) -> DAVClient:
+        username = username or self.username
+        return DAVClient(url=self.url, username=username, password=self.users[username])
 
-    def new_calendar(self, name: str | None = None) -> CalDavAccount:
-        """A fresh, empty calendar collection of the test user (one per test keeps tests
-        apart while sharing the server), as the account a member would save."""
+    def new_calendar(self, name: str | None = None, username: str | None = None) -> CalDavAccount:
+        """A fresh, empty calendar collection of the test user, or of `username` (one per
+        test keeps tests apart while sharing the server), as the account a member would save."""
+        username = username or self.username
         cal_id = name or f"cal-{uuid.uuid4().hex[:10]}"
-        with self.client() as client:
+        with self.client(username) as client:
             calendar = client.principal().make_calendar(name=cal_id, cal_id=cal_id)
             url = str(calendar.url)
-        return CalDavAccount(url=url, username=self.username, password=self.password)
+        return CalDavAccount(url=url, username=username, password=self.users[username])
 
 
 def make_tls_files(folder: Path, name: str = "localhost") -> tuple[Path, Path, Path]:

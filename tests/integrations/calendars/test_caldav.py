@@ -175,10 +175,20 @@ def test_check_accepts_a_calendar_and_says_plainly_what_is_wrong(
             call()
         assert caught.value.message == "CalDAV refused the password"
 
+    theirs = radicale.new_calendar(username="someone-else")
+    with pytest.raises(CalendarError) as caught:
+        client.check_caldav(dataclasses.replace(account, url=theirs.url))
+    assert caught.value.message == "CalDAV refused access to this calendar"
+
     missing = dataclasses.replace(account, url=radicale.url + "member/no-such-calendar/")
     with pytest.raises(CalendarError) as caught:
         client.check_caldav(missing)
     assert caught.value.message == "no CalDAV calendar at this address"
+
+    for not_a_calendar in (radicale.url, radicale.url + "member/"):
+        with pytest.raises(CalendarError) as caught:
+            client.check_caldav(dataclasses.replace(account, url=not_a_calendar))
+        assert caught.value.message.startswith("this address is not a calendar")
 
 
 def test_an_unreachable_server_is_a_plain_error(client: CalendarClient) -> None:
