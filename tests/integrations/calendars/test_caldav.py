@@ -70,6 +70,10 @@ def test_events_written_by_another_client_are_read_as_busy(
             "END:VEVENT\r\nEND:VCALENDAR\r\n"
         )
         calendar.add_event(event("holiday", "DTSTART;VALUE=DATE:20260320"))
+        # A series that began long before the window and never ends: Thursdays 07:00 UTC.
+        calendar.add_event(
+            event("old", "DTSTART:20250102T070000Z", "DURATION:PT15M", "RRULE:FREQ=WEEKLY")
+        )
         calendar.add_event(
             event(
                 "tentative-free", "DTSTART:20260305T090000Z", "DURATION:PT1H", "TRANSP:TRANSPARENT"
@@ -80,6 +84,9 @@ def test_events_written_by_another_client_are_read_as_busy(
         )
     read = client.read_caldav(account, *MARCH, "Europe/Paris")
     assert read.etag is None and not read.not_modified
+    thursdays = [b for b in read.busy if b.end - b.start == dt.timedelta(minutes=15)]
+    assert [b.start.day for b in thursdays] == [5, 12, 19, 26]
+    read = dataclasses.replace(read, busy=tuple(b for b in read.busy if b not in thursdays))
     # Paris moves its clocks on 29 March: 10:00 is 09:00 UTC until then, 08:00 UTC after.
     assert read.busy == (
         Busy(utc(2026, 3, 3, 9), utc(2026, 3, 3, 10)),
