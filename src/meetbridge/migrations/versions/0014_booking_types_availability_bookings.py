@@ -158,7 +158,6 @@ def upgrade() -> None:
         sa.Column("next_attempt_at", meetbridge.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("claimed_until", meetbridge.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("told_follows", sa.Boolean(), server_default=sa.text("0"), nullable=False),
         sa.Column("created_at", meetbridge.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["booking_id"], ["bookings.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
