@@ -15,7 +15,7 @@ import pytest
 
 from meetbridge.booking.inputs import MeetingTypeInput, TypeMember
 from meetbridge.booking.types import TypeView
-from tests.conftest import ORIGIN
+from tests.conftest import ORIGIN, PASSWORD
 from tests.support import SmtpServer
 from tests.zoom_env import ZoomEnv, zoom_env
 
@@ -28,6 +28,16 @@ def env(tmp_path: Path, database_url: str, smtp: SmtpServer) -> Iterator[ZoomEnv
         browser = e.signed_in("ann@acme.test")
         e.connect(browser, "maria@zoom-sandbox.test")
         yield e
+
+
+def add_member(env: ZoomEnv, email: str, name: str, zoom_email: str | None = None) -> None:
+    """A member of Acme, with their own Zoom connected when `zoom_email` is given."""
+    owner = env.user("owner@acme.test")
+    env.c.accounts.create_member(
+        owner, email=email, name=name, role="member", password=PASSWORD, origin=ORIGIN
+    )
+    if zoom_email:
+        env.connect(env.signed_in(email), zoom_email)
 
 
 def make_type(env: ZoomEnv, members: list[str], publish: bool = True, **over: Any) -> TypeView:
