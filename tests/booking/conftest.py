@@ -15,6 +15,7 @@ import pytest
 
 from meetbridge.booking.inputs import MeetingTypeInput, TypeMember
 from meetbridge.booking.types import TypeView
+from tests.calendar_servers import feed_server, radicale  # noqa: F401
 from tests.conftest import ORIGIN, PASSWORD
 from tests.support import SmtpServer
 from tests.zoom_env import ZoomEnv, zoom_env

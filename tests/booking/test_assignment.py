@@ -136,7 +136,7 @@ def test_without_a_fallback_nobody_without_zoom_is_offered(env: ZoomEnv) -> None
     env.c.meeting_types.publish(owner, view.type.id, False, _origin())
     try:
         env.c.meeting_types.publish(owner, view.type.id, True, _origin())
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         assert "no assigned member has a working Zoom" in str(exc)
     else:
         raise AssertionError("publishing without a host or a fallback must be refused")

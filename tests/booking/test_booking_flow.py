@@ -86,7 +86,7 @@ def test_the_booker_reschedules_and_cancels_and_zoom_follows(
         r = api.post(f"/manage/{bid}/{token}/reschedule", json={"start": offered[3]["start"]})
         assert r.status_code == 200, r.text
         assert r.json()["start"] == offered[3]["start"]
-    moved = mail_about(smtp, "client@example.test", "Rescheduled: Intro call")[0]
+    moved = mail_about(smtp, "client@example.test", "Updated: Intro call")[0]
     event = _event(moved)
     assert str(event["UID"]) == uid and int(event["SEQUENCE"]) == 1
     assert str(event["LOCATION"]) == zoom["join_url"]

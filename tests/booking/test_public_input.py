@@ -97,8 +97,12 @@ def _race(urls: list[str], start: str) -> list[httpx.Response]:
             results.append(
                 api.post(
                     "/api/v1/public/acme/intro/bookings",
-                    json={"start": start, "name": f"Racer {i}", "email": f"r{i}@example.test",
-                          "timezone": "UTC"},
+                    json={
+                        "start": start,
+                        "name": f"Racer {i}",
+                        "email": f"r{i}@example.test",
+                        "timezone": "UTC",
+                    },
                 )
             )
 
