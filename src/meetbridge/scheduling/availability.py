@@ -207,9 +207,10 @@ def _zone_days(
 def day_ranges(
     member: MemberAvailability, tz: zoneinfo.ZoneInfo, lo: int, hi: int
 ) -> list[tuple[int, int]]:
-    """Each member-local day's open ranges, as UTC microsecond pairs, sorted: one pair per run of
-    touching hours within a day, for every day whose hours may reach into [lo, hi). Ranges of
-    consecutive days may touch at midnight (joined by `merge`), never overlap."""
+    """Each member-local day's open ranges, as UTC microsecond pairs, sorted: one pair per run
+    of hours that touch in real time within a day, for every day whose hours may reach into
+    [lo, hi). Ranges of consecutive days may touch at midnight (joined by `merge`), never
+    overlap."""
     out: list[tuple[int, int]] = []
     overrides, weekly = member.overrides, member.weekly
     # A day's hours are usually one of a few tuples shared by every week: join each once. Keyed
@@ -225,13 +226,21 @@ def day_ranges(
         minutes = joined.get(id(hours))
         if minutes is None:
             minutes = joined[id(hours)] = _merged_minutes(hours)
-        for start, end in minutes:
-            if base is not None:
+        if base is not None:
+            for start, end in minutes:
                 out.append((base + start * MINUTE_US, base + end * MINUTE_US))
+            continue
+        first = len(out)
+        for start, end in minutes:
+            a, b = _wall_us(tz, day, start), _wall_us(tz, day, end)
+            if a >= b:
+                continue  # hours wholly inside a skipped hour are no time at all
+            if len(out) > first and a <= out[-1][1]:
+                # 00:00-02:00 and 02:30-03:00 across a gap from 02:00 to 02:30 are one run of
+                # real time: one range, one set of steps.
+                out[-1] = (out[-1][0], b)
             else:
-                a, b = _wall_us(tz, day, start), _wall_us(tz, day, end)
-                if a < b:  # hours wholly inside a skipped hour are no time at all
-                    out.append((a, b))
+                out.append((a, b))
     return out
 
 
