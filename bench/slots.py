@@ -4,11 +4,14 @@ of day, overlapping freely), 30-minute slots every 15 minutes, 09:00-17:00 on we
 members' own zones (a team spread over four of them).
 
 `.venv/bin/python bench/slots.py` (prefix `PYTHONPATH=<checkout>/src` to measure another
-version). Prints p50 / p99 ms of process CPU per call and the 50:1 ratio of the medians; the
-first call of a process (zone work not cached yet) is shown apart."""
+version). Prints p50 / p99 ms of process CPU per call and the 50:1 ratio of the medians, for
+member objects already used once (their busy time sorted and kept on them) and for fresh ones
+(as a request that loads its members anew sees it), and the re-check of one booking
+(`free_members`). The first call of a process (zone work not cached yet) is shown apart."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import statistics
@@ -16,7 +19,7 @@ import time
 
 from meetbridge.scheduling.availability import MemberAvailability, validate_hours
 from meetbridge.scheduling.intervals import Interval
-from meetbridge.scheduling.slots import Assignment, SlotRules, slots
+from meetbridge.scheduling.slots import Assignment, SlotRules, free_members, slots
 
 ZONES = ("Europe/London", "America/New_York", "Europe/Berlin", "Asia/Kolkata")
 START = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)  # a Monday; the window spans both DST changes
@@ -48,30 +51,47 @@ def member(index: int, rng: random.Random) -> MemberAvailability:
     )
 
 
-def measure(members: list[MemberAvailability], runs: int) -> tuple[float, float, int]:
+def measure(members: list[MemberAvailability], runs: int, fresh: bool) -> tuple[float, float, int]:
     times = []
     found = 0
     for _ in range(runs):
+        # A copy has no busy index yet: the call sorts and merges the busy time itself.
+        team = [dataclasses.replace(m) for m in members] if fresh else members
         begin = time.process_time()
-        found = len(slots(Assignment.ROUND_ROBIN, members, RULES, WINDOW, NOW))
+        found = len(slots(Assignment.ROUND_ROBIN, team, RULES, WINDOW, NOW))
         times.append((time.process_time() - begin) * 1000)
-    times.sort()
-    p99 = times[min(len(times) - 1, round(len(times) * 0.99))]
-    return statistics.median(times), p99, found
+    return _p50(times), _p99(times), found
+
+
+def _p50(times: list[float]) -> float:
+    return statistics.median(times)
+
+
+def _p99(times: list[float]) -> float:
+    times = sorted(times)
+    return times[min(len(times) - 1, round(len(times) * 0.99))]
 
 
 def main() -> None:
     rng = random.Random(20261202)
     team = [member(i, rng) for i in range(50)]
     begin = time.process_time()
-    slots(Assignment.ROUND_ROBIN, team, RULES, WINDOW, NOW)
+    offered = slots(Assignment.ROUND_ROBIN, team, RULES, WINDOW, NOW)
     print(f"first call, 50 members: {(time.process_time() - begin) * 1000:.2f} ms CPU")
-    medians = {}
-    for n, runs in ((1, 400), (10, 200), (50, 100)):
-        p50, p99, found = measure(team[:n], runs)
-        medians[n] = p50
-        print(f"{n:>2} members: p50 {p50:6.2f} ms, p99 {p99:6.2f} ms CPU ({found} slots)")
-    print(f"50:1 ratio of the medians: {medians[50] / medians[1]:.1f}")
+    for fresh in (False, True):
+        print("fresh member objects:" if fresh else "member objects used before:")
+        medians = {}
+        for n, runs in ((1, 400), (10, 200), (50, 100)):
+            p50, p99, found = measure(team[:n], runs, fresh)
+            medians[n] = p50
+            print(f"  {n:>2} members: p50 {p50:6.2f} ms, p99 {p99:6.2f} ms CPU ({found} slots)")
+        print(f"  50:1 ratio of the medians: {medians[50] / medians[1]:.1f}")
+    times = []
+    for slot in offered[:: max(1, len(offered) // 200)]:
+        begin = time.process_time()
+        assert free_members(Assignment.ROUND_ROBIN, team, RULES, slot.start, NOW) == slot.members
+        times.append((time.process_time() - begin) * 1000)
+    print(f"free_members, 50 members: p50 {_p50(times):.3f} ms, p99 {_p99(times):.3f} ms CPU")
 
 
 if __name__ == "__main__":

@@ -13,9 +13,11 @@ does all its arithmetic on them and builds datetimes only for what it returns. `
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import itertools
+import operator
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -72,11 +74,11 @@ class MemberAvailability:
     booked_per_day: Mapping[dt.date, int] = field(default_factory=dict)
 
     @functools.cached_property
-    def _busy_index(self) -> tuple[list[int], list[int]]:
+    def _busy_index(self) -> BusyIndex:
         # Built on first use and kept on the (frozen) object: a member's busy time is the
         # bulk of the slot search's input, and re-checking a booking (free_members) or asking
         # about another window with the same objects should not sort it again.
-        return _merge_busy(self.busy)
+        return BusyIndex(self.busy)
 
 
 def validate_hours(ranges: Sequence[tuple[int, int]]) -> tuple[Hours, ...]:
@@ -90,25 +92,43 @@ def validate_hours(ranges: Sequence[tuple[int, int]]) -> tuple[Hours, ...]:
     return tuple(hours)
 
 
-def _merge_busy(busy: Sequence[Interval]) -> tuple[list[int], list[int]]:
-    spans = sorted(((at.start - _EPOCH) // _ONE_US, (at.end - _EPOCH) // _ONE_US) for at in busy)
-    starts: list[int] = []
-    ends: list[int] = []
-    for a, b in spans:
-        if a == b:
-            continue  # an empty interval overlaps nothing
-        if ends and a <= ends[-1]:
-            if b > ends[-1]:
-                ends[-1] = b
-        else:
-            starts.append(a)
-            ends.append(b)
-    return starts, ends
+_START = operator.attrgetter("start")
+_END = operator.attrgetter("end")
 
 
-def busy_index(member: MemberAvailability) -> tuple[list[int], list[int]]:
-    """The member's busy time merged: the starts and the ends of its sorted, disjoint ranges,
-    in UTC microseconds (both lists sorted, for bisect)."""
+class BusyIndex:
+    """A member's busy intervals sorted by start, searched by bisection on the datetimes as
+    given (sorting and bisecting run in C; converting each of hundreds of intervals to integers
+    would not). `reach[k]` is the latest end among the first k + 1, so it rises, and the
+    intervals that may overlap a time are found by two bisections even when some overlap each
+    other. An interval's microseconds are worked out the first time it is looked at, and kept."""
+
+    __slots__ = ("_us", "reach", "spans", "starts")
+
+    def __init__(self, busy: Sequence[Interval]) -> None:
+        self.spans = sorted(busy, key=_START)
+        self.starts: list[dt.datetime] = list(map(_START, self.spans))
+        self.reach: list[dt.datetime] = list(itertools.accumulate(map(_END, self.spans), max))
+        self._us: list[tuple[int, int] | None] = [None] * len(self.spans)
+
+    def around(self, lo: int, hi: int) -> range:
+        """The indices of the intervals that may overlap [lo, hi) (UTC microseconds): every
+        one that does (end > lo and start < hi), and maybe some that end before lo."""
+        return range(
+            bisect.bisect_right(self.reach, from_us(lo)),
+            bisect.bisect_left(self.starts, from_us(hi)),
+        )
+
+    def us(self, k: int) -> tuple[int, int]:
+        got = self._us[k]
+        if got is None:
+            at = self.spans[k]
+            got = self._us[k] = ((at.start - _EPOCH) // _ONE_US, (at.end - _EPOCH) // _ONE_US)
+        return got
+
+
+def busy_index(member: MemberAvailability) -> BusyIndex:
+    """The member's busy time, indexed (built once per MemberAvailability object)."""
     return member._busy_index
 
 

@@ -9,8 +9,9 @@ The rules (they are the product's rules; the booking module relies on every one)
   `daily_cap` bookings are counted on the member-local date of s (a slot from 23:30 to 00:30
   counts on the day it starts; a cap of 0 closes every day).
 - **Candidate starts.** ONE and ROUND_ROBIN: each member's own starts run from the start of
-  each of their open ranges, every `interval` of real elapsed time, up to the range's end. The
-  steps start again at the member's local midnight when a range runs through it, so the starts
+  each of their open ranges, every `interval` of real elapsed time, up to the range's end (a
+  start is a step only if the whole slot then fits, by the rule above). The steps start again
+  at the member's local midnight when a range runs through it, so the starts
   of a day depend on that day's hours alone (not on how many days before it were open without
   a break), and asking about a shorter window never moves them. Across a DST change the steps
   keep real time: 09:00-17:00 by 30 minutes is 09:00, 09:30, ... on both sides, and a range
@@ -34,9 +35,12 @@ The rules (they are the product's rules; the booking module relies on every one)
 `free_members` answers for one start exactly as `slots` would for a window holding only that
 start, so the booking's transaction can re-check the time it was offered.
 
-Speed: each member's busy time is sorted and merged once per call, turned into the set of
-starts at which they are free (a few integer ranges), and the candidate starts are generated
-from those ranges; nothing scans members against candidates one by one.
+Speed: each member's busy intervals are sorted once (in C, on the datetimes as given) and kept
+on the MemberAvailability object, so a second call with the same objects skips it; each call
+finds, by bisection, the few busy intervals near each open range, turns the open ranges into the
+ranges of starts at which the member is free, and generates the steps inside those; members with
+the same zone and hours share one grid of steps. Nothing scans members against candidates, or
+busy intervals against candidates, one by one.
 """
 
 from __future__ import annotations
@@ -191,8 +195,7 @@ def _prepare(
     # A busy [bs, be) rules out every s with s - before < be and bs < s + duration + after:
     # the half-open (bs - duration - after, be + before), i.e. [bs - shift, be + before).
     shift = duration + _us(rules.buffer_after) - 1
-    busy_starts, busy_ends = busy_index(member)
-    left, right = bisect.bisect_left, bisect.bisect_right
+    busy = busy_index(member)
     for a, b in merge(days):
         # Starts s with [s, s + duration) inside the open range [a, b): a <= s <= b - duration,
         # the half-open [a, b - duration + 1) in whole microseconds; only those in [lo, hi).
@@ -202,14 +205,18 @@ def _prepare(
             y = hi
         if x >= y:
             continue
-        # The merged busy ranges that can rule out a start in [x, y): end + before > x and
-        # start - shift < y. Widened, they may overlap each other; `cur` walks over them.
+        # The busy intervals that can rule out a start in [x, y): end + before > x and
+        # start - shift < y, in order of start; widened, they may overlap each other, and
+        # `cur` walks over them.
         cur = x
-        for k in range(right(busy_ends, x - before), left(busy_starts, y + shift)):
-            bx = busy_starts[k] - shift
+        for k in busy.around(x - before, y + shift):
+            bs, be = busy.us(k)
+            if bs >= be:
+                continue  # an empty interval overlaps nothing
+            bx = bs - shift
             if bx > cur:
                 free.append((cur, bx))
-            by = busy_ends[k] + before
+            by = be + before
             if by > cur:
                 cur = by
                 if cur >= y:
