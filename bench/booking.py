@@ -253,9 +253,9 @@ def _outbox_has(folder: Path, address: str, seen: set[str]) -> bool:
 
 
 def bench_booking(stack: Stack) -> None:
+    stack.start(worker=True)
     hosts = stack.members(10, "h", zoom=True)
     stack.type("book", hosts, interval=30, horizon_days=365)
-    stack.start(worker=True)
     outbox = stack.c.settings.effective_outbox_dir
     now = dt.datetime.now(dt.UTC)
     with httpx.Client(base_url=f"{stack.product}/api/v1/public/bench/book", timeout=60) as api:
