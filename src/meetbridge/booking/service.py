@@ -716,8 +716,6 @@ class Bookings:
     ) -> list[Booking]:
         with self.db.read() as s:
             query = select(Booking).where(Booking.org_id == actor.org_id)
-            if not actor.is_admin:
-                query = query.where(Booking.host_user_id == actor.id)
             if member_id:
                 query = query.where(Booking.host_user_id == member_id)
             if type_id:
@@ -728,8 +726,12 @@ class Bookings:
                 query = query.where(Booking.start_at >= start)
             if end:
                 query = query.where(Booking.start_at < end)
-            rows = list(s.scalars(query.order_by(Booking.start_at.desc()).limit(limit)).all())
-        return rows
+            rows = s.scalars(query.order_by(Booking.start_at.desc())).all()
+        # A member sees the bookings they are in: hosting, or invited to a collective one
+        # (the members are a JSON list, read here rather than in each database's JSON dialect).
+        if not actor.is_admin:
+            rows = [r for r in rows if actor.id in r.member_ids or r.host_user_id == actor.id]
+        return list(rows[:limit])
 
     def details(self, actor: User, rows: Sequence[Booking]) -> list[dict[str, Any]]:
         """What the bookings list and its CSV show of each booking: type, host, Zoom ID,
@@ -741,7 +743,13 @@ class Bookings:
             )
         }
         with self.db.read() as s:
-            types = dict(s.execute(select(MeetingType.id, MeetingType.name)).all())
+            types = dict(
+                s.execute(
+                    select(MeetingType.id, MeetingType.name).where(
+                        MeetingType.org_id == actor.org_id
+                    )
+                ).all()
+            )
             users = dict(
                 s.execute(select(User.id, User.name).where(User.org_id == actor.org_id)).all()
             )
