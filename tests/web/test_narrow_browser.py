@@ -99,7 +99,8 @@ def test_every_page_fits_a_phone(browser: Browser, env: ZoomEnv, database_url: s
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE:
             too_wide[path] = width
-        _shot(page, f"{name}-390", database_url)
+        if not name.startswith("booking"):  # the booking walk-through takes its own
+            _shot(page, f"{name}-390", database_url)
     assert too_wide == {}, too_wide
     wide = browser.new_context(viewport={"width": 1200, "height": 900})
     desk = wide.new_page()

@@ -1,0 +1,135 @@
+"""The booking pages clicked through in Chromium against the Zoom sandbox: an admin creates a
+meeting type for a member without Zoom, sees publishing refused with the reason, assigns
+themselves (Zoom connected), publishes, and copies the embed snippet; every booking page fits
+a phone. Screenshots: docs/screenshots/booking-*.png."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.support import SmtpServer
+from tests.web.test_browser import SHOTS
+from tests.web.test_zoom_browser import _sign_in
+from tests.zoom_env import ZoomEnv, zoom_env
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("booking_columns")]
+PHONE = 390
+
+
+@pytest.fixture
+def env(tmp_path: Path, database_url: str, smtp: SmtpServer) -> Iterator[ZoomEnv]:
+    with zoom_env(tmp_path, database_url, smtp) as e:
+        e.connect(e.signed_in("owner@acme.test"), "sam@zoom-sandbox.test")
+        yield e
+
+
+def _shot(page: Page, name: str, database_url: str) -> None:
+    """The visible part only: small pictures for the docs."""
+    if database_url.startswith("sqlite"):
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def test_admin_creates_publishes_and_copies_the_snippet(
+    browser: Browser, env: ZoomEnv, database_url: str
+) -> None:
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=env.product)
+    page = context.new_page()
+    _sign_in(page, env, "owner@acme.test")
+    page.get_by_role("link", name="Booking").first.click()
+    expect(page).to_have_url(f"{env.product}/booking/types")
+    page.get_by_role("link", name="New meeting type").click()
+
+    page.get_by_label("Name", exact=True).fill("Discovery call")
+    page.get_by_label("Slug").fill("discovery")
+    page.get_by_label("Duration (minutes)").fill("30")
+    page.get_by_label("Assignment").select_option("round_robin")
+    page.get_by_label("Olive Owner").uncheck()
+    page.get_by_label("Ann").check()
+    page.get_by_label("Reminders").fill("1440, 60")
+    page.get_by_label("Buffer after (minutes)").fill("10")
+    page.evaluate("window.scrollTo(0, 0)")
+    _shot(page, "booking-type-form", database_url)
+    page.get_by_role("button", name="Create meeting type").click()
+    expect(page.get_by_role("status")).to_contain_text("Meeting type Discovery call created.")
+    expect(page.locator(".zoom-of-members")).to_contain_text("Ann No Zoom")
+
+    page.get_by_role("button", name="Publish").click()
+    expect(page.locator("#publish-error")).to_contain_text(
+        "no assigned member has a working Zoom and no fallback location is set"
+    )
+    expect(page.locator("#published-state")).to_have_text("Not published")
+
+    page.get_by_label("Olive Owner").check()
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("saved")
+    expect(page.locator(".zoom-of-members")).to_contain_text("Zoom connected")
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_role("status")).to_contain_text("is published")
+    expect(page.locator("#published-state")).to_have_text("Published")
+
+    snippet = page.locator("#snippet-popup").input_value()
+    assert snippet == (
+        f'<script src="{env.product}/static/embed.js" '
+        f'data-meetbridge-book="{env.product}/book/acme/discovery" data-mode="popup"></script>'
+    )
+    popup = page.locator(".snippet").filter(has=page.locator("#snippet-popup"))
+    popup.get_by_role("button", name="Copy").click()
+    expect(popup.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == snippet
+    page.locator("#snippet-inline").click()  # selectable without the script too
+    selected = page.evaluate(
+        "(() => { const t = document.querySelector('#snippet-inline');"
+        " return t.value.substring(t.selectionStart, t.selectionEnd); })()"
+    )
+    assert 'data-mode="inline"' in selected
+    page.evaluate("window.scrollTo(0, 0)")
+    _shot(page, "booking-type", database_url)
+
+    page.get_by_role("link", name="Meeting types").click()
+    row = page.locator("table.types tr", has_text="Discovery call")
+    expect(row).to_contain_text("published")
+    expect(row).to_contain_text("Round-robin")
+    expect(row).to_contain_text(f"{env.product}/book/acme/discovery")
+
+    page.goto(f"{env.product}/team")  # Ann has no Zoom: her card says what it affects
+    ann = page.locator("li.member", has_text="ann@acme.test")
+    expect(ann.locator(".booking-health")).to_contain_text("No Zoom — affects Discovery call")
+    owner = page.locator("li.member", has_text="owner@acme.test")
+    expect(owner.locator(".booking-health")).to_contain_text("Zoom connected")
+    context.close()
+
+
+def test_the_booking_pages_fit_a_phone(browser: Browser, env: ZoomEnv, database_url: str) -> None:
+    context = browser.new_context(viewport={"width": PHONE, "height": 844})
+    page = context.new_page()
+    _sign_in(page, env, "owner@acme.test")
+    page.goto(f"{env.product}/booking/types/new")
+    page.get_by_label("Name", exact=True).fill("A meeting type with a rather long name indeed")
+    page.get_by_label("Slug").fill("a-rather-long-slug-for-a-booking-link-on-a-phone")
+    page.get_by_label("Duration (minutes)").fill("45")
+    page.get_by_role("button", name="Create meeting type").click()
+    expect(page.get_by_role("status")).to_contain_text("created")
+    detail = page.url.removeprefix(env.product)
+    too_wide = {}
+    for path in (
+        "/booking/types",
+        "/booking/types/new",
+        detail,
+        "/booking/availability",
+        "/booking/bookings",
+        "/team",
+    ):
+        page.goto(f"{env.product}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE:
+            too_wide[path] = width
+    assert too_wide == {}, too_wide
+    page.goto(f"{env.product}/booking/availability")
+    _shot(page, "booking-availability-390", database_url)
+    context.close()
