@@ -409,6 +409,46 @@ def test_bookings_list_filters_csv_cancel_and_reschedule(
     assert "Bea" in client.get("/booking/bookings?status=cancelled").text
 
 
+def test_an_admin_reassigns_a_round_robin_booking(
+    client: TestClient, container: Container, acme: Org
+) -> None:
+    from meetbridge.booking.inputs import AvailabilityInput
+
+    ann = add_member(container, acme)
+    every = {str(d): [[0, 1440]] for d in range(7)}
+    for who in (acme.owner, ann):
+        container.availability.set(acme.owner, who.id, AvailabilityInput("UTC", every), ORIGIN)
+    data = MeetingTypeInput(
+        name="Support",
+        slug="support",
+        duration=30,
+        assignment="round_robin",
+        members=[TypeMember(acme.owner.id), TypeMember(ann.id)],
+        fallback="phone",
+        fallback_value="+1 555 0100",
+    )
+    view = container.meeting_types.create(acme.owner, data, ORIGIN)
+    container.meeting_types.publish(acme.owner, view.type.id, True, ORIGIN)
+    bk = _book(container, "acme", "support", "Eve")
+    sign_in(client, "owner@acme.test")
+    page = client.get("/booking/bookings").text
+    assert f"/booking/bookings/{bk.id}/reassign" in page and bk.assignment_reason in page
+    r = client.post(
+        f"/booking/bookings/{bk.id}/reassign",
+        data={"csrf_token": csrf(page)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    after = container.bookings.get(acme.owner, bk.id)
+    assert after.host_user_id != bk.host_user_id and after.start_at == bk.start_at
+    # A member sees only their own bookings, and no reassign button.
+    client.cookies.clear()
+    sign_in(client, "ann@acme.test")
+    mine = client.get("/booking/bookings").text
+    assert ("Eve" in mine) == (after.host_user_id == ann.id)
+    assert "/reassign" not in mine
+
+
 def test_the_team_page_shows_booking_health(
     client: TestClient, container: Container, acme: Org
 ) -> None:
