@@ -334,6 +334,20 @@ def test_a_feed_calendar_on_a_private_address_shows_why_it_is_not_read(
         data={"csrf_token": token, "kind": "caldav", "url": "https://dav.example.test/"},
     )
     assert r.status_code == 422 and "CalDAV needs the user name" in r.text
+    # CalDAV is checked when it is added: the reason shows under the address, nothing saved.
+    r = client.post(
+        base,
+        data={
+            "csrf_token": token,
+            "kind": "caldav",
+            "url": "http://127.0.0.1:9/dav/",
+            "username": "member",
+            "password": "s3cret-Pass",
+        },
+    )
+    assert r.status_code == 422 and field_error(r.text, "url")
+    assert 'value="member"' in r.text and "s3cret-Pass" not in r.text
+    assert container.availability.list_calendars(acme.owner, acme.owner.id) == []
     r = client.post(
         base,
         data={
