@@ -19,7 +19,7 @@ from tests.web.test_browser import SHOTS
 from tests.web.test_zoom_browser import _sign_in
 from tests.zoom_env import ZoomEnv, zoom_env
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("booking_columns")]
+pytestmark = pytest.mark.browser
 PHONE = 390
 
 

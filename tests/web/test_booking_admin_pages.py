@@ -10,7 +10,6 @@ import html
 import re
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from meetbridge.booking.inputs import BookingInput, MeetingTypeInput, TypeMember
@@ -18,8 +17,6 @@ from meetbridge.booking.tables import Booking
 from meetbridge.container import Container
 from tests.conftest import ORIGIN, Org
 from tests.web.test_pages import add_member, csrf, sign_in
-
-pytestmark = pytest.mark.usefixtures("booking_columns")
 
 
 def type_form(token: str, owner_id: str, **over: str) -> dict[str, str]:

@@ -98,7 +98,6 @@ def _ids(container: Container, acme: Org) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.usefixtures("booking_columns")
 def test_no_form_gives_a_5xx(client: TestClient, container: Container, acme: Org) -> None:
     ids = _ids(container, acme)
     sign_in(client, "owner@acme.test")
