@@ -126,6 +126,16 @@ def test_publish_is_refused_without_zoom_or_fallback_then_allowed(
     type_id = create_type(client, acme)
     page = client.get(f"/booking/types/{type_id}").text
     assert "No Zoom" in page  # the owner has not connected Zoom
+    unassigned = type_form(csrf(page), acme.owner.id)
+    del unassigned[f"member_{acme.owner.id}"]
+    assert client.post(f"/booking/types/{type_id}", data=unassigned).status_code == 200
+    r = client.post(
+        f"/booking/types/{type_id}/publish", data={"csrf_token": csrf(page), "published": "yes"}
+    )
+    assert r.status_code == 422
+    assert "Not published: assign at least one member before publishing" in r.text
+    form = type_form(csrf(page), acme.owner.id)
+    assert client.post(f"/booking/types/{type_id}", data=form).status_code == 200
     r = client.post(
         f"/booking/types/{type_id}/publish", data={"csrf_token": csrf(page), "published": "yes"}
     )

@@ -149,6 +149,11 @@ def _with_parsed(check: Any, data: Any, parsed: dict[str, str], mapper: Any) -> 
     return parsed
 
 
+def _reason(exc: DomainError) -> str:
+    """What a refusal says, without field names (the page says where it belongs)."""
+    return "; ".join(e.reason for e in exc.errors) or exc.message
+
+
 def _all_errors(exc: DomainError, parsed: dict[str, str]) -> dict[str, str]:
     """The service's reasons by form field, with what the page could not parse on top."""
     out: dict[str, str] = {}
@@ -449,13 +454,10 @@ async def type_publish(request: Request, type_id: str) -> Response:
     publish = form.get("published") != "no"
     try:
         view = await in_thread(c.meeting_types.publish, user, type_id, publish, origin_of(request))
-    except (ValidationFailed, PermissionDenied) as exc:
-        return _type_page(request, user, type_id, exc.status, publish_error=exc.message)
     except DomainError as exc:
         if isinstance(exc, NotFound):
             raise
-        reason = exc.errors[0].reason if exc.errors else exc.message
-        return _type_page(request, user, type_id, exc.status, publish_error=reason)
+        return _type_page(request, user, type_id, exc.status, publish_error=_reason(exc))
     said = "is published: its page takes bookings" if publish else "is unpublished"
     return redirect(request, f"/booking/types/{type_id}", f"{view.type.name} {said}.")
 
@@ -473,8 +475,7 @@ async def type_delete(request: Request, type_id: str) -> Response:
     except DomainError as exc:
         if isinstance(exc, NotFound):
             raise
-        reason = exc.errors[0].reason if exc.errors else exc.message
-        return _type_page(request, user, type_id, exc.status, delete_error=reason)
+        return _type_page(request, user, type_id, exc.status, delete_error=_reason(exc))
     return redirect(request, "/booking/types", f"Meeting type {name} deleted.")
 
 
@@ -749,8 +750,7 @@ async def _act(request: Request, booking_id: str, action: str) -> Response:
     except DomainError as exc:
         if isinstance(exc, NotFound):
             raise
-        reason = "; ".join(e.reason for e in exc.errors) or exc.message
-        return _bookings_page(request, user, exc.status, problem=(bk.id, reason))
+        return _bookings_page(request, user, exc.status, problem=(bk.id, _reason(exc)))
     return redirect(request, _back(request), said)
 
 
