@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from meetbridge.booking.inputs import BookingInput, MeetingTypeInput, TypeMember
 from meetbridge.booking.tables import Booking
 from meetbridge.container import Container
+from meetbridge.web.booking_admin import shown_url
 from tests.conftest import ORIGIN, Org
 from tests.web.test_pages import add_member, csrf, sign_in
 
@@ -510,3 +511,10 @@ def test_another_organisations_ids_are_404(
     assert "Dee" not in client.get(f"/booking/bookings.csv?member={globex.owner.id}").text
     assert container.bookings.get(globex.owner, booking.id).status == "confirmed"
     assert container.meeting_types.get(globex.owner, theirs).type.published
+
+
+def test_a_calendar_address_is_shown_without_its_password() -> None:
+    assert shown_url("https://ann:s3cret@dav.example.test:8443/cal/?x=1") == (
+        "https://dav.example.test:8443/cal/?x=1"
+    )
+    assert shown_url("webcal://example.test/a.ics") == "webcal://example.test/a.ics"
