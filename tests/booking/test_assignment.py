@@ -168,3 +168,28 @@ def test_collective_invites_everyone_and_is_hosted_on_the_first_with_zoom(
             params={"from": offered[0]["start"], "to": offered[0]["end"], "timezone": "UTC"},
         )
         assert r.json() == []
+
+
+def test_a_deactivated_host_hands_round_robin_bookings_on(env: ZoomEnv, smtp: SmtpServer) -> None:
+    env.connect(env.signed_in("bob@acme.test"), "sam@zoom-sandbox.test")
+    make_type(env, ["ann@acme.test", "bob@acme.test"], assignment="round_robin")
+    offered = slots_on(env, next_weekday())
+    assert book(env, offered[0]["start"]).status_code == 201
+    first = mail_about(smtp, "client@example.test", "Confirmed")[0]
+    (before,) = env.control("GET", "/meetings")
+    (gone,) = _hosts(env)
+    owner = env.user("owner@acme.test")
+    env.c.accounts.deactivate_member(owner, env.user(gone).id, origin=_origin())
+    (now,) = _hosts(env)
+    assert now != gone
+    moved = mail_about(smtp, "client@example.test", "Updated")[0]
+    (after,) = env.control("GET", "/meetings")  # the old one deleted, the new one on `now`
+    assert after["id"] != before["id"] and after["host_email"] != before["host_email"]
+    text = moved.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert after["join_url"] in text and before["join_url"] not in text
+
+    def uid(mail: Any) -> str:
+        part = next(p for p in mail.walk() if p.get_content_type() == "text/calendar")
+        return str(icalendar.Calendar.from_ical(part.get_content()).walk("VEVENT")[0]["UID"])
+
+    assert uid(first) == uid(moved)  # one event in the calendar, updated in place

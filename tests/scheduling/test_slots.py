@@ -307,7 +307,7 @@ def scenario(draw: st.DrawFn, max_members: int = 3) -> tuple[
             begin = window.start + dt.timedelta(
                 minutes=draw(st.integers(-24 * 60, 60 * 60)) // 5 * 5
             )
-            length = dt.timedelta(minutes=draw(st.sampled_from([0, 5, 20, 45, 60, 180])))
+            length = dt.timedelta(minutes=draw(st.sampled_from([0, 5, 20, 45, 60, 180, 3000])))
             busy.append(Interval(begin.astimezone(booker), begin + length))
         members.append(MemberAvailability(f"m{i}", tz, weekly, overrides, tuple(busy), booked))
     rules = SlotRules(

@@ -637,7 +637,9 @@ class Notices:
                     User.role.in_(("owner", "admin")),
                 )
             ).all()
-            to = {host.email: host.name} | {a.email: a.name for a in admins}
+            to = {a.email: a.name for a in admins}
+            if host.status == "active":
+                to = {host.email: host.name} | to
         queued = []
         base = self.settings.effective_base_url
         with self.db.write() as s:
@@ -664,6 +666,12 @@ class Notices:
                     queued.append(msg.id)
         for mid in queued:
             self.mail.enqueue(mid)
+
+    def host_gone(self, bk: Booking, t: MeetingType) -> None:
+        with self.db.read() as s:
+            host = s.get(User, bk.host_user_id)
+        assert host is not None
+        self._alert(bk, t, host, f"its host {host.name} was deactivated; reassign or cancel it")
 
     def link_for_mail(self, context: dict[str, Any]) -> dict[str, str]:
         """The outbox's secret maker: the booker's manage link, made at sending."""

@@ -54,6 +54,7 @@ from meetbridge.core.errors import (
     Throttled,
     ValidationFailed,
 )
+from meetbridge.core.events import Event
 from meetbridge.core.models import Organization, User, new_id
 from meetbridge.core.security import LinkSigner
 from meetbridge.core.settings import Settings
@@ -67,6 +68,7 @@ from meetbridge.scheduling.slots import Slot, SlotRules, free_members, slots
 from meetbridge.scheduling.timezones import BadZone, zone
 
 MANAGE_PURPOSE = "booking-manage"
+SYSTEM = Origin(via="system")
 
 
 @dataclass
@@ -116,6 +118,9 @@ class Bookings:
         self.notices = notices
         self.clock = clock
         self.signer = LinkSigner(settings.secret_key.get_secret_value(), MANAGE_PURPOSE)
+        # member id -> (what their availability was built from, the availability): see
+        # `_availability`. Bounded by the number of members.
+        self._members: dict[str, tuple[Any, MemberAvailability, Any]] = {}
 
     # ---- the public page ------------------------------------------------------------------
 
@@ -192,11 +197,14 @@ class Bookings:
         exclude_booking: str | None = None,
         booked: Sequence[Booking] | None = None,
     ) -> list[MemberAvailability]:
-        """Each candidate's hours and busy times over [start, end), widened by a day on each
-        side (a booking's buffers and a member-local day reach beyond it)."""
+        """Each candidate's hours and busy times around [start, end) (widened by a day on each
+        side: a booking's buffers and a member-local day reach beyond it). Calendar busy times
+        are whole (the slot code looks up what it needs); meetings and bookings, a few, are
+        read for the window. A member whose inputs are the same as last time gets the same
+        object back, with the busy index the slot code built on it."""
         lo, hi = start - dt.timedelta(days=1), end + dt.timedelta(days=1)
         ids = b.candidates
-        busy: dict[str, list[Interval]] = {u: [] for u in ids}
+        own: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {u: [] for u in ids}
         skip_meeting = None
         if booked is None:
             booked = self._bookings_between(b.org.id, lo, hi)
@@ -205,27 +213,38 @@ class Bookings:
                 skip_meeting = bk.meeting_id
                 continue
             for uid in bk.member_ids:
-                if uid in busy:
-                    busy[uid].append(Interval(bk.start_at, bk.end_at))
+                if uid in own:
+                    own[uid].append((bk.start_at, bk.end_at))
         for mid, host, at, until in self.meetings.busy(b.org.id, ids, lo, hi):
-            if mid != skip_meeting and host in busy:
-                busy[host].append(Interval(at, until))
-        for uid, at, until in self.availability.busy(ids, lo, hi):
-            busy[uid].append(Interval(at, until))
+            if mid != skip_meeting and host in own:
+                own[host].append((at, until))
+        calendars = self.availability.busy(ids)
         per_day = self._per_day(b, booked, exclude_booking)
         out = []
         for uid in ids:
             h = b.hours[uid]
-            out.append(
-                MemberAvailability(
-                    member_id=uid,
-                    timezone=h.timezone,
-                    weekly=h.weekly,
-                    overrides=h.overrides,
-                    busy=tuple(busy[uid]),
-                    booked_per_day=per_day.get(uid, {}),
-                )
+            mine = tuple(sorted(set(own[uid])))
+            days = per_day.get(uid, {})
+            cals = calendars.get(uid, ())
+            key = (h.version, h.timezone, tuple(map(id, cals)), mine, tuple(sorted(days.items())))
+            cached = self._members.get(uid)
+            if cached is not None and cached[0] == key:
+                out.append(cached[1])
+                continue
+            busy = [Interval(a, z) for a, z in mine]
+            for cal in cals:
+                busy.extend(cal)
+            member = MemberAvailability(
+                member_id=uid,
+                timezone=h.timezone,
+                weekly=h.weekly,
+                overrides=h.overrides,
+                busy=tuple(busy),
+                booked_per_day=days,
             )
+            # `cals` is kept with the key: the ids in it stay those tuples' while cached.
+            self._members[uid] = (key, member, cals)
+            out.append(member)
         return out
 
     def _per_day(
@@ -340,7 +359,7 @@ class Bookings:
             ).all()
         )
         for uid in ids:
-            if uid not in have:
+            if uid not in have and uid in b.users:
                 self.availability.ensure(s, b.users[uid])
 
     def _assign(
@@ -656,6 +675,32 @@ class Bookings:
         self.notices.run_now(notices)
         return row
 
+    def on_member_gone(self, event: Event) -> None:
+        """A deactivated member's bookings to come: a round-robin one goes to another free
+        member (the meeting is made on their Zoom and the old one deleted); any other, or one
+        nobody else is free for, is brought to the admins (an e-mail naming it): a booking
+        never waits silently for a host who is gone."""
+        now = self.clock.now()
+        with self.db.read() as s:
+            rows = list(
+                s.scalars(
+                    select(Booking).where(
+                        Booking.host_user_id == event.subject_id,
+                        Booking.status == BookingStatus.CONFIRMED,
+                        Booking.start_at > now,
+                    )
+                ).all()
+            )
+        for bk in rows:
+            b = self.type_of(bk)
+            if b.type.assignment == Assignment.ROUND_ROBIN:
+                try:
+                    self._reschedule(b, bk, bk.start_at, SYSTEM, "meetbridge", move_host=True)
+                    continue
+                except Conflict:
+                    pass
+            self.notices.host_gone(bk, b.type)
+
     # ---- the record -----------------------------------------------------------------------
 
     def find(
@@ -788,7 +833,7 @@ def _default_hours(user: User) -> MemberHours:
     except BadZone:
         tz = "UTC"
     weekly = {int(k): tuple(Hours(a, b) for a, b in v) for k, v in DEFAULT_WEEKLY.items()}
-    return MemberHours(user.id, tz, weekly, {}, "zoom", "")
+    return MemberHours(user.id, None, tz, weekly, {}, "zoom", "")
 
 
 def _candidates(b: Bookable) -> list[str]:

@@ -196,6 +196,9 @@ def _prepare(
     # the half-open (bs - duration - after, be + before), i.e. [bs - shift, be + before).
     shift = duration + _us(rules.buffer_after) - 1
     busy = busy_index(member)
+    # Bound locally: this loop is most of a call's time.
+    busy_starts, reach, known, convert = busy.starts, busy.reach, busy.known, busy.us
+    left, right = bisect.bisect_left, bisect.bisect_right
     for a, b in merge(days):
         # Starts s with [s, s + duration) inside the open range [a, b): a <= s <= b - duration,
         # the half-open [a, b - duration + 1) in whole microseconds; only those in [lo, hi).
@@ -205,18 +208,17 @@ def _prepare(
             y = hi
         if x >= y:
             continue
-        # The busy intervals that can rule out a start in [x, y): end + before > x and
-        # start - shift < y, in order of start; widened, they may overlap each other, and
-        # `cur` walks over them.
+        # The busy intervals that can rule out a start in [x, y) (end + before > x and
+        # start - shift < y; see BusyIndex), in order of start. Widened, they may overlap each
+        # other; `cur` walks over them.
         cur = x
-        for k in busy.around(x - before, y + shift):
-            bs, be = busy.us(k)
-            if bs >= be:
-                continue  # an empty interval overlaps nothing
-            bx = bs - shift
+        first = right(reach, from_us(x - before))
+        for k in range(first, left(busy_starts, from_us(y + shift), first)):
+            span = known[k] or convert(k)
+            bx = span[0] - shift
             if bx > cur:
                 free.append((cur, bx))
-            by = be + before
+            by = span[1] + before
             if by > cur:
                 cur = by
                 if cur >= y:
