@@ -77,12 +77,13 @@ class CalDav:
     def check(self, account: CalDavAccount) -> None:
         with self._calendar(account) as calendar:
             props = self._call(lambda: calendar.get_properties([dav.ResourceType()]))
+            # A principal or the server's root answers too, but reading it would find no
+            # events (and asking it for its components fails in the library).
+            if _CALDAV_CALENDAR not in (props.get("{DAV:}resourcetype") or []):
+                raise CalendarError(
+                    "this address is not a calendar; enter the address of the calendar itself"
+                )
             kinds = self._call(calendar.get_supported_components)
-        # A principal or the server's root answers too, but reading it would find no events.
-        if _CALDAV_CALENDAR not in (props.get("{DAV:}resourcetype") or []):
-            raise CalendarError(
-                "this address is not a calendar; enter the address of the calendar itself"
-            )
         if "VEVENT" not in [str(k).upper() for k in kinds]:
             raise CalendarError("this CalDAV collection does not hold events")
 
@@ -103,9 +104,7 @@ class CalDav:
             username=account.username,
             password=account.password,
             timeout=self.timeout,  # type: ignore[arg-type]  # the HTTP library takes a float
-            enable_rfc6764=False,  # the member gave the collection's URL: no DNS discovery
-            rate_limit_handle=False,
-            ssl_verify_cert=self.tls_verify,  # a 429 is an error now, not a sleep inside a request
+            ssl_verify_cert=self.tls_verify,
         )
         try:
             client.session.max_redirects = 0
@@ -119,13 +118,18 @@ class CalDav:
         except CalendarError:
             raise
         except dav_error.AuthorizationError as exc:
-            if exc.status == 403:  # signed in, but this calendar is not theirs to use
+            # caldav 1.x carries the reason phrase only ("Forbidden" / "Unauthorized").
+            status = getattr(exc, "status", None)
+            if status == 403 or "forbidden" in str(getattr(exc, "reason", "")).lower():
+                # signed in, but this calendar is not theirs to use
                 raise CalendarError("CalDAV refused access to this calendar") from exc
             raise CalendarError("CalDAV refused the password") from exc
         except dav_error.NotFoundError as exc:
             raise CalendarError("no CalDAV calendar at this address") from exc
         except dav_error.DAVError as exc:
-            said = f"answered {exc.status}" if exc.status else f"refused it ({exc.reason[:80]})"
+            status = getattr(exc, "status", None)
+            reason = str(getattr(exc, "reason", ""))[:80]
+            said = f"answered {status}" if status else f"refused it ({reason})"
             raise CalendarError(f"the CalDAV server {said}") from exc
         except Exception as exc:  # the HTTP library's connection, TLS and redirect errors
             name = type(exc).__name__
