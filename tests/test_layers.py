@@ -19,8 +19,29 @@ ALLOWED: dict[str, set[str]] = {
     "accounts": {"core", "notify"},
     "projects": {"core"},
     "meetings": {"core", "notify", "scheduling", "accounts"},
-    "api": {"core", "accounts", "projects", "meetings", "integrations", "notify", "container"},
-    "web": {"core", "accounts", "projects", "meetings", "integrations", "notify", "container"},
+    # The faces serve the booking module too (its JSON API, its pages) and show its slots.
+    "api": {
+        "core",
+        "accounts",
+        "projects",
+        "meetings",
+        "integrations",
+        "notify",
+        "container",
+        "booking",
+        "scheduling",
+    },
+    "web": {
+        "core",
+        "accounts",
+        "projects",
+        "meetings",
+        "integrations",
+        "notify",
+        "container",
+        "booking",
+        "scheduling",
+    },
     "cli": {"core", "accounts", "projects", "meetings", "integrations", "notify", "container"},
     "migrations": {"core", "integrations", "booking"},  # to see every table
     # The modules to come use the engine only through its public face (booking, service
