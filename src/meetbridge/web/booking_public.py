@@ -223,6 +223,7 @@ def _type_page(
         errors=errors or {},
         taken=taken,
         stale=stale,
+        tz_auto="timezone" not in request.query_params and status == 200,
     )
 
 

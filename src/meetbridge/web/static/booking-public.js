@@ -1,9 +1,10 @@
 // The public booking pages' few behaviours (no inline script: the pages run under a strict
 // Content-Security-Policy). Every page works without this file.
 (() => {
-  // The booker's own time zone on the first visit, when the link did not name one.
+  // The booker's own time zone on the first visit, when the link did not name one (the
+  // manage page starts from the booking's zone instead).
   const url = new URL(window.location.href);
-  const select = document.querySelector("[data-tz-select]");
+  const select = document.querySelector("[data-tz-auto]");
   if (select && !url.searchParams.has("timezone")) {
     let mine = "";
     try {
