@@ -21,6 +21,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import httpx
 import icalendar
 import pytest
 import vobject
@@ -276,7 +277,46 @@ def test_popup_mode_opens_a_dialog_that_escape_closes(browser: Browser, env: Zoo
         page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
         expect(open_button).to_be_focused()
+        # The host page's own messages (another origin, not the frame) are not heard.
+        iframe = page.locator("iframe.meetbridge-frame")
+        before = iframe.evaluate("f => f.style.height")
+        page.evaluate(
+            """() => {
+                 window.postMessage({type: "meetbridge:height", height: 5}, "*");
+                 window.postMessage({type: "meetbridge:booking_successful",
+                                     booking: {start: "x", type: "y"}}, "*");
+               }"""
+        )
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.booked") == []
+        assert iframe.evaluate("f => f.style.height") == before
         context.close()
+
+
+def test_while_zoom_is_not_answering_the_page_says_the_link_follows(env: ZoomEnv) -> None:
+    env.control(
+        "POST", "/faults", json={"path": "/v2/users/*/meetings", "method": "POST", "error_rate": 1}
+    )
+    start = dt.datetime.combine(MONDAY, dt.time(15), dt.UTC)
+    with httpx.Client(base_url=env.product, timeout=30) as http:
+        form = http.get("/book/acme/intro", params={"start": start.isoformat()}).text
+        token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', form)
+        assert token
+        r = http.post(
+            "/book/acme/intro",
+            data={
+                "csrf_token": token.group(1),
+                "start": start.isoformat(),
+                "timezone": "UTC",
+                "name": "Cleo Client",
+                "email": CLIENT,
+            },
+            follow_redirects=True,
+        )
+    assert r.status_code == 200 and "You are booked" in r.text
+    assert "Zoom: your Zoom link follows by e-mail" in r.text
+    assert "/j/" not in r.text
+    env.control("DELETE", "/faults")
 
 
 def test_without_javascript_and_at_phone_width(

@@ -10,15 +10,18 @@ import datetime as dt
 import html
 import re
 import zoneinfo
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from meetbridge.app import create_app
 from meetbridge.booking.inputs import MeetingTypeInput, TypeMember
-from meetbridge.container import Container
-from tests.conftest import ORIGIN, Org
+from meetbridge.container import Container, build_container
+from tests.conftest import ORIGIN, Org, make_settings
+from tests.support import SmtpServer
 
 TODAY = dt.datetime.now(dt.UTC).date()
 # A Monday one to two weeks ahead: inside the horizon, past any notice, a working day.
@@ -295,3 +298,80 @@ def test_booking_pages_may_be_framed_and_nothing_else(client: TestClient, intro:
     embedded = client.get("/book/acme/intro", params={"embed": "1", "date": str(MONDAY)}).text
     assert 'class="booking embedded"' in embedded
     assert "embed=1" in embedded.split('class="slot-list"')[1]  # the frame stays in embed mode
+
+
+def test_odd_dates_and_times_are_answered_not_crashed(client: TestClient, intro: Any) -> None:
+    for params in (
+        {"date": "9999-12-31"},
+        {"date": "0001-01-01"},
+        {"date": "not-a-date", "timezone": "Not/AZone"},
+        {"start": "9999-12-31T23:59:59-14:00"},
+    ):
+        r = client.get("/book/acme/intro", params=params)
+        assert r.status_code == 200, params
+    token = _csrf(_form(client, _at(MONDAY, 10)))
+    data = {"csrf_token": token, "start": "9999-12-31T23:59:59-14:00", "timezone": "UTC"}
+    r = client.post("/book/acme/intro", data={**data, "name": "A", "email": "a@example.test"})
+    assert r.status_code in (409, 422), r.text
+
+
+def test_a_sub_account_has_its_own_booking_pages(
+    client: TestClient, container: Container, acme: Org
+) -> None:
+    _org, owner = container.orgs.create_organization(
+        name="Acme Paris",
+        slug="acme-paris",
+        owner_email="owner@paris.acme.test",
+        owner_name="Paris Owner",
+        owner_password="correct-horse-battery",
+        origin=ORIGIN,
+        parent_id=acme.owner.org_id,
+    )
+    data = MeetingTypeInput(
+        name="Visit",
+        slug="visit",
+        duration=60,
+        members=[TypeMember(owner.id)],
+        fallback="in_person",
+        fallback_value="1 rue de la Paix, Paris",
+    )
+    view = container.meeting_types.create(owner, data, ORIGIN)
+    container.meeting_types.publish(owner, view.type.id, True, ORIGIN)
+    page = client.get("/book/acme-paris/visit", params={"date": str(MONDAY)})
+    assert page.status_code == 200 and "<h1>Visit</h1>" in page.text
+    assert "with Paris Owner" not in page.text  # the type does not show its members
+    assert client.get("/book/acme/visit").status_code == 404  # not the parent's
+    start = _at(MONDAY, 10)
+    form = client.get("/book/acme-paris/visit", params={"start": start.isoformat()}).text
+    r = client.post(
+        "/book/acme-paris/visit",
+        data={
+            "csrf_token": _csrf(form),
+            "start": start.isoformat(),
+            "timezone": "UTC",
+            "name": "Cleo",
+            "email": "cleo@example.test",
+        },
+        follow_redirects=True,
+    )
+    assert "You are booked" in r.text and "In person" in r.text
+    assert "In person: 1 rue de la Paix, Paris" in r.text and "Zoom" not in r.text
+
+
+def test_in_a_frame_over_https_the_check_cookie_is_a_partitioned_third_party_one(
+    tmp_path: Path, database_url: str, smtp: SmtpServer
+) -> None:
+    settings = make_settings(tmp_path, database_url, smtp, base_url="https://book.example.test")
+    c = build_container(settings, immediate_jobs=True)
+    try:
+        app = create_app(c)
+        with TestClient(app, base_url="https://book.example.test") as https:
+            framed = https.get("/book/acme/intro", params={"embed": "1"})
+        with TestClient(app, base_url="https://book.example.test") as https:
+            plain = https.get("/book/acme/intro")  # not framed: first-party, as ever
+    finally:
+        c.close()
+    cookie = framed.headers["set-cookie"]
+    assert cookie.startswith("mb_anon=") and "SameSite=none; Secure; Partitioned" in cookie
+    assert "samesite=lax" not in cookie.lower()
+    assert "SameSite=lax" in plain.headers["set-cookie"]

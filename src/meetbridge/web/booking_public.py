@@ -110,7 +110,9 @@ def _picker(
     the first day of it that has a free time."""
     c = container(request)
     today = c.clock.now().astimezone(zone(tz)).date()
-    day = max(asked or today, today)
+    # Never before today, nor past the type's horizon (nothing is offered there, and a date
+    # near the calendar's end would overflow the week's arithmetic).
+    day = min(max(asked or today, today), today + dt.timedelta(days=b.type.horizon_days))
     monday = day - dt.timedelta(days=day.weekday())
     lo, hi = _midnight(monday, tz), _midnight(monday + dt.timedelta(days=7), tz)
     found = c.bookings.slots(b, lo, hi, exclude_booking=exclude)
@@ -235,16 +237,12 @@ def _embed(request: Request, form: dict[str, str] | None = None) -> bool:
 @router.get("/book/{org_slug}/{type_slug}")
 async def type_page(request: Request, org_slug: str, type_slug: str) -> Response:
     q = request.query_params
+    tz = _zone_of(q.get("timezone"))
+    start = (q.get("start") or "")[:40] or None
+    day = _date_of(q.get("date")) or (_day_of(start, tz) if start else None)
     # In the pool: a week of slots reads bookings, meetings and calendars' busy times.
     return await in_thread(
-        _type_page,
-        request,
-        org_slug,
-        type_slug,
-        _zone_of(q.get("timezone")),
-        _date_of(q.get("date")),
-        (q.get("start") or "")[:40] or None,
-        _embed(request),
+        _type_page, request, org_slug, type_slug, tz, day, start, _embed(request)
     )
 
 
@@ -312,9 +310,9 @@ async def book(request: Request, org_slug: str, type_slug: str) -> Response:
 def _day_of(start: str, tz: str) -> dt.date | None:
     try:
         at = dt.datetime.fromisoformat(start)
-    except ValueError:
+        return at.astimezone(zone(tz)).date() if at.tzinfo else None
+    except (ValueError, OverflowError):
         return None
-    return at.astimezone(zone(tz)).date() if at.tzinfo else None
 
 
 def _expired(request: Request, page: str) -> Response:
