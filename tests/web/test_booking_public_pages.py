@@ -160,6 +160,7 @@ def test_every_bad_field_is_shown_at_once_next_to_it(
         assert f'aria-invalid="true" aria-describedby="e-{name}"' in page, name
         assert f'<p class="field-error" id="e-{name}">' in page, name
     assert 'value="not-an-address"' in page  # the input is kept
+    assert page.count("autofocus") == 1 and re.search(r'id="f-name"[^>]* autofocus', page)
     assert 'name="csrf_token"' in page  # the form is there to send again
     assert container.bookings.find(acme.owner) == []
 
@@ -186,7 +187,9 @@ def test_a_taken_time_answers_409_with_fresh_times(client: TestClient, intro: An
     assert _book(client, at).status_code == 303
     r = _book(client, at, email="dan@example.test")
     assert r.status_code == 409
-    assert 'role="alert" id="taken"' in r.text and "The times below are free now" in r.text
+    assert (
+        'role="alert" id="taken">This time' in r.text and "The times below are free now" in r.text
+    )
     assert r.text.count('class="slot"') == 15  # the day again, without the taken time
     assert f"start={html.escape(at.isoformat()).replace('+', '%2B')}" not in r.text
     assert 'value="dan@example.test"' not in r.text  # no time chosen: no form

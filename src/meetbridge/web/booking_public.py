@@ -286,7 +286,7 @@ async def book(request: Request, org_slug: str, type_slug: str) -> Response:
             409,
             values,
             {},
-            exc.message,
+            _reason(exc),
         )
     except (ValidationFailed, Throttled) as exc:
         return await in_thread(
@@ -313,6 +313,12 @@ def _day_of(start: str, tz: str) -> dt.date | None:
         return at.astimezone(zone(tz)).date() if at.tzinfo else None
     except (ValueError, OverflowError):
         return None
+
+
+def _reason(exc: DomainError) -> str:
+    """The error in words for the booker (without the field name the API shows)."""
+    reason = exc.errors[0].reason if exc.errors else exc.message
+    return reason[:1].upper() + reason[1:]
 
 
 def _expired(request: Request, page: str) -> Response:
@@ -441,7 +447,7 @@ async def reschedule(request: Request, booking_id: str, token: str) -> Response:
             booking_id,
             token,
             exc.status,
-            exc.message,
+            _reason(exc),
             "",
             tz,
             _day_of(start, tz),
@@ -465,5 +471,5 @@ async def cancel(request: Request, booking_id: str, token: str) -> Response:
     except NotFound:
         return await in_thread(_manage_page, request, booking_id, token)
     except DomainError as exc:
-        return await in_thread(_manage_page, request, booking_id, token, exc.status, exc.message)
+        return await in_thread(_manage_page, request, booking_id, token, exc.status, _reason(exc))
     return redirect(request, base, "Your booking is cancelled.")
