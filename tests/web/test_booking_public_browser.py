@@ -186,6 +186,7 @@ def test_book_in_a_frame_on_another_site_then_move_and_cancel_from_the_e_mail(
         frame.get_by_label("Your name").fill("Cleo Client")
         frame.get_by_label("E-mail").fill(CLIENT)
         frame.get_by_label("Notes").fill("About the new site")
+        _shot(page, "booking-embedded-form", database_url)
         frame.get_by_role("button", name="Book 10:00").click()
         expect(frame.get_by_role("heading", name="You are booked")).to_be_visible()
         booked = _until(lambda: page.evaluate("window.booked"), "no booking_successful event")
