@@ -11,8 +11,10 @@ and build the client with `CalendarClient(allow_private=True)`, since both liste
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import http.server
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -25,6 +27,10 @@ from pathlib import Path
 import httpx
 import pytest
 from caldav.davclient import DAVClient
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from meetbridge.core.calendars import CalDavAccount
 from tests.support import free_port
@@ -37,6 +43,8 @@ class RadicaleServer:
     def __init__(self, username: str = "member", password: str = "s3cret-Pass") -> None:
         self.username = username
         self.password = password
+        # A second user, whose calendars the first may not use (Radicale's owner_only rights).
+        self.users = {username: password, "someone-else": "0ther-Pass"}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self._dir = tempfile.TemporaryDirectory(prefix="radicale-")
@@ -45,7 +53,7 @@ class RadicaleServer:
     def start(self) -> None:
         root = Path(self._dir.name)
         users = root / "users"
-        users.write_text(f"{self.username}:{self.password}\n")
+        users.write_text("".join(f"{name}:{pw}\n" for name, pw in self.users.items()))
         self._proc = subprocess.Popen(
             [
                 sys.executable,
@@ -100,31 +108,81 @@ class RadicaleServer:
             self._proc = None
         self._dir.cleanup()
 
-    def client(self) -> DAVClient:
-        return DAVClient(url=self.url, username=self.username, password=self.password)
+    def client(self, username: str | None = None) -> DAVClient:
+        username = username or self.username
+        return DAVClient(url=self.url, username=username, password=self.users[username])
 
-    def new_calendar(self, name: str | None = None) -> CalDavAccount:
-        """A fresh, empty calendar collection of the test user (one per test keeps tests
-        apart while sharing the server), as the account a member would save."""
+    def new_calendar(self, name: str | None = None, username: str | None = None) -> CalDavAccount:
+        """A fresh, empty calendar collection of the test user, or of `username` (one per
+        test keeps tests apart while sharing the server), as the account a member would save."""
+        username = username or self.username
         cal_id = name or f"cal-{uuid.uuid4().hex[:10]}"
-        with self.client() as client:
+        with self.client(username) as client:
             calendar = client.principal().make_calendar(name=cal_id, cal_id=cal_id)
             url = str(calendar.url)
-        return CalDavAccount(url=url, username=self.username, password=self.password)
+        return CalDavAccount(url=url, username=username, password=self.users[username])
+
+
+def make_tls_files(folder: Path, name: str = "localhost") -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate it signed for `name`: (ca, cert, key) PEM files,
+    so HTTPS is tested with the real certificate checks rather than with them off."""
+    now = dt.datetime.now(dt.UTC)
+
+    def build(
+        subject: str,
+        issuer: x509.Name | None,
+        key: ec.EllipticCurvePrivateKey,
+        signer: ec.EllipticCurvePrivateKey,
+        ca: bool,
+    ) -> x509.Certificate:
+        subject_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject_name)
+            .issuer_name(issuer or subject_name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_cert = build("test CA", None, ca_key, ca_key, ca=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = build(name, ca_cert.subject, key, ca_key, ca=False)
+    paths = folder / "ca.pem", folder / f"{name}.pem", folder / f"{name}.key"
+    paths[0].write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths
 
 
 class FeedServer:
     """Serves `ics` (bytes or str) at any path with a strong ETag; answers 304 to a matching
     If-None-Match, and `status` instead of 200 when set. `requests` counts every request,
-    `last_headers` keeps the last one's headers."""
+    `last_headers` keeps the last one's headers. With `tls=(cert, key)` it speaks HTTPS; with
+    `send_length = False` the body goes without a Content-Length (read until the close)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: tuple[Path, Path] | None = None) -> None:
         self.ics: bytes = b""
         self.status = 200
         self.content_type = "text/calendar; charset=utf-8"
         self.requests = 0
         self.last_headers: dict[str, str] = {}
         self.redirect_to: str | None = None  # answer 302 to this Location instead
+        self.send_length = True
         feed = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -149,7 +207,8 @@ class FeedServer:
                     return
                 self.send_response(200)
                 self.send_header("Content-Type", feed.content_type)
-                self.send_header("Content-Length", str(len(feed.ics)))
+                if feed.send_length:
+                    self.send_header("Content-Length", str(len(feed.ics)))
                 self.send_header("ETag", feed.etag)
                 self.end_headers()
                 self.wfile.write(feed.ics)
@@ -159,6 +218,12 @@ class FeedServer:
 
         self.port = free_port()
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+            self.scheme = "https"
         # A short poll: shutdown() waits for one, and every test stops its own server.
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -171,8 +236,8 @@ class FeedServer:
     def serve(self, ics: bytes | str) -> None:
         self.ics = ics.encode() if isinstance(ics, str) else ics
 
-    def url(self, path: str = "/member.ics") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path: str = "/member.ics", host: str = "127.0.0.1") -> str:
+        return f"{self.scheme}://{host}:{self.port}{path}"
 
     def start(self) -> None:
         self._thread.start()

@@ -10,7 +10,7 @@ import httpx
 from meetbridge.accounts.email_change import EmailChanges
 from meetbridge.accounts.orgs import Organisations
 from meetbridge.accounts.passwords import PasswordLinks
-from meetbridge.accounts.service import Accounts
+from meetbridge.accounts.service import Accounts, MemberEvent
 from meetbridge.accounts.signin import SignIn
 from meetbridge.accounts.tokens import ApiTokens
 from meetbridge.booking import availability as booking_availability
@@ -166,6 +166,7 @@ def build_container(
     # A booking's confirmation waits for its meeting's join link (booking/notices.py).
     for name in (MeetingEvent.CREATED, MeetingEvent.FAILED, MeetingEvent.CANCELLED):
         events.subscribe(name, "booking.confirm", notices.on_meeting_event)
+    events.subscribe(MemberEvent.DEACTIVATED, "booking.reassign", bookings.on_member_gone)
     c = Container(
         settings=settings,
         clock=clock,

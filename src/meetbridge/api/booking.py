@@ -498,6 +498,8 @@ def _taken(c: Any, b: Bookable, exc: Conflict, around: dt.datetime | None) -> JS
     """A 409 for a slot not offered (any more), with fresh slots around it."""
     now = c.clock.now()
     lo = max(now, (around or now) - dt.timedelta(days=1))
+    if lo > now + dt.timedelta(days=b.type.horizon_days - 1):
+        lo = now  # asked beyond the window: the first free slots instead
     fresh = slots_out(b, c.bookings.slots(b, lo, lo + dt.timedelta(days=7)))[:50]
     fields = [{"field": e.field, "reason": e.reason} for e in exc.errors]
     return JSONResponse(

@@ -66,6 +66,8 @@ BUSY_RETRY = dt.timedelta(seconds=5)
 # After "the link follows", the confirmation is looked at again at least this often (the
 # meeting's own events ring sooner).
 FOLLOW_UP = dt.timedelta(minutes=5)
+# A meeting in these has its join link at Zoom.
+LIVE = (Status.SCHEDULED, Status.UPDATING)
 # Work due within this is queued for its time; later work is found by the reconciler.
 SOON = dt.timedelta(minutes=10)
 
@@ -348,8 +350,25 @@ class Notices:
         return Done(NoticeStatus.DONE)
 
     def _refused(self, bk: Booking, t: MeetingType, org: Organization, why: str) -> Outcome:
-        """The meeting cannot be made: the booking takes the fallback (or none), and the
-        confirmation says so."""
+        """From "sync": the meeting cannot be made; the booking takes the fallback and its
+        confirmation, due now, says so."""
+        self._take_fallback(bk, t, org, why)
+        with self.db.read() as s:
+            ids = list(
+                s.scalars(
+                    select(BookingNotice.id).where(
+                        BookingNotice.booking_id == bk.id,
+                        BookingNotice.kind == "confirm",
+                        BookingNotice.status == NoticeStatus.PENDING,
+                    )
+                ).all()
+            )
+        for nid in ids:
+            self._ring(nid, None)
+        return Done(NoticeStatus.DONE, {"last_error": why[:1000]})
+
+    def _take_fallback(self, bk: Booking, t: MeetingType, org: Organization, why: str) -> None:
+        """The booking (row and `bk`) moves to the type's fallback location, or to none."""
         hours = self.availability.hours_of([bk.host_user_id]).get(bk.host_user_id)
         if t.fallback == Fallback.NONE:
             location, value = "none", ""
@@ -370,10 +389,7 @@ class Notices:
                 )
                 .values(next_attempt_at=self.clock.now(), last_error=why[:1000])
             )
-            ids = self.due_now(s, bk.id)
-        for nid in ids:
-            self._ring(nid, None)
-        return Done(NoticeStatus.DONE, {"last_error": why[:1000]})
+        bk.meeting_id, bk.location, bk.location_value = None, location, value
 
     def _confirm(
         self, n: Row[Any], bk: Booking, t: MeetingType, org: Organization, host: User
@@ -385,41 +401,36 @@ class Notices:
             self._send(bk, t, host, "cancelled", m, method="CANCEL" if told else None)
             return Done(NoticeStatus.DONE)
         kind = "updated" if bk.sequence > 0 else "confirmed"
+        why = n.last_error
+        if bk.location == "zoom":
+            m = self._meeting(bk)
+            if m is not None and m.join_url and Status(m.status) in LIVE:
+                if bk.link_state == LinkState.FOLLOWS and kind == "confirmed":
+                    kind = "link_ready"
+                self._set_state(bk, LinkState.SENT)
+                self._send(bk, t, host, kind, m, method="REQUEST")
+                return Done(NoticeStatus.DONE)
+            if m is not None and Status(m.status) in (Status.FAILED, Status.DELETED_IN_ZOOM):
+                if Status(m.status) is Status.FAILED:
+                    self._cancel_meeting(m)  # never made at Zoom: it ends here
+                why = m.last_error or "Zoom refused the meeting"
+                self._take_fallback(bk, t, org, why)
+            else:
+                # Not made yet: after the wait, the booker hears that the link follows (once).
+                if now >= bk.updated_at + self.wait and bk.link_state == LinkState.WAITING:
+                    self._set_state(bk, LinkState.FOLLOWS)
+                    self._send(bk, t, host, "follows", None)
+                return Later("waiting for Zoom to make the meeting", at=now + FOLLOW_UP, free=True)
         if bk.location == "none":
             self._set_state(bk, LinkState.NONE)
             self._send(bk, t, host, "no_link", None)
-            self._alert(bk, t, host, "Zoom could not make the meeting and no fallback is set")
+            self._alert(bk, t, host, why or "Zoom could not make the meeting; no fallback is set")
             return Done(NoticeStatus.DONE)
-        if bk.location != "zoom":
-            self._set_state(bk, LinkState.FALLBACK)
-            self._send(bk, t, host, kind, None, method="REQUEST")
-            if bk.sequence == 0 or n.last_error:
-                self._alert(bk, t, host, n.last_error or "nobody free had a working Zoom")
-            return Done(NoticeStatus.DONE)
-        m = self._meeting(bk)
-        if (
-            m is not None
-            and m.join_url
-            and Status(m.status)
-            in (
-                Status.SCHEDULED,
-                Status.UPDATING,
-            )
-        ):
-            if bk.link_state == LinkState.FOLLOWS and kind == "confirmed":
-                kind = "link_ready"
-            self._set_state(bk, LinkState.SENT)
-            self._send(bk, t, host, kind, m, method="REQUEST")
-            return Done(NoticeStatus.DONE)
-        if m is not None and Status(m.status) in (Status.FAILED, Status.DELETED_IN_ZOOM):
-            if Status(m.status) is Status.FAILED:
-                self._cancel_meeting(m)  # never made at Zoom: it ends here
-            return self._refused(bk, t, org, m.last_error or "Zoom refused the meeting")
-        # Not made yet: after the wait, the booker hears that the link follows (once).
-        if now >= bk.updated_at + self.wait and bk.link_state == LinkState.WAITING:
-            self._set_state(bk, LinkState.FOLLOWS)
-            self._send(bk, t, host, "follows", None)
-        return Later("waiting for Zoom to make the meeting", at=now + FOLLOW_UP, free=True)
+        self._set_state(bk, LinkState.FALLBACK)
+        self._send(bk, t, host, kind, None, method="REQUEST")
+        if bk.sequence == 0 or why:
+            self._alert(bk, t, host, why or "nobody free had a working Zoom")
+        return Done(NoticeStatus.DONE)
 
     def _reminder(
         self, n: Row[Any], bk: Booking, t: MeetingType, org: Organization, host: User
@@ -454,12 +465,15 @@ class Notices:
 
     def on_meeting_event(self, event: Event) -> None:
         """A booking's meeting was made, refused or deleted at Zoom: its confirmation looks
-        again now."""
+        again now. A meeting deleted in Zoom after the confirmation went out gets a new one
+        (the fallback, or "no link", said plainly, and the host and admins alerted): a booking
+        never keeps a dead link silently."""
         source = event.data.get("source") or {}
         if source.get("kind") != SourceKind.BOOKING or not source.get("id"):
             return
+        lost = event.name == "meeting.cancelled" and event.data.get("by") == "platform"
         with self.db.write() as s:
-            s.execute(
+            found = s.execute(
                 update(BookingNotice)
                 .where(
                     BookingNotice.booking_id == source["id"],
@@ -467,7 +481,17 @@ class Notices:
                     BookingNotice.status == NoticeStatus.PENDING,
                 )
                 .values(next_attempt_at=self.clock.now())
-            )
+            ).rowcount  # type: ignore[attr-defined]
+            bk = s.get(Booking, source["id"])
+            if (
+                lost
+                and not found
+                and bk is not None
+                and bk.status == BookingStatus.CONFIRMED
+                and bk.meeting_id == event.subject_id
+            ):
+                bk.sequence += 1  # the invite changes: its place is no longer that link
+                self._add(s, bk, "confirm", self.clock.now())
             ids = self.due_now(s, source["id"])
         for nid in ids:
             self._ring(nid, None)
@@ -519,7 +543,7 @@ class Notices:
         t: MeetingType,
         host: User,
         m: Any,
-        method: str,
+        method: str | None,
         for_calendar: bool = False,
     ) -> str:
         label, where = self._where(bk, m)
@@ -550,7 +574,7 @@ class Notices:
                 attendees=tuple((p[0], p[1]) for p in people),
                 stamp=self.clock.now(),
             ),
-            "CANCEL" if method == "CANCEL" and not for_calendar else method,
+            None if for_calendar else method,
         )
 
     def _send(
@@ -613,7 +637,9 @@ class Notices:
                     User.role.in_(("owner", "admin")),
                 )
             ).all()
-            to = {host.email: host.name} | {a.email: a.name for a in admins}
+            to = {a.email: a.name for a in admins}
+            if host.status == "active":
+                to = {host.email: host.name} | to
         queued = []
         base = self.settings.effective_base_url
         with self.db.write() as s:
@@ -640,6 +666,12 @@ class Notices:
                     queued.append(msg.id)
         for mid in queued:
             self.mail.enqueue(mid)
+
+    def host_gone(self, bk: Booking, t: MeetingType) -> None:
+        with self.db.read() as s:
+            host = s.get(User, bk.host_user_id)
+        assert host is not None
+        self._alert(bk, t, host, f"its host {host.name} was deactivated; reassign or cancel it")
 
     def link_for_mail(self, context: dict[str, Any]) -> dict[str, str]:
         """The outbox's secret maker: the booker's manage link, made at sending."""

@@ -54,6 +54,7 @@ from meetbridge.core.errors import (
     Throttled,
     ValidationFailed,
 )
+from meetbridge.core.events import Event
 from meetbridge.core.models import Organization, User, new_id
 from meetbridge.core.security import LinkSigner
 from meetbridge.core.settings import Settings
@@ -67,6 +68,7 @@ from meetbridge.scheduling.slots import Slot, SlotRules, free_members, slots
 from meetbridge.scheduling.timezones import BadZone, zone
 
 MANAGE_PURPOSE = "booking-manage"
+SYSTEM = Origin(via="system")
 
 
 @dataclass
@@ -340,7 +342,7 @@ class Bookings:
             ).all()
         )
         for uid in ids:
-            if uid not in have:
+            if uid not in have and uid in b.users:
                 self.availability.ensure(s, b.users[uid])
 
     def _assign(
@@ -655,6 +657,32 @@ class Bookings:
             s.expunge(row)
         self.notices.run_now(notices)
         return row
+
+    def on_member_gone(self, event: Event) -> None:
+        """A deactivated member's bookings to come: a round-robin one goes to another free
+        member (the meeting is made on their Zoom and the old one deleted); any other, or one
+        nobody else is free for, is brought to the admins (an e-mail naming it): a booking
+        never waits silently for a host who is gone."""
+        now = self.clock.now()
+        with self.db.read() as s:
+            rows = list(
+                s.scalars(
+                    select(Booking).where(
+                        Booking.host_user_id == event.subject_id,
+                        Booking.status == BookingStatus.CONFIRMED,
+                        Booking.start_at > now,
+                    )
+                ).all()
+            )
+        for bk in rows:
+            b = self.type_of(bk)
+            if b.type.assignment == Assignment.ROUND_ROBIN:
+                try:
+                    self._reschedule(b, bk, bk.start_at, SYSTEM, "meetbridge", move_host=True)
+                    continue
+                except Conflict:
+                    pass
+            self.notices.host_gone(bk, b.type)
 
     # ---- the record -----------------------------------------------------------------------
 

@@ -17,7 +17,13 @@ from meetbridge.booking.tables import Booking, Fallback, MeetingType, MeetingTyp
 from meetbridge.core import audit
 from meetbridge.core.audit import Origin
 from meetbridge.core.db import Database, utcnow
-from meetbridge.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from meetbridge.core.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from meetbridge.core.models import User
 
 # Whether each user can host a Zoom meeting now (the meetings service's `zoom_of_hosts`).
@@ -64,9 +70,26 @@ class MeetingTypes:
                 raise NotFound("no such meeting type")
             return TypeView(t, _members_of(s, t.id))
 
+    def _checked(self, actor: User, data: MeetingTypeInput) -> MeetingTypeInput:
+        """Every rule, the members' existence included, reported at once."""
+        errors: list[FieldError] = []
+        ok = None
+        try:
+            ok = checked_type(data)
+        except ValidationFailed as exc:
+            errors += exc.errors
+        try:
+            with self.db.read() as s:
+                _check_members(s, actor.org_id, data.members)
+        except ValidationFailed as exc:
+            errors += [e for e in exc.errors if e.field not in {x.field for x in errors}]
+        if errors or ok is None:
+            raise ValidationFailed.many(errors)
+        return ok
+
     def create(self, actor: User, data: MeetingTypeInput, origin: Origin) -> TypeView:
         require_admin(actor)
-        ok = checked_type(data)
+        ok = self._checked(actor, data)
         now = utcnow()
         try:
             with self.db.write() as s:
@@ -93,7 +116,7 @@ class MeetingTypes:
 
     def update(self, actor: User, type_id: str, data: MeetingTypeInput, origin: Origin) -> TypeView:
         require_admin(actor)
-        ok = checked_type(data)
+        ok = self._checked(actor, data)
         try:
             with self.db.write() as s:
                 t = s.get(MeetingType, type_id, with_for_update=True)

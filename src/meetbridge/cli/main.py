@@ -17,6 +17,7 @@ import typer
 
 from meetbridge.cli import login
 from meetbridge.cli.accounts import orgs_app, users_app
+from meetbridge.cli.booking import booking_app
 from meetbridge.cli.common import console, err, load_settings, open_container
 from meetbridge.cli.meetings import meetings_app
 
@@ -27,6 +28,7 @@ app = typer.Typer(help="meetbridge: a self-hostable Zoom integration.", no_args_
 app.add_typer(users_app, name="users")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(meetings_app, name="meetings")
+app.add_typer(booking_app, name="booking")
 app.command()(login.login)
 app.command()(login.logout)
 app.command()(login.whoami)

@@ -175,9 +175,7 @@ class Lifecycle:
                     )
                 else:
                     found = p.create(host, spec_of(m), reservation, keep)
-                return self.settle(
-                    m, link=(found.id, found.join_url), event=MeetingEvent.CREATED
-                )
+                return self.settle(m, link=(found.id, found.join_url), event=MeetingEvent.CREATED)
             if status is Status.UPDATING:
                 p.update(host, m.zoom_meeting_id or 0, spec_of(m), keep)
                 return self.settle(m)

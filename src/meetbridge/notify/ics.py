@@ -30,16 +30,19 @@ class InviteEvent:
     location_is_link: bool = True
 
 
-def build_invite(ev: InviteEvent, method: str = "REQUEST") -> str:
-    if method not in ("REQUEST", "CANCEL"):
-        raise ValueError("method must be REQUEST or CANCEL")
+def build_invite(ev: InviteEvent, method: str | None = "REQUEST") -> str:
+    """The invite for `method` (iTIP), or, with None, the event as a calendar stores it (a
+    CalDAV object must not carry METHOD, RFC 4791 §4.1)."""
+    if method not in ("REQUEST", "CANCEL", None):
+        raise ValueError("method must be REQUEST, CANCEL or None")
     tz = zoneinfo.ZoneInfo(ev.timezone)
     start = ev.start.astimezone(tz)
     cal = Calendar()
     cal.add("prodid", "-//meetbridge//Zoom meetings//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("method", method)
+    if method is not None:
+        cal.add("method", method)
     if ev.timezone != "UTC":
         first = (start - dt.timedelta(days=366)).date()
         last = (start + ev.duration + dt.timedelta(days=366)).date()

@@ -4,6 +4,7 @@ days in the member's zone, ETags, and the errors a member sees on their card."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,7 @@ from meetbridge.core.calendars import Busy, CalendarError
 from meetbridge.integrations.calendars import CalendarClient, feeds
 from meetbridge.integrations.calendars.addresses import IpAddress, resolve
 from meetbridge.integrations.calendars.feeds import feed_url
-from tests.calendar_servers import FeedServer
+from tests.calendar_servers import FeedServer, make_tls_files
 
 UTC = dt.UTC
 MARCH = (dt.datetime(2026, 3, 1, tzinfo=UTC), dt.datetime(2026, 4, 1, tzinfo=UTC))
@@ -262,3 +263,47 @@ def test_webcal_is_fetched_over_https(given: str, fetched: str) -> None:
 def test_other_schemes_are_refused(url: str, client: CalendarClient) -> None:
     with pytest.raises(CalendarError):
         client.read_feed(url, None, *MARCH, "UTC")
+
+
+def test_a_host_name_is_connected_to_at_its_checked_address_and_keeps_its_name(
+    feed_server: FeedServer, client: CalendarClient
+) -> None:
+    feed_server.serve(vcalendar(lines("UID:a", "DTSTART:20260310T080000Z", "DURATION:PT1H")))
+    read = client.read_feed(feed_server.url(host="localhost"), None, *MARCH, "UTC")
+    assert len(read.busy) == 1
+    assert feed_server.last_headers["Host"] == f"localhost:{feed_server.port}"
+
+
+def test_https_checks_the_certificate_against_the_name_not_the_address(
+    tmp_path: Path,
+) -> None:
+    ca, cert, key = make_tls_files(tmp_path, "localhost")
+    server = FeedServer(tls=(cert, key))
+    server.serve(vcalendar(lines("UID:a", "DTSTART:20260310T080000Z", "DURATION:PT1H")))
+    server.start()
+    try:
+        trusting = CalendarClient(allow_private=True, tls_verify=str(ca))
+        read = trusting.read_feed(server.url(host="localhost"), None, *MARCH, "UTC")
+        assert read.busy == (Busy(utc(2026, 3, 10, 8), utc(2026, 3, 10, 9)),)
+        # The certificate names localhost, not 127.0.0.1: asked for the IP it is refused.
+        with pytest.raises(CalendarError) as caught:
+            trusting.read_feed(server.url(host="127.0.0.1"), None, *MARCH, "UTC")
+        assert caught.value.message == "the feed's certificate is not valid"
+        # And with the system's CAs, the test CA is not trusted.
+        with pytest.raises(CalendarError) as caught:
+            CalendarClient(allow_private=True).read_feed(
+                server.url(host="localhost"), None, *MARCH, "UTC"
+            )
+        assert caught.value.message == "the feed's certificate is not valid"
+    finally:
+        server.stop()
+
+
+def test_a_feed_without_a_length_is_still_capped(feed_server: FeedServer) -> None:
+    small = CalendarClient(allow_private=True, feed_max_bytes=64 * 1024)
+    feed_server.send_length = False
+    padding = "X-PAD:" + "x" * 60 + "\r\n"
+    feed_server.serve(vcalendar(lines("UID:a", "DTSTART:20260310T080000Z") + padding * 2_000))
+    with pytest.raises(CalendarError) as caught:
+        small.read_feed(feed_server.url(), None, *MARCH, "UTC")
+    assert caught.value.message == "the feed is larger than 64 KB"

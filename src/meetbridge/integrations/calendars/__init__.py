@@ -16,7 +16,10 @@ __all__ = ["CalendarClient"]
 class CalendarClient(Calendars):
     """`allow_private=True` lets feeds and CalDAV servers live on loopback or a private
     network: for tests and for a deployment whose calendar server is on its own network. Off,
-    such addresses are refused, since members type them in and our server fetches them."""
+    such addresses are refused, since members type them in and our server fetches them.
+    `tls_verify` is what HTTPS certificates are checked against: True for the system's CAs, or
+    a CA bundle's path for a deployment with its own CA (False turns the check off: tests
+    only)."""
 
     def __init__(
         self,
@@ -28,6 +31,7 @@ class CalendarClient(Calendars):
         max_redirects: int = 3,
         caldav_timeout: float = 15.0,
         allow_private: bool = False,
+        tls_verify: str | bool = True,
     ) -> None:
         self.feeds = FeedReader(
             connect_timeout=connect_timeout,
@@ -36,8 +40,11 @@ class CalendarClient(Calendars):
             max_bytes=feed_max_bytes,
             max_redirects=max_redirects,
             allow_private=allow_private,
+            tls_verify=tls_verify,
         )
-        self.caldav = CalDav(timeout=caldav_timeout, allow_private=allow_private)
+        self.caldav = CalDav(
+            timeout=caldav_timeout, allow_private=allow_private, tls_verify=tls_verify
+        )
 
     def read_feed(
         self, url: str, etag: str | None, start: dt.datetime, end: dt.datetime, timezone: str

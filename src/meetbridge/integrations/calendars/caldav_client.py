@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import icalendar
 from caldav.davclient import DAVClient
+from caldav.elements import dav
 from caldav.lib import error as dav_error
 
 from meetbridge.core.calendars import BusyRead, CalDavAccount, CalendarError
@@ -23,12 +24,16 @@ from meetbridge.integrations.calendars.busy import busy_between, parse_calendar
 T = TypeVar("T")
 _MARGIN = dt.timedelta(days=2)  # floating and all-day events: see busy._MARGIN
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_CALDAV_CALENDAR = "{urn:ietf:params:xml:ns:caldav}calendar"
 
 
 class CalDav:
-    def __init__(self, *, timeout: float = 15.0, allow_private: bool = False) -> None:
+    def __init__(
+        self, *, timeout: float = 15.0, allow_private: bool = False, tls_verify: str | bool = True
+    ) -> None:
         self.timeout = timeout
         self.allow_private = allow_private
+        self.tls_verify = tls_verify  # True, or a CA bundle's path
 
     # The five operations -------------------------------------------------------------------
 
@@ -71,7 +76,13 @@ class CalDav:
 
     def check(self, account: CalDavAccount) -> None:
         with self._calendar(account) as calendar:
+            props = self._call(lambda: calendar.get_properties([dav.ResourceType()]))
             kinds = self._call(calendar.get_supported_components)
+        # A principal or the server's root answers too, but reading it would find no events.
+        if _CALDAV_CALENDAR not in (props.get("{DAV:}resourcetype") or []):
+            raise CalendarError(
+                "this address is not a calendar; enter the address of the calendar itself"
+            )
         if "VEVENT" not in [str(k).upper() for k in kinds]:
             raise CalendarError("this CalDAV collection does not hold events")
 
@@ -93,7 +104,8 @@ class CalDav:
             password=account.password,
             timeout=self.timeout,  # type: ignore[arg-type]  # the HTTP library takes a float
             enable_rfc6764=False,  # the member gave the collection's URL: no DNS discovery
-            rate_limit_handle=False,  # a 429 is an error now, not a sleep inside a request
+            rate_limit_handle=False,
+            ssl_verify_cert=self.tls_verify,  # a 429 is an error now, not a sleep inside a request
         )
         try:
             client.session.max_redirects = 0
@@ -107,13 +119,14 @@ class CalDav:
         except CalendarError:
             raise
         except dav_error.AuthorizationError as exc:
-            if getattr(exc, "status", None) == 403 or "403" in str(exc):
+            if exc.status == 403:  # signed in, but this calendar is not theirs to use
                 raise CalendarError("CalDAV refused access to this calendar") from exc
             raise CalendarError("CalDAV refused the password") from exc
         except dav_error.NotFoundError as exc:
             raise CalendarError("no CalDAV calendar at this address") from exc
         except dav_error.DAVError as exc:
-            raise CalendarError(f"the CalDAV server answered an error ({_short(exc)})") from exc
+            said = f"answered {exc.status}" if exc.status else f"refused it ({exc.reason[:80]})"
+            raise CalendarError(f"the CalDAV server {said}") from exc
         except Exception as exc:  # the HTTP library's connection, TLS and redirect errors
             name = type(exc).__name__
             if "Redirect" in name:
@@ -148,8 +161,3 @@ def _check_uid(uid: str, ics: str) -> None:
     uids = {str(c.get("UID", "")) for c in cal.walk("VEVENT")}
     if uids != {uid}:
         raise ValueError(f"the iCalendar text holds events {sorted(uids)}, not only {uid!r}")
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:120]

@@ -9,6 +9,7 @@ counted after decompression, so a small gzip bomb is refused like a big file."""
 from __future__ import annotations
 
 import datetime as dt
+import ssl
 import time
 
 import httpx
@@ -51,7 +52,14 @@ class FeedReader:
         max_redirects: int = 3,
         allow_private: bool = False,
         user_agent: str = "meetbridge-calendar/1",
+        tls_verify: str | bool = True,
     ) -> None:
+        # A CA bundle's path, or True for the system's CAs (httpx wants a context for a path).
+        self.tls_verify: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=tls_verify)
+            if isinstance(tls_verify, str)
+            else tls_verify
+        )
         self.timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
         self.total_timeout = total_timeout
         self.max_bytes = max_bytes
@@ -65,7 +73,9 @@ class FeedReader:
         deadline = time.monotonic() + self.total_timeout
         current = feed_url(url)
         # trust_env=False: no proxy from the environment, whose connection we could not check.
-        with httpx.Client(timeout=self.timeout, follow_redirects=False, trust_env=False) as client:
+        with httpx.Client(
+            timeout=self.timeout, follow_redirects=False, trust_env=False, verify=self.tls_verify
+        ) as client:
             for _hop in range(self.max_redirects + 1):
                 status, headers, body = self._get(client, current, etag, deadline)
                 if status in _REDIRECTS and "location" in headers:
@@ -108,6 +118,8 @@ class FeedReader:
                         body = self._body(r, deadline)
                     return r.status_code, r.headers, body
             except httpx.ConnectError as exc:
+                if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                    raise CalendarError("the feed's certificate is not valid") from exc
                 last = exc  # try the name's next address, as a browser would
             except httpx.TimeoutException as exc:
                 raise CalendarError("the feed did not answer in time") from exc
@@ -131,4 +143,6 @@ class FeedReader:
         return b"".join(chunks)
 
     def _too_big(self) -> str:
-        return f"the feed is larger than {self.max_bytes // (1024 * 1024) or 1} MB"
+        mb, kb = self.max_bytes / (1024 * 1024), self.max_bytes / 1024
+        size = f"{mb:g} MB" if mb >= 1 else f"{kb:g} KB"
+        return f"the feed is larger than {size}"

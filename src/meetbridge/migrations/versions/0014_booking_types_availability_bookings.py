@@ -1,5 +1,5 @@
 """booking: meeting types and their members, member availability and calendars (with the busy
-times read from them), bookings, and the notices that tell people about them
+times read from them), bookings, and the durable work that keeps their meetings and messages
 
 Revision ID: 0014
 Revises: 0013
@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("booker_name", sa.String(length=200), nullable=False),
         sa.Column("booker_email", sa.String(length=254), nullable=False),
         sa.Column("notes", sa.Text(), nullable=False),
+        sa.Column("origin_ip", sa.String(length=64), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("meeting_id", sa.String(length=36), nullable=True),
         sa.Column("location", sa.String(length=16), nullable=False),
@@ -149,6 +150,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("booking_id", sa.String(length=36), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("meeting_id", sa.String(length=36), nullable=True),
         sa.Column("minutes", sa.Integer(), nullable=False),
         sa.Column("sequence", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
@@ -156,7 +158,6 @@ def upgrade() -> None:
         sa.Column("next_attempt_at", meetbridge.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("claimed_until", meetbridge.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("told_follows", sa.Boolean(), server_default=sa.text("0"), nullable=False),
         sa.Column("created_at", meetbridge.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["booking_id"], ["bookings.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),

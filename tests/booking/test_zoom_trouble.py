@@ -1,0 +1,79 @@
+"""When Zoom cannot make a booking's meeting in time (an outage, the daily limit), the booker
+is told plainly that the link follows, and gets it when the meeting exists; when Zoom refuses
+it, the type's fallback applies and is said as what it is."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from meetbridge.booking.tables import Booking
+from tests.booking.conftest import book, mail_about, make_type, next_weekday, slots_on
+from tests.support import SmtpServer
+from tests.zoom_env import ZoomEnv
+
+CREATE = "/v2/users/*/meetings"
+
+
+def _booking(env: ZoomEnv) -> Booking:
+    with env.c.db.read() as s:
+        return s.scalars(select(Booking)).one()
+
+
+def test_zoom_down_the_link_follows_then_arrives(env: ZoomEnv, smtp: SmtpServer) -> None:
+    make_type(env, ["ann@acme.test"])
+    env.control(
+        "POST", "/faults", json={"rules": [{"path": CREATE, "method": "POST", "error_rate": 1.0}]}
+    )
+    offered = slots_on(env, next_weekday())
+    r = book(env, offered[0]["start"])
+    assert r.status_code == 201, r.text
+    assert r.json()["join_url"] is None and r.json()["location"] == "Zoom"
+    follows = mail_about(smtp, "client@example.test", "link to follow")[0]
+    text = follows.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "follows in a separate e-mail" in text and "zoom.us" not in text
+    assert not any(p.get_content_type() == "text/calendar" for p in follows.walk())
+    assert _booking(env).link_state == "follows"
+    env.control("DELETE", "/faults")
+    # Zoom is back; the next attempt (here asked for now rather than after the back-off).
+    env.c.meetings.retry(env.user("ann@acme.test"), _booking(env).meeting_id or "")
+    ready = mail_about(smtp, "client@example.test", "Your Zoom link")[0]
+    (meeting,) = env.control("GET", "/meetings")
+    assert meeting["join_url"] in ready.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert any(p.get_content_type() == "text/calendar" for p in ready.walk())
+    assert _booking(env).link_state == "sent"
+
+
+def test_zoom_refuses_the_fallback_applies_truthfully(env: ZoomEnv, smtp: SmtpServer) -> None:
+    make_type(env, ["ann@acme.test"], fallback="phone", fallback_value="+44 20 7946 0000")
+    env.control(
+        "POST",
+        "/faults",
+        json={
+            "rules": [{"path": CREATE, "method": "POST", "error_rate": 1.0, "error_status": 400}]
+        },
+    )
+    offered = slots_on(env, next_weekday())
+    assert book(env, offered[0]["start"]).status_code == 201
+    mail = mail_about(smtp, "client@example.test", "Confirmed")[0]
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Phone: +44 20 7946 0000" in text and "Zoom" not in text
+    alert = mail_about(smtp, "ann@acme.test", "A booking is not on Zoom")[0]
+    assert "+44 20 7946 0000" in alert.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    b = _booking(env)
+    assert b.location == "phone" and b.meeting_id is None and b.link_state == "fallback"
+    assert env.control("GET", "/meetings") == []
+
+
+def test_a_meeting_deleted_in_zoom_is_said_plainly(env: ZoomEnv, smtp: SmtpServer) -> None:
+    make_type(env, ["ann@acme.test"], fallback="jitsi")
+    offered = slots_on(env, next_weekday())
+    assert book(env, offered[0]["start"]).status_code == 201
+    mail_about(smtp, "client@example.test", "Confirmed")
+    (meeting,) = env.control("GET", "/meetings")
+    env.control("DELETE", f"/meetings/{meeting['id']}")  # the host deletes it in Zoom
+    env.control("POST", "/webhooks/flush")
+    moved = mail_about(smtp, "client@example.test", "Updated")[0]
+    text = moved.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Jitsi Meet: https://meet.jit.si/acme-" in text and meeting["join_url"] not in text
+    mail_about(smtp, "owner@acme.test", "A booking is not on Zoom")
+    assert _booking(env).location == "jitsi"
