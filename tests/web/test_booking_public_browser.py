@@ -30,7 +30,7 @@ from playwright.sync_api import Browser, Frame, Page, expect
 from meetbridge.booking.inputs import MeetingTypeInput, TypeMember
 from tests.conftest import ORIGIN
 from tests.support import LiveServer, SmtpServer
-from tests.web.test_booking_public_pages import MONDAY, fill_schema_gap
+from tests.web.test_booking_public_pages import MONDAY
 from tests.web.test_browser import _shot
 from tests.zoom_env import ZoomEnv, zoom_env
 
@@ -75,7 +75,6 @@ def _axe(target: Page | Frame, source: str, what: str) -> None:
 def env(tmp_path: Path, database_url: str, smtp: SmtpServer) -> Iterator[ZoomEnv]:
     if not database_url.startswith("sqlite"):
         pytest.skip("the pages do not depend on the database; the HTTP tests run on both")
-    fill_schema_gap(database_url)
     with zoom_env(tmp_path, database_url, smtp, booking_link_wait_seconds=2.0) as e:
         e.connect(e.signed_in("ann@acme.test"), ZOOM_USER)
         owner = e.c.orgs.first_owner("acme")
@@ -242,7 +241,7 @@ def test_book_in_a_frame_on_another_site_then_move_and_cancel_from_the_e_mail(
     expect(page.locator("dl.facts")).to_contain_text("Tuesday")
     want = later.strftime("%Y-%m-%dT%H:%M:%SZ")
     _until(lambda: [z["start_time"] for z in _zoom(env)] == [want], "not moved at Zoom")
-    moved = _mail(smtp, CLIENT, "Rescheduled: Intro call")
+    moved = _mail(smtp, CLIENT, "Updated: Intro call")
     assert int(icalendar.Calendar.from_ical(_ics(moved)).walk("VEVENT")[0]["SEQUENCE"]) == 1
 
     page.get_by_role("link", name="Cancel this booking…").click()
