@@ -356,5 +356,8 @@ def test_without_javascript_and_at_phone_width(
     expect(page.get_by_label("Your name")).to_have_attribute("aria-invalid", "true")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     _axe(page, axe_source, "form with errors")
+    trap = page.get_by_label("Leave empty")  # the honeypot: there, but out of sight and reach
+    expect(trap).to_have_attribute("tabindex", "-1")
+    assert trap.evaluate("e => e.getBoundingClientRect().right") < 0
     _shot(page, "booking-form-errors", database_url)
     context.close()
