@@ -91,8 +91,9 @@ def _query(**params: str | None) -> str:
 
 
 def _midnight(day: dt.date, tz: str) -> dt.datetime:
-    # A local midnight the clocks skip is taken at its UTC reading: a day's slots are those
-    # that start on it, and the slot code's window takes any instant.
+    # Where the clocks skip midnight (a few zones change at 00:00) the day starts at the
+    # instant Python reads with the earlier offset; the slot code's window takes any instant,
+    # and the days' slots are grouped by their own local date anyway.
     return dt.datetime.combine(day, dt.time(), zone(tz)).astimezone(dt.UTC)
 
 
