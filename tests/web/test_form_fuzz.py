@@ -26,6 +26,11 @@ FIELDS = [
     *("name", "new_password", "passcode", "password", "platform", "project", "project_id"),
     *("role", "subject", "time", "timezone", "title", "token", "username", "waiting_room"),
     *("when", "confirm", "id"),
+    # The booking pages' forms.
+    *("slug", "assignment", "interval", "buffer_before", "buffer_after", "min_notice"),
+    *("horizon_days", "daily_cap", "reminders", "cutoff", "fallback", "fallback_value"),
+    *("show_members", "published", "day_0", "day_6", "overrides", "location"),
+    *("location_value", "kind", "url", "start"),
 ]
 HOSTILE = [
     "",

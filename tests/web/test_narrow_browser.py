@@ -77,7 +77,10 @@ def _pages(page: Page, env: ZoomEnv) -> list[tuple[str, str]]:
         ("team", "/team"),
         ("member-new", "/team/new"),
         ("member-edit", str(member)),
-        ("booking", "/m/booking"),
+        ("booking-types", "/booking/types"),
+        ("booking-type-new", "/booking/types/new"),
+        ("booking-availability", "/booking/availability"),
+        ("booking-bookings", "/booking/bookings"),
         ("integrations-zoom", "/integrations/zoom"),
         ("api-tokens", "/settings/tokens"),
         ("password", "/settings/password"),
@@ -96,7 +99,8 @@ def test_every_page_fits_a_phone(browser: Browser, env: ZoomEnv, database_url: s
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE:
             too_wide[path] = width
-        _shot(page, f"{name}-390", database_url)
+        if not name.startswith("booking"):  # the booking walk-through takes its own
+            _shot(page, f"{name}-390", database_url)
     assert too_wide == {}, too_wide
     wide = browser.new_context(viewport={"width": 1200, "height": 900})
     desk = wide.new_page()

@@ -33,6 +33,7 @@ from meetbridge.core.logging import get_logger
 from meetbridge.core.models import User
 from meetbridge.core.work import Later, Outcome, Retry, WorkTable
 from meetbridge.scheduling.availability import Hours
+from meetbridge.scheduling.intervals import Interval
 
 log = get_logger("meetbridge.booking")
 
@@ -43,12 +44,14 @@ READ_AHEAD = dt.timedelta(days=366)
 READ_BEHIND = dt.timedelta(days=1)
 URL_MAX = 2000
 # Monday to Friday, 09:00-17:00: what a member has before they set their own hours.
+BUSY_CACHE_MAX = 20_000  # calendars; past it the cache starts again
 DEFAULT_WEEKLY = {str(d): [[9 * 60, 17 * 60]] for d in range(5)}
 
 
 @dataclass(frozen=True)
 class MemberHours:
     user_id: str
+    version: Any  # changes with every change of the hours
     timezone: str
     weekly: dict[int, tuple[Hours, ...]]
     overrides: dict[dt.date, tuple[Hours, ...]]
@@ -64,7 +67,13 @@ def member_hours(row: Availability) -> MemberHours:
     weekly = {int(k): v for k, v in _hours(row.weekly).items()}
     overrides = {dt.date.fromisoformat(k): v for k, v in _hours(row.overrides).items()}
     return MemberHours(
-        row.user_id, row.timezone, weekly, overrides, row.location, row.location_value
+        row.user_id,
+        row.updated_at,
+        row.timezone,
+        weekly,
+        overrides,
+        row.location,
+        row.location_value,
     )
 
 
@@ -84,6 +93,8 @@ class Availabilities:
         self.jobs = jobs
         self.clock = clock
         self.refresh = dt.timedelta(minutes=refresh_minutes)
+        # calendar id -> (the read they came from, its busy intervals by start); see `busy`.
+        self._busy_cache: dict[str, tuple[Any, tuple[Interval, ...]]] = {}
         self.work = WorkTable(
             MemberCalendar,
             pending=["active"],
@@ -297,18 +308,42 @@ class Availabilities:
             self.jobs.enqueue(REFRESH_TASK, cid)
         return len(ids)
 
-    def busy(
-        self, user_ids: Sequence[str], start: dt.datetime, end: dt.datetime
-    ) -> list[tuple[str, dt.datetime, dt.datetime]]:
+    def busy(self, user_ids: Sequence[str]) -> dict[str, tuple[tuple[Interval, ...], ...]]:
+        """The members' calendar busy times, by member: one tuple per calendar, sorted by
+        start, the same tuple object for as long as the calendar was not read again.
+
+        A calendar's busy times change only when it is read, so each process keeps them per
+        calendar, keyed by the time of that read (`last_read_at`): one small query finds the
+        calendars read since, and only those are loaded again. Reading 15,000 rows and making
+        them into intervals on every slot request cost ~300 ms at 50 members."""
         with self.db.read() as s:
-            rows = s.execute(
-                select(CalendarBusy.user_id, CalendarBusy.start_at, CalendarBusy.end_at).where(
-                    CalendarBusy.user_id.in_(list(user_ids)),
-                    CalendarBusy.start_at < end,
-                    CalendarBusy.end_at > start,
-                )
+            cals = s.execute(
+                select(MemberCalendar.id, MemberCalendar.user_id, MemberCalendar.last_read_at)
+                .where(MemberCalendar.user_id.in_(list(user_ids)))
+                .order_by(MemberCalendar.id)
             ).all()
-        return [(r[0], r[1], r[2]) for r in rows]
+            stale = [c.id for c in cals if self._busy_cache.get(c.id, (0,))[0] != c.last_read_at]
+            if stale:
+                loaded: dict[str, list[Interval]] = {cid: [] for cid in stale}
+                rows = s.execute(
+                    select(
+                        CalendarBusy.calendar_id, CalendarBusy.start_at, CalendarBusy.end_at
+                    ).where(CalendarBusy.calendar_id.in_(stale))
+                ).all()
+                for cid, at, until in rows:
+                    loaded[cid].append(Interval(at, until))
+                read_at = {c.id: c.last_read_at for c in cals}
+                if len(self._busy_cache) > BUSY_CACHE_MAX:
+                    self._busy_cache.clear()
+                for cid, found in loaded.items():
+                    found.sort()
+                    self._busy_cache[cid] = (read_at[cid], tuple(found))
+        out: dict[str, tuple[tuple[Interval, ...], ...]] = {}
+        for c in cals:
+            cached = self._busy_cache.get(c.id)
+            if cached is not None:
+                out[c.user_id] = (*out.get(c.user_id, ()), cached[1])
+        return out
 
 
 def _member(s: Session, actor: User, user_id: str) -> User:

@@ -118,6 +118,9 @@ class Bookings:
         self.notices = notices
         self.clock = clock
         self.signer = LinkSigner(settings.secret_key.get_secret_value(), MANAGE_PURPOSE)
+        # member id -> (what their availability was built from, the availability): see
+        # `_availability`. Bounded by the number of members.
+        self._members: dict[str, tuple[Any, MemberAvailability, Any]] = {}
 
     # ---- the public page ------------------------------------------------------------------
 
@@ -194,11 +197,14 @@ class Bookings:
         exclude_booking: str | None = None,
         booked: Sequence[Booking] | None = None,
     ) -> list[MemberAvailability]:
-        """Each candidate's hours and busy times over [start, end), widened by a day on each
-        side (a booking's buffers and a member-local day reach beyond it)."""
+        """Each candidate's hours and busy times around [start, end) (widened by a day on each
+        side: a booking's buffers and a member-local day reach beyond it). Calendar busy times
+        are whole (the slot code looks up what it needs); meetings and bookings, a few, are
+        read for the window. A member whose inputs are the same as last time gets the same
+        object back, with the busy index the slot code built on it."""
         lo, hi = start - dt.timedelta(days=1), end + dt.timedelta(days=1)
         ids = b.candidates
-        busy: dict[str, list[Interval]] = {u: [] for u in ids}
+        own: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {u: [] for u in ids}
         skip_meeting = None
         if booked is None:
             booked = self._bookings_between(b.org.id, lo, hi)
@@ -207,27 +213,38 @@ class Bookings:
                 skip_meeting = bk.meeting_id
                 continue
             for uid in bk.member_ids:
-                if uid in busy:
-                    busy[uid].append(Interval(bk.start_at, bk.end_at))
+                if uid in own:
+                    own[uid].append((bk.start_at, bk.end_at))
         for mid, host, at, until in self.meetings.busy(b.org.id, ids, lo, hi):
-            if mid != skip_meeting and host in busy:
-                busy[host].append(Interval(at, until))
-        for uid, at, until in self.availability.busy(ids, lo, hi):
-            busy[uid].append(Interval(at, until))
+            if mid != skip_meeting and host in own:
+                own[host].append((at, until))
+        calendars = self.availability.busy(ids)
         per_day = self._per_day(b, booked, exclude_booking)
         out = []
         for uid in ids:
             h = b.hours[uid]
-            out.append(
-                MemberAvailability(
-                    member_id=uid,
-                    timezone=h.timezone,
-                    weekly=h.weekly,
-                    overrides=h.overrides,
-                    busy=tuple(busy[uid]),
-                    booked_per_day=per_day.get(uid, {}),
-                )
+            mine = tuple(sorted(set(own[uid])))
+            days = per_day.get(uid, {})
+            cals = calendars.get(uid, ())
+            key = (h.version, h.timezone, tuple(map(id, cals)), mine, tuple(sorted(days.items())))
+            cached = self._members.get(uid)
+            if cached is not None and cached[0] == key:
+                out.append(cached[1])
+                continue
+            busy = [Interval(a, z) for a, z in mine]
+            for cal in cals:
+                busy.extend(cal)
+            member = MemberAvailability(
+                member_id=uid,
+                timezone=h.timezone,
+                weekly=h.weekly,
+                overrides=h.overrides,
+                busy=tuple(busy),
+                booked_per_day=days,
             )
+            # `cals` is kept with the key: the ids in it stay those tuples' while cached.
+            self._members[uid] = (key, member, cals)
+            out.append(member)
         return out
 
     def _per_day(
@@ -699,8 +716,6 @@ class Bookings:
     ) -> list[Booking]:
         with self.db.read() as s:
             query = select(Booking).where(Booking.org_id == actor.org_id)
-            if not actor.is_admin:
-                query = query.where(Booking.host_user_id == actor.id)
             if member_id:
                 query = query.where(Booking.host_user_id == member_id)
             if type_id:
@@ -711,8 +726,12 @@ class Bookings:
                 query = query.where(Booking.start_at >= start)
             if end:
                 query = query.where(Booking.start_at < end)
-            rows = list(s.scalars(query.order_by(Booking.start_at.desc()).limit(limit)).all())
-        return rows
+            rows = s.scalars(query.order_by(Booking.start_at.desc())).all()
+        # A member sees the bookings they are in: hosting, or invited to a collective one
+        # (the members are a JSON list, read here rather than in each database's JSON dialect).
+        if not actor.is_admin:
+            rows = [r for r in rows if actor.id in r.member_ids or r.host_user_id == actor.id]
+        return list(rows[:limit])
 
     def details(self, actor: User, rows: Sequence[Booking]) -> list[dict[str, Any]]:
         """What the bookings list and its CSV show of each booking: type, host, Zoom ID,
@@ -724,7 +743,13 @@ class Bookings:
             )
         }
         with self.db.read() as s:
-            types = dict(s.execute(select(MeetingType.id, MeetingType.name)).all())
+            types = dict(
+                s.execute(
+                    select(MeetingType.id, MeetingType.name).where(
+                        MeetingType.org_id == actor.org_id
+                    )
+                ).all()
+            )
             users = dict(
                 s.execute(select(User.id, User.name).where(User.org_id == actor.org_id)).all()
             )
@@ -816,7 +841,7 @@ def _default_hours(user: User) -> MemberHours:
     except BadZone:
         tz = "UTC"
     weekly = {int(k): tuple(Hours(a, b) for a, b in v) for k, v in DEFAULT_WEEKLY.items()}
-    return MemberHours(user.id, tz, weekly, {}, "zoom", "")
+    return MemberHours(user.id, None, tz, weekly, {}, "zoom", "")
 
 
 def _candidates(b: Bookable) -> list[str]:

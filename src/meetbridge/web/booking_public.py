@@ -15,20 +15,20 @@ a browser refuses even those, the 403 page links the booking page to open on its
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+import zoneinfo
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from meetbridge.booking.inputs import BookingInput
+from meetbridge.booking.inputs import BookingInput, zone_name
 from meetbridge.booking.service import Bookable
 from meetbridge.booking.tables import Booking, BookingStatus
 from meetbridge.core.errors import Conflict, DomainError, NotFound, Throttled, ValidationFailed
-from meetbridge.scheduling.slots import Slot
-from meetbridge.scheduling.timezones import is_zone, zone
 from meetbridge.web import headers
 from meetbridge.web.http import origin_of
 from meetbridge.web.kit import (
@@ -44,6 +44,29 @@ from meetbridge.web.kit import (
 )
 
 router = APIRouter(include_in_schema=False)
+
+
+class Slot(Protocol):
+    """A free time as the booking service gives it (the pages read its start only)."""
+
+    @property
+    def start(self) -> dt.datetime: ...
+
+
+def is_zone(name: str) -> bool:
+    """A zone the booking service takes (its own rule: no `posix/…`, `localtime`, …)."""
+    try:
+        zone_name("timezone", name)
+    except ValidationFailed:
+        return False
+    return True
+
+
+@functools.cache
+def zone(name: str) -> zoneinfo.ZoneInfo:
+    # Only names `is_zone` passed (or a booking's own, checked when it was made) come here.
+    return zoneinfo.ZoneInfo(name)
+
 
 ZONES = [z for z in TIMEZONES if is_zone(z)]
 # What the manage page sends instead of the framing everything under /book/ gets.

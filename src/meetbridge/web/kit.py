@@ -39,7 +39,6 @@ TIMEZONES = sorted(zoneinfo.available_timezones())
 
 # Modules that arrive with later work; the navigation shows them already, honestly marked.
 COMING = {
-    "booking": ("Booking", "Meeting types, availability and public booking pages."),
     "requests": ("Requests", "Service requests converted to Zoom meetings on a host pool."),
     "workflows": ("Workflows", "Event-triggered actions that create and manage Zoom meetings."),
     "reports": ("Reports", "Zoom Demand and usage reports."),

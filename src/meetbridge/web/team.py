@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from meetbridge.accounts.inputs import normalize_email
 from meetbridge.core.errors import DomainError
+from meetbridge.web.booking_admin import booking_health
 from meetbridge.web.http import origin_of
 from meetbridge.web.kit import (
     TIMEZONES,
@@ -31,8 +32,16 @@ async def team(request: Request) -> Response:
     c = container(request)
     members = c.accounts.list_members(user, include_inactive=show_all)
     zoom = {x.user_id: x for x in c.connections.connections(user)}
+    health = booking_health(request, user, [m.id for m in members])
     return render(
-        request, "team.html", user, members=members, show_all=show_all, zoom=zoom, nav="team"
+        request,
+        "team.html",
+        user,
+        members=members,
+        show_all=show_all,
+        zoom=zoom,
+        health=health,
+        nav="team",
     )
 
 
