@@ -138,6 +138,9 @@ def test_run_serves_the_demo_and_stops_cleanly_on_ctrl_c(env: dict[str, str]) ->
             assert r.status_code == 303
             team = web.get("/team").text
             assert "Maria Lopez" in team and "Sam Okafor" in team
+            # The demo's meeting type is bookable at once (a Jitsi room until Zoom connects).
+            slots = web.get("/api/v1/public/demo/intro-call/slots").json()
+            assert isinstance(slots, list) and slots, slots
         zoom = httpx.get(f"http://127.0.0.1:{sandbox_port}/_sandbox", timeout=5).json()
         assert len(zoom["users"]) == 6  # the Zoom sandbox runs beside it, seeded
     finally:
@@ -146,6 +149,7 @@ def test_run_serves_the_demo_and_stops_cleanly_on_ctrl_c(env: dict[str, str]) ->
     assert proc.returncode == 0, out
     assert base in out
     assert "admin@demo.test" in out and PASSWORD in out
+    assert f"{base}/book/demo/intro-call" in out
     assert "Stopped." in out
     assert f"sandbox at http://127.0.0.1:{sandbox_port}" in out
     with pytest.raises(httpx.ConnectError):  # Ctrl-C stopped the sandbox too

@@ -481,8 +481,10 @@ def public_slots(
     )
 
 
-def booking_out(c: Any, bk: Booking, with_link: bool = False) -> PublicBookingOut:
-    b = c.bookings.type_of(bk)
+def booking_out(
+    c: Any, bk: Booking, with_link: bool = False, b: Bookable | None = None
+) -> PublicBookingOut:
+    b = b or c.bookings.type_of(bk)
     details = c.bookings.public_details(bk)
     return PublicBookingOut(
         id=bk.id,
@@ -533,16 +535,16 @@ def public_book(org: str, slug: str, body: BookIn, c: C, origin: From) -> Any:
         notes=body.notes,
         honeypot=body.website,
     )
+    b = c.bookings.bookable(org[:63], slug[:63])
     try:
-        bk = c.bookings.book(org[:63], slug[:63], data, origin)
+        bk = c.bookings.book_on(b, data, origin)
     except Conflict as exc:
-        b = c.bookings.bookable(org[:63], slug[:63])
         try:
             around = bi.instant("start", body.start)
         except ValidationFailed:
             around = None
         return _taken(c, b, exc, around)
-    return booking_out(c, bk, with_link=True)
+    return booking_out(c, bk, with_link=True, b=b)
 
 
 @public.get("/manage/{booking_id}/{token}", response_model=PublicBookingOut)

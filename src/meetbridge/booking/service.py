@@ -280,11 +280,14 @@ class Bookings:
     # ---- booking --------------------------------------------------------------------------
 
     def book(self, org_slug: str, type_slug: str, data: BookingInput, origin: Origin) -> Booking:
+        return self.book_on(self.bookable(org_slug, type_slug), data, origin)
+
+    def book_on(self, b: Bookable, data: BookingInput, origin: Origin) -> Booking:
+        """`book` for a type the caller has just read (`bookable`)."""
         if data.honeypot:
             # Only robots fill in the field people never see: refused, nothing written.
             raise ValidationFailed("form", "could not be sent; reload the page and try again")
         ok = checked_booking(data)
-        b = self.bookable(org_slug, type_slug)
         self._throttle(b.org.id, ok.email, origin.ip)
         return self._place(b, ok, origin)
 

@@ -134,6 +134,13 @@ def run(
     demo = settings.mode == "demo"
     password = _demo_password(settings) if demo else ""
     created = ensure_demo(c.orgs, c.accounts, password) if demo else False
+    if created:
+        from meetbridge.booking.demo import ensure_demo_type
+
+        owner = c.orgs.first_owner("demo")
+        assert owner is not None
+        others = [m for m in c.accounts.list_members(owner) if m.id != owner.id]
+        ensure_demo_type(c.meeting_types, owner, others)
     c.close()
     url = settings.effective_base_url
     env = dict(os.environ)
@@ -171,6 +178,7 @@ def run(
     console.print(f"  Open      [bold cyan]{url}[/]")
     if demo:
         console.print(f"  Sign in   [bold]{DEMO_ADMIN_EMAIL}[/] / [bold]{password}[/]")
+        console.print(f"  Book      [bold cyan]{url}/book/demo/intro-call[/] (the public page)")
     else:
         console.print("  Sign in   with a login made by `meetbridge orgs create` (production mode)")
     console.print(f"  E-mail    written to {settings.effective_outbox_dir}/ as .eml files")
