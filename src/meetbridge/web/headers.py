@@ -30,7 +30,9 @@ REDOC = (
     "object-src 'none'; base-uri 'self'"
 )
 
-FRAMING: dict[str, str] = {}
+# Booking pages go on customers' own sites (static/embed.js); the booker's manage page, under
+# the same prefix, answers with its own frame-ancestors 'none' (web/booking_public.py).
+FRAMING: dict[str, str] = {"/book/": "*"}
 SECRET_ROUTES = frozenset(
     {
         "/api/v1/tokens",
@@ -38,6 +40,9 @@ SECRET_ROUTES = frozenset(
         "/api/v1/meetings/{meeting_id}/host-link",
         "/password/set",
         "/password/forgot",
+        # A booking's secret manage link is in these paths.
+        "/book/{org_slug}/{type_slug}/booked/{booking_id}/{token}",
+        "/book/manage/{booking_id}/{token}",
     }
 )
 POLICIES: dict[str, str] = {"/redoc": REDOC}
