@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from meetbridge.booking.tables import Booking
 from tests.booking.conftest import book, mail_about, make_type, next_weekday, slots_on
+from tests.booking.conftest import public as public_client
 from tests.support import SmtpServer
 from tests.zoom_env import ZoomEnv
 
@@ -77,3 +78,34 @@ def test_a_meeting_deleted_in_zoom_is_said_plainly(env: ZoomEnv, smtp: SmtpServe
     assert "Jitsi Meet: https://meet.jit.si/acme-" in text and meeting["join_url"] not in text
     mail_about(smtp, "owner@acme.test", "A booking is not on Zoom")
     assert _booking(env).location == "jitsi"
+
+
+def test_a_meeting_cancelled_on_the_meetings_page_is_said_plainly(
+    env: ZoomEnv, smtp: SmtpServer
+) -> None:
+    from tests.conftest import ORIGIN
+
+    make_type(env, ["ann@acme.test"], fallback="phone", fallback_value="+1 555 0100")
+    offered = slots_on(env, next_weekday())
+    booked = book(env, offered[0]["start"]).json()
+    mail_about(smtp, "client@example.test", "Confirmed")
+    mid = _booking(env).meeting_id or ""
+    env.c.meetings.cancel(env.user("ann@acme.test"), mid, ORIGIN)  # not through the booking
+    moved = mail_about(smtp, "client@example.test", "Updated")[0]
+    text = moved.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Phone: +1 555 0100" in text and "/j/" not in text
+    with public_client(env) as api:
+        r = api.get("/acme/intro/slots", params={"timezone": "UTC"})
+        assert r.status_code == 200
+    b = _booking(env)
+    assert b.location == "phone" and b.status == "confirmed" and booked["id"] == b.id
+
+
+def test_far_off_times_are_refused_not_a_500(env: ZoomEnv) -> None:
+    make_type(env, ["ann@acme.test"])
+    with public_client(env) as api:
+        for at in ("9999-12-31T00:00:00Z", "0001-01-01T00:00:00+14:00"):
+            r = api.get("/acme/intro/slots", params={"from": at})
+            assert r.status_code == 422, r.text
+            r = book(env, at)
+            assert r.status_code == 422, r.text

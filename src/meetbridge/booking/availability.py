@@ -59,6 +59,21 @@ class MemberHours:
     location_value: str
 
 
+def default_availability(user: User) -> Availability:
+    """What a member has before they set their own: weekdays 09:00-17:00 in their zone."""
+    return Availability(
+        user_id=user.id,
+        org_id=user.org_id,
+        timezone=user.timezone or "UTC",
+        weekly=dict(DEFAULT_WEEKLY),
+        overrides={},
+        location="zoom",
+        location_value="",
+        version=0,
+        updated_at=utcnow(),
+    )
+
+
 def _hours(raw: dict[str, Any]) -> dict[Any, tuple[Hours, ...]]:
     return {k: tuple(Hours(int(a), int(b)) for a, b in v) for k, v in (raw or {}).items()}
 
@@ -110,17 +125,7 @@ class Availabilities:
     def ensure(self, s: Session, user: User) -> Availability:
         row = s.get(Availability, user.id)
         if row is None:
-            row = Availability(
-                user_id=user.id,
-                org_id=user.org_id,
-                timezone=user.timezone or "UTC",
-                weekly=dict(DEFAULT_WEEKLY),
-                overrides={},
-                location="zoom",
-                location_value="",
-                version=0,
-                updated_at=utcnow(),
-            )
+            row = default_availability(user)
             s.add(row)
             s.flush()
         return row
@@ -322,7 +327,10 @@ class Availabilities:
                 .where(MemberCalendar.user_id.in_(list(user_ids)))
                 .order_by(MemberCalendar.id)
             ).all()
-            stale = [c.id for c in cals if self._busy_cache.get(c.id, (0,))[0] != c.last_read_at]
+            cache = self._busy_cache  # this answer is built from this one dict
+            if len(cache) > BUSY_CACHE_MAX:
+                cache = self._busy_cache = {}
+            stale = [c.id for c in cals if cache.get(c.id, (0,))[0] != c.last_read_at]
             if stale:
                 loaded: dict[str, list[Interval]] = {cid: [] for cid in stale}
                 rows = s.execute(
@@ -333,14 +341,12 @@ class Availabilities:
                 for cid, at, until in rows:
                     loaded[cid].append(Interval(at, until))
                 read_at = {c.id: c.last_read_at for c in cals}
-                if len(self._busy_cache) > BUSY_CACHE_MAX:
-                    self._busy_cache.clear()
                 for cid, found in loaded.items():
                     found.sort()
-                    self._busy_cache[cid] = (read_at[cid], tuple(found))
+                    cache[cid] = (read_at[cid], tuple(found))
         out: dict[str, tuple[tuple[Interval, ...], ...]] = {}
         for c in cals:
-            cached = self._busy_cache.get(c.id)
+            cached = cache.get(c.id)
             if cached is not None:
                 out[c.user_id] = (*out.get(c.user_id, ()), cached[1])
         return out

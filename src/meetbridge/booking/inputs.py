@@ -43,6 +43,8 @@ NOTES_MAX = 2000
 EMAIL_MAX = 254
 OVERRIDES_MAX = 366
 RANGES_PER_DAY_MAX = 12
+# The years a booking's times may fall in.
+INSTANT_MIN, INSTANT_MAX = 2000, 2999
 # The public slot query's longest span.
 SLOTS_SPAN_MAX_DAYS = 62
 
@@ -335,9 +337,14 @@ def instant(name: str, value: str) -> dt.datetime:
     if at.tzinfo is None:
         raise ValidationFailed(name, "must carry its offset (e.g. +01:00 or Z)")
     try:
-        return at.astimezone(dt.UTC)
+        utc = at.astimezone(dt.UTC)
     except OverflowError:
         raise ValidationFailed(name, "is out of range") from None
+    # Bookings live within a few years of now: anything else would only overflow the date
+    # arithmetic of the slot search (a year-9999 `from` was a 500).
+    if not INSTANT_MIN <= utc.year <= INSTANT_MAX:
+        raise ValidationFailed(name, f"must be between the years {INSTANT_MIN} and {INSTANT_MAX}")
+    return utc
 
 
 def email_address(value: str, name: str = "email") -> str:

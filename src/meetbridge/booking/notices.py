@@ -19,7 +19,6 @@ meeting and the messages as the booking says."""
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -47,8 +46,9 @@ from meetbridge.core.events import Event
 from meetbridge.core.jobs import JobQueue
 from meetbridge.core.logging import get_logger
 from meetbridge.core.models import Organization, User, new_id
+from meetbridge.core.security import LinkSigner
 from meetbridge.core.settings import Settings
-from meetbridge.core.work import Done, Later, Outcome, Retry, WorkTable
+from meetbridge.core.work import Done, Failed, Later, Outcome, Retry, WorkTable
 from meetbridge.meetings.inputs import MeetingChanges, MeetingInput
 from meetbridge.meetings.service import Meetings
 from meetbridge.meetings.source import Source, SourceKind
@@ -73,6 +73,7 @@ SOON = dt.timedelta(minutes=10)
 
 LOCATION_LABELS = {
     "zoom": "Zoom",
+    "none": "No meeting place yet",
     Fallback.JITSI.value: "Jitsi Meet",
     Fallback.LINK.value: "Online meeting link",
     Fallback.PHONE.value: "Phone",
@@ -109,6 +110,7 @@ class Notices:
             lease=dt.timedelta(seconds=max(60.0, 3 * settings.zoom_timeout)),
         )
         self.manage_url: Any = None  # booking id -> its manage link; set by Bookings' owner
+        self._rooms = LinkSigner(settings.secret_key.get_secret_value(), "booking-room")
 
     # ---- writing, in the booking's transaction -------------------------------------------------
 
@@ -187,7 +189,7 @@ class Notices:
             else:
                 row.meeting_id = None
                 row.location, row.location_value = self.fallback_location(
-                    b.type, b.hours.get(host), b.org.slug
+                    b.type, b.hours.get(host), b.org.slug, row.id
                 )
         self._end_pending(s, row.id, ("confirm", "reminder"))
         if row.meeting_id is not None:
@@ -350,9 +352,13 @@ class Notices:
         return Done(NoticeStatus.DONE)
 
     def _refused(self, bk: Booking, t: MeetingType, org: Organization, why: str) -> Outcome:
-        """From "sync": the meeting cannot be made; the booking takes the fallback and its
-        confirmation, due now, says so."""
-        self._take_fallback(bk, t, org, why)
+        """From "sync": the meeting cannot be made or changed; a meeting it made is deleted
+        (none is left alive for a booking that no longer uses it), the booking takes the
+        fallback, and its confirmation, due now, says so."""
+        m = self._meeting(bk)
+        self._take_fallback(bk, t, org, why)  # first: the cancel's event must not find it ours
+        if m is not None and not Status(m.status).gone:
+            self._cancel_meeting(m)
         with self.db.read() as s:
             ids = list(
                 s.scalars(
@@ -373,7 +379,7 @@ class Notices:
         if t.fallback == Fallback.NONE:
             location, value = "none", ""
         else:
-            location, value = self.fallback_location(t, hours, org.slug)
+            location, value = self.fallback_location(t, hours, org.slug, bk.id)
         with self.db.write() as s:
             s.execute(
                 update(Booking)
@@ -410,16 +416,22 @@ class Notices:
                 self._set_state(bk, LinkState.SENT)
                 self._send(bk, t, host, kind, m, method="REQUEST")
                 return Done(NoticeStatus.DONE)
-            if m is not None and Status(m.status) in (Status.FAILED, Status.DELETED_IN_ZOOM):
-                if Status(m.status) is Status.FAILED:
-                    self._cancel_meeting(m)  # never made at Zoom: it ends here
-                why = m.last_error or "Zoom refused the meeting"
+            if m is not None and (Status(m.status) is Status.FAILED or Status(m.status).gone):
+                why = m.last_error or (
+                    "its Zoom meeting was cancelled" if Status(m.status).gone else "Zoom refused it"
+                )
                 self._take_fallback(bk, t, org, why)
+                if Status(m.status) is Status.FAILED:
+                    self._cancel_meeting(m)  # ends here, or is deleted at Zoom if made there
             else:
                 # Not made yet: after the wait, the booker hears that the link follows (once).
                 if now >= bk.updated_at + self.wait and bk.link_state == LinkState.WAITING:
                     self._set_state(bk, LinkState.FOLLOWS)
                     self._send(bk, t, host, "follows", None)
+                if now >= bk.start_at - FOLLOW_UP:
+                    # Zoom never made it in time: people, not a loop, take it from here.
+                    self._alert(bk, t, host, "Zoom had not made the meeting by its start")
+                    return Failed("Zoom had not made the meeting by its start")
                 return Later("waiting for Zoom to make the meeting", at=now + FOLLOW_UP, free=True)
         if bk.location == "none":
             self._set_state(bk, LinkState.NONE)
@@ -465,13 +477,17 @@ class Notices:
 
     def on_meeting_event(self, event: Event) -> None:
         """A booking's meeting was made, refused or deleted at Zoom: its confirmation looks
-        again now. A meeting deleted in Zoom after the confirmation went out gets a new one
-        (the fallback, or "no link", said plainly, and the host and admins alerted): a booking
-        never keeps a dead link silently."""
+        again now. A meeting lost after the confirmation went out (deleted in Zoom, cancelled
+        on the Meetings page, a change Zoom refused) gets a new one (the fallback, or "no
+        link", said plainly, and the host and admins alerted): a booking never keeps a dead
+        or wrong link silently."""
         source = event.data.get("source") or {}
         if source.get("kind") != SourceKind.BOOKING or not source.get("id"):
             return
-        lost = event.name == "meeting.cancelled" and event.data.get("by") == "platform"
+        # Cancelled or refused while the booking still counts on it: at Zoom, by a person on
+        # the Meetings page, or a reschedule Zoom refused. (A booking's own cancel or host
+        # change has moved the booking off that meeting first.)
+        lost = event.name in ("meeting.cancelled", "meeting.failed")
         with self.db.write() as s:
             found = s.execute(
                 update(BookingNotice)
@@ -501,12 +517,15 @@ class Notices:
     # ---- messages ---------------------------------------------------------------------------
 
     def fallback_location(
-        self, t: MeetingType, hours: MemberHours | None, org_slug: str
+        self, t: MeetingType, hours: MemberHours | None, org_slug: str, booking_id: str
     ) -> tuple[str, str]:
-        """Where a booking without Zoom meets, from the type's fallback."""
+        """Where a booking without Zoom meets, from the type's fallback. A Jitsi room's name
+        comes from the booking (keyed with the server's secret: not guessable), so any
+        number of handlers name the same room."""
         if t.fallback == Fallback.JITSI:
             server = (t.fallback_value or self.settings.booking_jitsi_server).rstrip("/")
-            return Fallback.JITSI, f"{server}/{org_slug}-{secrets.token_urlsafe(12)}"
+            room = self._rooms.sign(booking_id)[:16]
+            return Fallback.JITSI, f"{server}/{org_slug}-{room}"
         if t.fallback == Fallback.LINK and hours is not None and hours.location == "link":
             return Fallback.LINK, hours.location_value  # the member's own room
         return str(t.fallback), t.fallback_value
@@ -536,7 +555,8 @@ class Notices:
     def _where(self, bk: Booking, m: Any) -> tuple[str, str]:
         """(label, link or place) — the truth: Zoom only with a Zoom meeting's own link."""
         if bk.location == "zoom":
-            return "Zoom", (m.join_url if m is not None and m.join_url else "")
+            live = m is not None and m.join_url and not Status(m.status).gone
+            return "Zoom", (m.join_url if live else "")
         return LOCATION_LABELS.get(bk.location, bk.location), bk.location_value
 
     def _ics(
@@ -669,11 +689,15 @@ class Notices:
         for mid in queued:
             self.mail.enqueue(mid)
 
-    def host_gone(self, bk: Booking, t: MeetingType) -> None:
+    def host_gone(self, bk: Booking, t: MeetingType, member_id: str | None = None) -> None:
+        """The admins hear of a booking whose host (or, `member_id`, a member invited to it)
+        was deactivated."""
         with self.db.read() as s:
             host = s.get(User, bk.host_user_id)
-        assert host is not None
-        self._alert(bk, t, host, f"its host {host.name} was deactivated; reassign or cancel it")
+            gone = s.get(User, member_id) if member_id else host
+        assert host is not None and gone is not None
+        who = "host" if gone.id == host.id else "invited member"
+        self._alert(bk, t, host, f"its {who} {gone.name} was deactivated; reassign or cancel it")
 
     def link_for_mail(self, context: dict[str, Any]) -> dict[str, str]:
         """The outbox's secret maker: the booker's manage link, made at sending."""

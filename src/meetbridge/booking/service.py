@@ -304,7 +304,8 @@ class Bookings:
                 # Under the lock: what others booked meanwhile.
                 lo, hi = ok.start - dt.timedelta(days=1), end + dt.timedelta(days=1)
                 booked = self._bookings_between(b.org.id, lo, hi, s)
-                free = self._free_for(b, ok.start, None, booked)
+                # Only members locked above: one found free only now was not locked.
+                free = tuple(u for u in self._free_for(b, ok.start, None, booked) if u in offered)
                 if not free:
                     raise Conflict("start", "this time was just taken; pick another")
                 host, members, reason = self._assign(s, b, free, now)
@@ -444,9 +445,10 @@ class Bookings:
         now: dt.datetime,
     ) -> Booking:
         on_zoom = host in b.on_zoom
-        location, value = ("zoom", "") if on_zoom else self._fallback(b, host)
+        booking_id = new_id()
+        location, value = ("zoom", "") if on_zoom else self._fallback(b, host, booking_id)
         return Booking(
-            id=new_id(),
+            id=booking_id,
             org_id=b.org.id,
             type_id=b.type.id,
             host_user_id=host,
@@ -469,12 +471,12 @@ class Bookings:
             updated_at=now,
         )
 
-    def _fallback(self, b: Bookable, host: str) -> tuple[str, str]:
+    def _fallback(self, b: Bookable, host: str, booking_id: str) -> tuple[str, str]:
         t = b.type
         if t.fallback == Fallback.NONE:
             # Slots are offered only for members who can host on Zoom (`_candidates`).
             raise Conflict("start", "nobody can host this on Zoom now; pick another time")
-        return self.notices.fallback_location(t, b.hours.get(host), b.org.slug)
+        return self.notices.fallback_location(t, b.hours.get(host), b.org.slug, booking_id)
 
     def _throttle(self, org_id: str, email: str, ip: str | None) -> None:
         since = self.clock.now() - dt.timedelta(hours=1)
@@ -615,7 +617,8 @@ class Bookings:
             self._lock(s, b, sorted(set(free) | {row.host_user_id}))
             lo, hi = new_start - dt.timedelta(days=1), end + dt.timedelta(days=1)
             booked = self._bookings_between(b.org.id, lo, hi, s)
-            free = self._free_for(b, new_start, row.id, booked)
+            locked = set(free) | {row.host_user_id}
+            free = tuple(u for u in self._free_for(b, new_start, row.id, booked) if u in locked)
             if move_host:
                 free = tuple(u for u in free if u != row.host_user_id)
             if not free:
@@ -688,13 +691,17 @@ class Bookings:
             rows = list(
                 s.scalars(
                     select(Booking).where(
-                        Booking.host_user_id == event.subject_id,
+                        Booking.org_id == event.org_id,
                         Booking.status == BookingStatus.CONFIRMED,
                         Booking.start_at > now,
                     )
                 ).all()
             )
         for bk in rows:
+            if bk.host_user_id != event.subject_id:
+                if event.subject_id in bk.member_ids:  # invited to a collective booking
+                    self.notices.host_gone(bk, self.type_of(bk).type, event.subject_id)
+                continue
             b = self.type_of(bk)
             if b.type.assignment == Assignment.ROUND_ROBIN:
                 try:

@@ -12,8 +12,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from meetbridge.booking.availability import default_availability
 from meetbridge.booking.inputs import MeetingTypeInput, TypeMember, checked_type
-from meetbridge.booking.tables import Booking, Fallback, MeetingType, MeetingTypeMember
+from meetbridge.booking.tables import (
+    Availability,
+    Booking,
+    Fallback,
+    MeetingType,
+    MeetingTypeMember,
+)
 from meetbridge.core import audit
 from meetbridge.core.audit import Origin
 from meetbridge.core.db import Database, utcnow
@@ -183,9 +190,27 @@ class MeetingTypes:
             )
 
     def hosts_on_zoom(self, user_ids: Sequence[str]) -> list[str]:
-        """The members among `user_ids` whose Zoom works now, in the order given."""
+        """The members among `user_ids` who can host a booking on Zoom now (the booking
+        page's own rule): active, their Zoom working, their meeting location Zoom."""
         states = self.zoom_of(list(user_ids))
-        return [u for u in user_ids if str(states.get(u)) == "connected"]
+        with self.db.read() as s:
+            active = set(
+                s.scalars(
+                    select(User.id).where(User.id.in_(list(user_ids)), User.status == "active")
+                ).all()
+            )
+            elsewhere = set(
+                s.scalars(
+                    select(Availability.user_id).where(
+                        Availability.user_id.in_(list(user_ids)), Availability.location != "zoom"
+                    )
+                ).all()
+            )
+        return [
+            u
+            for u in user_ids
+            if str(states.get(u)) == "connected" and u in active and u not in elsewhere
+        ]
 
     def _publishable(self, t: MeetingType, members: Sequence[TypeMember]) -> None:
         if not members:
@@ -234,6 +259,12 @@ def _check_members(s: Session, org_id: str, members: Sequence[TypeMember]) -> No
 
 
 def _set_members(s: Session, type_id: str, members: Sequence[TypeMember]) -> None:
+    """The type's members, each with an availability row (the row a booking locks: made
+    here, not by two first bookings racing to make it)."""
+    ids = [m.user_id for m in members]
+    have = set(s.scalars(select(Availability.user_id).where(Availability.user_id.in_(ids))))
+    for user in s.scalars(select(User).where(User.id.in_([i for i in ids if i not in have]))):
+        s.add(default_availability(user))
     s.execute(delete(MeetingTypeMember).where(MeetingTypeMember.type_id == type_id))
     for i, m in enumerate(members):
         s.add(
