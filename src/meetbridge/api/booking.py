@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -296,33 +296,13 @@ class RescheduleIn(Input):
     start: dt.datetime = Field(description="The new start, with its offset")
 
 
-def _filters(
-    member_id: str | None,
-    type_id: str | None,
-    status: str | None,
-    start: dt.datetime | None,
-    end: dt.datetime | None,
-) -> dict[str, Any]:
-    for name, at in (("from", start), ("to", end)):
-        if at is not None and at.tzinfo is None:
-            raise ValidationFailed(name, "must carry its offset (e.g. Z)")
-    return {
-        "member_id": member_id,
-        "type_id": type_id,
-        "status": status,
-        "start": start,
-        "end": end,
-    }
-
-
 Filter = Annotated[str | None, Query(max_length=36)]
 StatusFilter = Annotated[Literal["confirmed", "cancelled"] | None, Query()]
 From_ = Annotated[dt.datetime | None, Query(alias="from")]
 To = Annotated[dt.datetime | None, Query(alias="to")]
 
 
-@router.get("/bookings", response_model=list[BookingOut])
-def list_bookings(
+def _found(
     c: C,
     actor: Actor,
     member_id: Filter = None,
@@ -330,22 +310,28 @@ def list_bookings(
     status: StatusFilter = None,
     start: From_ = None,
     end: To = None,
-) -> list[dict[str, Any]]:
-    rows = c.bookings.find(actor, **_filters(member_id, type_id, status, start, end))
+) -> list[Booking]:
+    """The bookings the list and its CSV show, by the same filters."""
+    for name, at in (("from", start), ("to", end)):
+        if at is not None and at.tzinfo is None:
+            raise ValidationFailed(name, "must carry its offset (e.g. Z)")
+    return list(
+        c.bookings.find(
+            actor, member_id=member_id, type_id=type_id, status=status, start=start, end=end
+        )
+    )
+
+
+Found = Annotated[list[Booking], Depends(_found)]
+
+
+@router.get("/bookings", response_model=list[BookingOut])
+def list_bookings(c: C, actor: Actor, rows: Found) -> list[dict[str, Any]]:
     return c.bookings.details(actor, rows)
 
 
 @router.get("/bookings.csv", response_class=Response)
-def export_bookings(
-    c: C,
-    actor: Actor,
-    member_id: Filter = None,
-    type_id: Filter = None,
-    status: StatusFilter = None,
-    start: From_ = None,
-    end: To = None,
-) -> Response:
-    rows = c.bookings.find(actor, **_filters(member_id, type_id, status, start, end))
+def export_bookings(c: C, actor: Actor, rows: Found) -> Response:
     return Response(
         c.bookings.csv(actor, rows),
         media_type="text/csv; charset=utf-8",
@@ -560,11 +546,12 @@ class PublicRescheduleIn(Input):
 def public_reschedule(
     booking_id: str, token: str, body: PublicRescheduleIn, c: C, origin: From
 ) -> Any:
-    bk = c.bookings.by_token(booking_id[:64], token[:128])
+    booking_id, token = booking_id[:64], token[:128]
     try:
-        bk = c.bookings.reschedule_by_token(bk.id, token[:128], body.start, origin)
+        bk = c.bookings.reschedule_by_token(booking_id, token, body.start, origin)
     except Conflict as exc:
         if exc.errors and exc.errors[0].field == "start":
+            bk = c.bookings.by_token(booking_id, token)
             return _taken(c, c.bookings.type_of(bk), exc, bk.start_at)
         raise
     return booking_out(c, bk)

@@ -34,6 +34,7 @@ from meetbridge.core.models import User
 from meetbridge.core.work import Later, Outcome, Retry, WorkTable
 from meetbridge.scheduling.availability import Hours
 from meetbridge.scheduling.intervals import Interval
+from meetbridge.scheduling.timezones import is_zone
 
 log = get_logger("meetbridge.booking")
 
@@ -60,18 +61,24 @@ class MemberHours:
 
 
 def default_availability(user: User) -> Availability:
-    """What a member has before they set their own: weekdays 09:00-17:00 in their zone."""
+    """What a member has before they set their own: weekdays 09:00-17:00 in their zone (UTC
+    if theirs is not one people meet in)."""
     return Availability(
         user_id=user.id,
         org_id=user.org_id,
-        timezone=user.timezone or "UTC",
+        timezone=user.timezone if is_zone(user.timezone or "") else "UTC",
         weekly=dict(DEFAULT_WEEKLY),
         overrides={},
         location="zoom",
         location_value="",
-        version=0,
         updated_at=utcnow(),
     )
+
+
+def can_host(zoom_state: object, location: str) -> bool:
+    """Whether a member can host a booking on Zoom: their Zoom works and their meeting
+    location is Zoom (the one rule for the booking page and for publishing)."""
+    return str(zoom_state) == "connected" and location == "zoom"
 
 
 def _hours(raw: dict[str, Any]) -> dict[Any, tuple[Hours, ...]]:

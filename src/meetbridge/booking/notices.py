@@ -465,7 +465,7 @@ class Notices:
                     if bk.status == BookingStatus.CANCELLED:
                         self.calendars.delete_event(acc, uid)
                     else:
-                        ics = self._ics(bk, t, host, m, "REQUEST", for_calendar=True)
+                        ics = self._ics(bk, t, host, m, None, self._people(bk))
                         self.calendars.put_event(acc, uid, ics)
                 except CalendarError as exc:
                     errors.append(f"{uid_member}: {exc.message}")
@@ -566,8 +566,9 @@ class Notices:
         host: User,
         m: Any,
         method: str | None,
-        for_calendar: bool = False,
+        people: list[tuple[str, str, str, bool]],
     ) -> str:
+        """The booking's invite for `method`, or (None) the event a calendar stores."""
         label, where = self._where(bk, m)
         link = where.startswith("https://") or where.startswith("http://")
         lines = [f"{label}: {where}" if where else f"Location: {label}"]
@@ -578,8 +579,8 @@ class Notices:
         if bk.notes:
             lines.append("")
             lines.append(bk.notes)
-        hours = self.availability.hours_of([host.id]).get(host.id)
-        people = self._people(bk)
+        # The event is in the host's zone (the host is one of the members in `people`).
+        zone = next((p[2] for p in people if not p[3] and p[0] == host.email), "UTC")
         return build_invite(
             InviteEvent(
                 uid=_uid(bk),
@@ -588,7 +589,7 @@ class Notices:
                 description="\n".join(lines),
                 start=bk.start_at,
                 duration=bk.end_at - bk.start_at,
-                timezone=hours.timezone if hours else "UTC",
+                timezone=zone,
                 location=where or label,
                 location_is_link=link,
                 organizer_email=host.email,
@@ -596,7 +597,7 @@ class Notices:
                 attendees=tuple((p[0], p[1]) for p in people),
                 stamp=self.clock.now(),
             ),
-            None if for_calendar else method,
+            method,
         )
 
     def _send(
@@ -610,10 +611,11 @@ class Notices:
         minutes: int = 0,
     ) -> None:
         label, where = self._where(bk, m)
-        ics = self._ics(bk, t, host, m, method) if method else None
+        people = self._people(bk)
+        ics = self._ics(bk, t, host, m, method, people) if method else None
         queued = []
         with self.db.write() as s:
-            for email, name, tz, is_booker in self._people(bk):
+            for email, name, tz, is_booker in people:
                 local = bk.start_at.astimezone(_zone(tz))
                 msg = queue_email(
                     s,

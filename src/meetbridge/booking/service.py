@@ -12,17 +12,24 @@ index on (host, start) beneath."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from meetbridge.booking.availability import DEFAULT_WEEKLY, Availabilities, MemberHours
+from meetbridge.booking.availability import (
+    Availabilities,
+    MemberHours,
+    can_host,
+    default_availability,
+    member_hours,
+)
 from meetbridge.booking.inputs import (
     SLOTS_SPAN_MAX_DAYS,
     BookingInput,
@@ -35,13 +42,11 @@ from meetbridge.booking.tables import (
     Assignment,
     Availability,
     Booking,
-    BookingNotice,
     BookingStatus,
     Fallback,
     LinkState,
     MeetingType,
     MeetingTypeMember,
-    NoticeStatus,
 )
 from meetbridge.core import audit
 from meetbridge.core.audit import Origin
@@ -61,11 +66,11 @@ from meetbridge.core.settings import Settings
 from meetbridge.meetings.service import Meetings
 from meetbridge.meetings.source import SourceKind
 from meetbridge.scheduling import assign
-from meetbridge.scheduling.availability import Hours, MemberAvailability
+from meetbridge.scheduling.availability import MemberAvailability
 from meetbridge.scheduling.intervals import Interval
 from meetbridge.scheduling.slots import Assignment as SlotAssignment
 from meetbridge.scheduling.slots import Slot, SlotRules, free_members, slots
-from meetbridge.scheduling.timezones import BadZone, zone
+from meetbridge.scheduling.timezones import zone
 
 MANAGE_PURPOSE = "booking-manage"
 SYSTEM = Origin(via="system")
@@ -162,10 +167,7 @@ class Bookings:
         for uid in ids:
             if uid not in hours:
                 hours[uid] = _default_hours(users[uid])
-        # A member whose own meeting location is not Zoom hosts no Zoom meeting.
-        on_zoom = [
-            u for u in ids if str(states.get(u)) == "connected" and hours[u].location == "zoom"
-        ]
+        on_zoom = [u for u in ids if can_host(states.get(u), hours[u].location)]
         b = Bookable(org, t, members, users, on_zoom, [], hours)
         b.candidates = _candidates(b)
         return b
@@ -313,11 +315,6 @@ class Bookings:
                 s.add(booking)
                 s.flush()
                 notices = self.notices.for_new(s, booking, b.type, now)
-                s.execute(
-                    update(Availability)
-                    .where(Availability.user_id.in_(members))
-                    .values(version=Availability.version + 1)
-                )
                 audit.write(
                     s,
                     audit.row(
@@ -827,17 +824,6 @@ class Bookings:
         label, where = self.notices.where(bk)
         return {"location": label, "join_url": where or None}
 
-    def pending_notices(self, booking_id: str) -> list[BookingNotice]:
-        with self.db.read() as s:
-            return list(
-                s.scalars(
-                    select(BookingNotice).where(
-                        BookingNotice.booking_id == booking_id,
-                        BookingNotice.status == NoticeStatus.PENDING,
-                    )
-                ).all()
-            )
-
 
 def _cell(value: Any) -> str:
     text = "" if value is None else str(value)
@@ -845,13 +831,8 @@ def _cell(value: Any) -> str:
 
 
 def _default_hours(user: User) -> MemberHours:
-    try:
-        zone(user.timezone or "UTC")
-        tz = user.timezone or "UTC"
-    except BadZone:
-        tz = "UTC"
-    weekly = {int(k): tuple(Hours(a, b) for a, b in v) for k, v in DEFAULT_WEEKLY.items()}
-    return MemberHours(user.id, None, tz, weekly, {}, "zoom", "")
+    """The hours of a member who has no row yet; the same each time (no version)."""
+    return dataclasses.replace(member_hours(default_availability(user)), version=None)
 
 
 def _candidates(b: Bookable) -> list[str]:

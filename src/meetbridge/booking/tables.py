@@ -90,7 +90,9 @@ class MeetingTypeMember(Base):
 
 class Availability(Base):
     """A member's weekly hours (minutes after local midnight, by weekday "0" = Monday), date
-    overrides ("YYYY-MM-DD" → ranges, [] = a day off) and meeting location."""
+    overrides ("YYYY-MM-DD" → ranges, [] = a day off) and meeting location. Also the row a
+    booking locks, so that two bookers never get the same member for overlapping times (both
+    databases, any number of processes)."""
 
     __tablename__ = "member_availability"
 
@@ -103,9 +105,6 @@ class Availability(Base):
     overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     location: Mapped[str] = mapped_column(String(16), default="zoom")
     location_value: Mapped[str] = mapped_column(String(500), default="")
-    # Bumped by every booking of the member: the row bookings lock so that two bookers never
-    # get the same member for overlapping times (both databases, any number of processes).
-    version: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

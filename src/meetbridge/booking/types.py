@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from meetbridge.booking.availability import default_availability
+from meetbridge.booking.availability import can_host, default_availability
 from meetbridge.booking.inputs import MeetingTypeInput, TypeMember, checked_type
 from meetbridge.booking.tables import (
     Availability,
@@ -199,17 +199,15 @@ class MeetingTypes:
                     select(User.id).where(User.id.in_(list(user_ids)), User.status == "active")
                 ).all()
             )
-            elsewhere = set(
-                s.scalars(
-                    select(Availability.user_id).where(
-                        Availability.user_id.in_(list(user_ids)), Availability.location != "zoom"
+            locations = dict(
+                s.execute(
+                    select(Availability.user_id, Availability.location).where(
+                        Availability.user_id.in_(list(user_ids))
                     )
                 ).all()
             )
         return [
-            u
-            for u in user_ids
-            if str(states.get(u)) == "connected" and u in active and u not in elsewhere
+            u for u in user_ids if u in active and can_host(states.get(u), locations.get(u, "zoom"))
         ]
 
     def _publishable(self, t: MeetingType, members: Sequence[TypeMember]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
@@ -154,15 +155,24 @@ def _reason(exc: DomainError) -> str:
     return "; ".join(e.reason for e in exc.errors) or exc.message
 
 
-def _all_errors(exc: DomainError, parsed: dict[str, str]) -> dict[str, str]:
-    """The service's reasons by form field, with what the page could not parse on top."""
-    out: dict[str, str] = {}
-    for e in exc.errors:
-        key = "members" if e.field.startswith("members") else e.field
-        out.setdefault(key, e.reason)
-    if not exc.errors:
-        out["_"] = exc.message
-    return {**out, **parsed}
+def _grouped_errors(group: str) -> Callable[[DomainError, dict[str, str]], dict[str, str]]:
+    """The service's reasons by form field, fields under `group` ("members.weight",
+    "overrides.2027-01-04") shown at the group's one place, with what the page could not
+    parse on top."""
+
+    def errors(exc: DomainError, parsed: dict[str, str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for e in exc.errors:
+            out.setdefault(group if e.field.startswith(group) else e.field, e.reason)
+        if not exc.errors:
+            out["_"] = exc.message
+        return {**out, **parsed}
+
+    return errors
+
+
+_all_errors = _grouped_errors("members")
+_availability_errors = _grouped_errors("overrides")
 
 
 def _minutes(text: str) -> int | None:
@@ -228,16 +238,6 @@ def _availability_input(form: dict[str, str]) -> tuple[AvailabilityInput, dict[s
         location_value=form.get("location_value", ""),
     )
     return data, errors
-
-
-def _availability_errors(exc: DomainError, parsed: dict[str, str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for e in exc.errors:
-        key = "overrides" if e.field.startswith("overrides") else e.field
-        out.setdefault(key, e.reason)
-    if not exc.errors:
-        out["_"] = exc.message
-    return {**out, **parsed}
 
 
 def shown_url(url: str) -> str:

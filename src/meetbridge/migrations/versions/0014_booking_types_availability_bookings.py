@@ -115,7 +115,6 @@ def upgrade() -> None:
         sa.Column("overrides", sa.JSON(), nullable=False),
         sa.Column("location", sa.String(length=16), nullable=False),
         sa.Column("location_value", sa.String(length=500), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("updated_at", meetbridge.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["org_id"], ["organizations.id"], ondelete="RESTRICT"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
