@@ -20,12 +20,14 @@ from sqlalchemy import (
     String,
     Text,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from meetbridge.core.db import Base, UTCDateTime, utcnow
 
-ROLES = ("owner", "admin", "member")
+# A scheduler manages service requests (requests/) without the rest of an admin's rights.
+ROLES = ("owner", "admin", "scheduler", "member")
 
 
 def new_id() -> str:
@@ -82,6 +84,11 @@ class User(Base):
     @property
     def is_admin(self) -> bool:
         return self.role in ("owner", "admin")
+
+    @property
+    def is_scheduler(self) -> bool:
+        """Schedules service requests for others: schedulers and admins."""
+        return self.role in ("owner", "admin", "scheduler")
 
     @property
     def is_active(self) -> bool:
@@ -311,6 +318,8 @@ class EmailTemplate(Base):
     name: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
+    # Whether e-mails built from it carry the meeting's Zoom invite link (where it has one).
+    include_join_link: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     updated_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
