@@ -51,6 +51,8 @@ from meetbridge.notify.email import Mailer, make_mailer
 from meetbridge.notify.outbox import RECONCILE_TASK, SEND_TASK, MailDelivery, MailStatus
 from meetbridge.notify.wording import Templates
 from meetbridge.projects.service import Projects
+from meetbridge.requests import sync as request_sync
+from meetbridge.requests.service import Requests
 
 # One periodic task finds the Zoom work that is due: revocations, webhook events, old counters.
 ZOOM_RECONCILE_TASK = "zoom.reconcile"
@@ -86,6 +88,7 @@ class Container:
     meeting_types: MeetingTypes
     availability: Availabilities
     bookings: Bookings
+    requests: Requests
 
     def close(self) -> None:
         self.zoom.http.close()
@@ -167,6 +170,7 @@ def build_container(
     for name in (MeetingEvent.CREATED, MeetingEvent.FAILED, MeetingEvent.CANCELLED):
         events.subscribe(name, "booking.confirm", notices.on_meeting_event)
     events.subscribe(MemberEvent.DEACTIVATED, "booking.reassign", bookings.on_member_gone)
+    requests = Requests(db, meetings, jobs, clock)
     c = Container(
         settings=settings,
         clock=clock,
@@ -196,6 +200,7 @@ def build_container(
         meeting_types=MeetingTypes(db, meetings.zoom_of_hosts),
         availability=availability,
         bookings=bookings,
+        requests=requests,
     )
     register_tasks(c)
     return c
@@ -263,3 +268,5 @@ def register_tasks(c: Container) -> None:
     c.jobs.periodic(booking_notices.RECONCILE_TASK, c.bookings.notices.reconcile)
     c.jobs.task(booking_availability.REFRESH_TASK, c.availability.refresh_one)
     c.jobs.periodic(booking_availability.RECONCILE_TASK, c.availability.reconcile)
+    c.jobs.task(request_sync.WORK_TASK, c.requests.run_work)
+    c.jobs.periodic(request_sync.RECONCILE_TASK, c.requests.reconcile)

@@ -65,6 +65,10 @@ class Problems:
             self.errors.extend(exc.errors)
             return None  # type: ignore[return-value]
 
+    def add(self, field_name: str, reason: str) -> None:
+        """A problem found by comparing fields (an end before its start)."""
+        self.errors.append(FieldError(field_name, reason))
+
     def raise_any(self) -> None:
         if self.errors:
             raise ValidationFailed.many(self.errors)

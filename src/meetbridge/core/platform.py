@@ -89,6 +89,19 @@ class PlatformHost:
 
 
 @dataclass(frozen=True)
+class PlatformUser:
+    """Any user of an account-level connection's account, as the platform describes them:
+    whether they may host (`licensed`: no 40-minute cap) and whether they are `active`."""
+
+    id: str
+    email: str
+    name: str
+    licensed: bool
+    active: bool
+    status: str  # the platform's word: active, inactive, pending
+
+
+@dataclass(frozen=True)
 class MeetingSpec:
     """Everything meetbridge sends for a meeting. `start_at` is aware (UTC)."""
 
@@ -246,3 +259,21 @@ class VideoPlatform(Protocol):
         """The users an account-level connection may schedule for (`HostRef.user`): active
         and licensed to host. May be a little stale (cached briefly); raises the port's
         errors."""
+
+    def users(self, connection_id: str) -> list[PlatformUser]:
+        """Every user of an account-level connection's account, whatever their status or
+        licence (to check a list of hosts against it). Raises the port's errors."""
+
+    def scheduled(
+        self, host: HostRef, start: dt.datetime, end: dt.datetime
+    ) -> list[PlatformMeeting]:
+        """The host's upcoming meetings at the platform that overlap [start, end), whoever
+        made them (meetbridge or a person in the platform's own app). May be a little stale
+        (cached briefly); raises the port's errors."""
+
+    def daily_used(self, connection_id: str, user_ids: list[str]) -> dict[str, int]:
+        """How many of each account user's creates and updates the platform's per-host daily
+        limit has counted today (meetbridge's own calls, as counted before they are made),
+        and `daily_limit` is that limit."""
+
+    daily_limit: int

@@ -6,6 +6,7 @@ host pool of service requests stands on the same two calls: `hosts` and `resolve
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -13,7 +14,14 @@ from sqlalchemy import select
 from meetbridge.core.db import Database
 from meetbridge.core.errors import Conflict, PermissionDenied, ValidationFailed
 from meetbridge.core.models import User
-from meetbridge.core.platform import PlatformError, PlatformHost, VideoPlatform
+from meetbridge.core.platform import (
+    HostRef,
+    PlatformError,
+    PlatformHost,
+    PlatformMeeting,
+    PlatformUser,
+    VideoPlatform,
+)
 
 # The account connection (the one thing meetings takes from the Zoom package).
 from meetbridge.integrations.zoom.tables import ZoomConnection
@@ -23,8 +31,8 @@ NO_ACCOUNT = (
     "Settings → Integrations → Zoom (Server-to-Server OAuth)"
 )
 NOT_ALLOWED = (
-    "Only admins may schedule for another host through the organisation's Zoom account; "
-    "an admin can allow members on Settings → Integrations → Zoom"
+    "Only admins and schedulers may schedule for another host through the organisation's "
+    "Zoom account; an admin can allow members on Settings → Integrations → Zoom"
 )
 
 
@@ -57,7 +65,7 @@ class AccountHosts:
         """The account connection `actor` may schedule through, or None (none, or not
         allowed)."""
         account = self._account(actor)
-        if account is None or not (actor.is_admin or account[1]):
+        if account is None or not (actor.is_scheduler or account[1]):
             return None
         return account[0]
 
@@ -65,7 +73,7 @@ class AccountHosts:
         account = self._account(actor)
         if account is None:
             raise Conflict("host", NO_ACCOUNT)
-        if not (actor.is_admin or account[1]):
+        if not (actor.is_scheduler or account[1]):
             raise PermissionDenied(NOT_ALLOWED)
         return account[0]
 
@@ -94,3 +102,38 @@ class AccountHosts:
             "not an active, licensed user of the organisation's Zoom account "
             "(GET /api/v1/zoom/hosts lists them)",
         )
+
+    # ---- for a pool of hosts (service requests) -------------------------------------------------
+
+    def account_connection(self, org_id: str) -> str | None:
+        """The organisation's live account connection, if any."""
+        with self.db.read() as s:
+            return s.scalar(
+                select(ZoomConnection.id).where(
+                    ZoomConnection.org_id == org_id,
+                    ZoomConnection.kind == "account",
+                    ZoomConnection.status == "connected",
+                )
+            )
+
+    def users(self, connection_id: str) -> list[PlatformUser]:
+        """Every user of the account, whatever their status or licence (Conflict when the
+        platform does not list them)."""
+        try:
+            return self.platform.users(connection_id)
+        except PlatformError as exc:
+            raise Conflict(
+                "host_pool", f"Zoom did not list the account's users: {exc.message}"
+            ) from None
+
+    def at_platform(
+        self, connection_id: str, host_id: str, start: dt.datetime, end: dt.datetime
+    ) -> list[PlatformMeeting]:
+        """The host's meetings at the platform overlapping [start, end), whoever made them
+        (cached briefly by the platform adapter); raises the port's errors."""
+        return self.platform.scheduled(HostRef(connection_id, user=host_id), start, end)
+
+    def daily_room(self, connection_id: str, host_ids: list[str]) -> dict[str, int]:
+        """How many more creates and updates each host may make at the platform today."""
+        used = self.platform.daily_used(connection_id, host_ids)
+        return {h: max(0, self.platform.daily_limit - used.get(h, 0)) for h in host_ids}

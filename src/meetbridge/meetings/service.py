@@ -10,6 +10,7 @@ webhooks and, for missed ones, through the reconciler."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -23,7 +24,13 @@ from meetbridge.core.errors import Conflict, NotFound, ValidationFailed
 from meetbridge.core.events import EventBus
 from meetbridge.core.jobs import JobQueue
 from meetbridge.core.models import Meeting, MeetingInvitee, User, new_id
-from meetbridge.core.platform import HostRef, PlatformError, VideoPlatform
+from meetbridge.core.platform import (
+    HostRef,
+    PlatformError,
+    PlatformMeeting,
+    PlatformUser,
+    VideoPlatform,
+)
 from meetbridge.core.settings import Settings
 from meetbridge.meetings import caps, inputs
 from meetbridge.meetings import statements as q
@@ -334,6 +341,20 @@ class Meetings(Reads):
         m = self.get(actor, meeting_id)
         if m.host_user_id != actor.id:
             raise NotFound("only the host can get the host link")
+        return self._host_link(actor, m, origin)
+
+    def host_link_for(self, actor: User, meeting_id: str, origin: Origin) -> str:
+        """As `host_link`, for a module that decided itself who may take its meetings' host
+        links (a service request's own rule): the fetch is audited under `actor`."""
+        with self.db.read() as s:
+            m = s.scalar(
+                select(Meeting).where(Meeting.id == meeting_id, Meeting.org_id == actor.org_id)
+            )
+        if m is None or Status(m.status).gone:
+            raise NotFound("no such meeting")
+        return self._host_link(actor, m, origin)
+
+    def _host_link(self, actor: User, m: Meeting, origin: Origin) -> str:
         if m.zoom_meeting_id is None or m.connection_id is None:
             raise Conflict("status", "the meeting is not created in Zoom yet")
         try:
@@ -346,6 +367,64 @@ class Meetings(Reads):
         with self.db.write() as s:
             audit.write(s, audit.by(actor, "meeting.host_link", origin, "meeting", m.id))
         return pm.host_url
+
+    # ---- a pool of account hosts (service requests) --------------------------------------------
+
+    def pool_busy(
+        self, org_id: str, host_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+    ) -> list[tuple[str, str, dt.datetime, dt.datetime, str]]:
+        """(meeting id, platform host id, start, end, source kind) of every meeting not
+        cancelled on these users of the account connection that overlaps [start, end)."""
+        if not host_ids:
+            return []
+        gone = [st.value for st in Status if st.gone]
+        with self.db.read() as s:
+            rows = s.execute(
+                select(
+                    Meeting.id,
+                    Meeting.zoom_host_id,
+                    Meeting.start_at,
+                    Meeting.duration_min,
+                    Meeting.source_kind,
+                ).where(
+                    Meeting.org_id == org_id,
+                    Meeting.zoom_host_id.in_(list(host_ids)),
+                    Meeting.status.not_in(gone),
+                    Meeting.start_at >= start - dt.timedelta(minutes=inputs.MAX_DURATION),
+                    Meeting.start_at < end,
+                )
+            ).all()
+        out = []
+        for mid, host, at, minutes, kind in rows:
+            until = at + dt.timedelta(minutes=minutes)
+            if until > start:
+                out.append((mid, host or "", at, until, kind))
+        return out
+
+    def known_platform_ids(self, ids: Sequence[int]) -> set[int]:
+        """Which of these platform meeting ids meetbridge holds (any organisation: a
+        platform id is unique)."""
+        if not ids:
+            return set()
+        with self.db.read() as s:
+            found = s.scalars(
+                select(Meeting.zoom_meeting_id).where(Meeting.zoom_meeting_id.in_(list(ids)))
+            ).all()
+        return {i for i in found if i is not None}
+
+    def account_connection(self, org_id: str) -> str | None:
+        return self.account_hosts.account_connection(org_id)
+
+    def account_users(self, connection_id: str) -> list[PlatformUser]:
+        return self.account_hosts.users(connection_id)
+
+    def at_platform(
+        self, connection_id: str, host_id: str, start: dt.datetime, end: dt.datetime
+    ) -> list[PlatformMeeting]:
+        return self.account_hosts.at_platform(connection_id, host_id, start, end)
+
+    def daily_room(self, connection_id: str, host_ids: list[str]) -> dict[str, int]:
+        return self.account_hosts.daily_room(connection_id, host_ids)
 
     def _mine(self, s: Session, actor: User, meeting_id: str) -> Meeting:
         m = s.scalar(

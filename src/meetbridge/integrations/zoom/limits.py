@@ -100,6 +100,10 @@ class RateLimiter(Protocol):
 
     def used(self, key: str, window: int) -> int: ...
 
+    def used_many(self, keys: Sequence[str], window: int) -> dict[str, int]:
+        """`used` for many keys in one round trip."""
+        ...
+
     def prune(self) -> int:
         """Drops counters of windows that have ended; returns how many."""
 
@@ -242,6 +246,17 @@ class SqlRateLimiter(_Counting):
             )
         return count or 0
 
+    def used_many(self, keys: Sequence[str], window: int) -> dict[str, int]:
+        index, _ = _window(window, time.time())
+        with self.db.read() as s:
+            rows = s.execute(
+                select(RateCounter.key, RateCounter.count).where(
+                    RateCounter.key.in_(list(keys)), RateCounter.window == index
+                )
+            ).all()
+        found = {key: int(count) for key, count in rows}
+        return {key: found.get(key, 0) for key in keys}
+
     def prune(self) -> int:
         with self.db.write() as s:
             result = s.execute(delete(RateCounter).where(RateCounter.expires_at < utcnow()))
@@ -289,6 +304,13 @@ class RedisRateLimiter(_Counting):
         index, _ = _window(window, time.time())
         value = self.redis.get(f"mb:rl:{key}:{index}")
         return int(value) if value else 0
+
+    def used_many(self, keys: Sequence[str], window: int) -> dict[str, int]:
+        if not keys:
+            return {}
+        index, _ = _window(window, time.time())
+        values = self.redis.mget([f"mb:rl:{key}:{index}" for key in keys])
+        return {key: int(v) if v else 0 for key, v in zip(keys, values, strict=True)}
 
     def prune(self) -> int:
         return 0  # keys expire by themselves

@@ -21,7 +21,7 @@ from meetbridge.core.platform import (
     PlatformMeeting,
     Reservation,
 )
-from meetbridge.integrations.zoom.client import ZoomApi, ZoomClient
+from meetbridge.integrations.zoom.client import HOST_DAILY_LIMIT, ZoomApi, ZoomClient
 from meetbridge.integrations.zoom.errors import (
     NeedsReconnect,
     NotConnected,
@@ -40,6 +40,10 @@ _LIST_PAGE = 300  # Zoom's largest page for GET /users/{id}/meetings
 # hosts scheduled meetings without the 40-minute cap (ZOOM_API_FACTS).
 _LICENSED = 2
 _HOSTS_FOR = 60.0  # seconds a listing of an account's hosts is reused
+# Seconds a host's upcoming meetings, as Zoom lists them, are reused: a conversion choosing
+# among many hosts reads each at most once a minute (GET /users/{id}/meetings is a Medium
+# call); meetbridge's own meetings are checked in its database, never from this cache.
+_SCHEDULED_FOR = 60.0
 
 
 def zoom_body(spec: MeetingSpec) -> dict[str, Any]:
@@ -134,6 +138,8 @@ class ZoomPlatform:
         self._zoom_users: dict[str, tuple[str, str]] = {}
         # Account connection id → (when listed, its licensed users), see `hosts`.
         self._hosts: dict[str, tuple[float, list[port.PlatformHost]]] = {}
+        # (connection id, user) → (when listed, the user's upcoming meetings), see `scheduled`.
+        self._scheduled: dict[tuple[str, str], tuple[float, list[PlatformMeeting]]] = {}
 
     def _api(self, host: HostRef) -> ZoomApi:
         seen = host.seen
@@ -282,6 +288,64 @@ class ZoomPlatform:
             self._hosts.clear()
         self._hosts[connection_id] = (now, found)
         return found
+
+    def users(self, connection_id: str) -> list[port.PlatformUser]:
+        """GET /users for each status Zoom lists (active, inactive, pending)."""
+        api = self.zoom.api(connection_id)
+        found: list[port.PlatformUser] = []
+        try:
+            for status in ("active", "inactive", "pending"):
+                for u in api.iter_users(status):
+                    found.append(
+                        port.PlatformUser(
+                            u.id,
+                            u.email,
+                            f"{u.first_name} {u.last_name}".strip(),
+                            licensed=u.type == _LICENSED,
+                            active=status == "active",
+                            status=status,
+                        )
+                    )
+        except ZoomError as exc:
+            raise _port_error(exc) from exc
+        return found
+
+    def scheduled(
+        self, host: HostRef, start: dt.datetime, end: dt.datetime
+    ) -> list[PlatformMeeting]:
+        """GET /users/{id}/meetings?type=upcoming (every page), cached for a minute. Zoom
+        lists scheduled, unexpired meetings only, at most six months ahead (ZOOM_API_FACTS);
+        a listed meeting without a start or duration is taken as an hour from its start."""
+        key = (host.connection_id, host.user or "me")
+        now = time.monotonic()
+        cached = self._scheduled.get(key)
+        if cached is None or now - cached[0] >= _SCHEDULED_FOR:
+            api = self._api(host)
+            try:
+                listed = [_meeting(m) for m in api.iter_meetings(host.user or "me", "upcoming")]
+            except ZoomError as exc:
+                raise _port_error(exc) from exc
+            if len(self._scheduled) > 10_000:
+                self._scheduled.clear()
+            cached = self._scheduled[key] = (now, listed)
+        out = []
+        for m in cached[1]:
+            if m.start_at is None:
+                continue
+            until = m.start_at + dt.timedelta(minutes=m.duration_min or 60)
+            if m.start_at < end and until > start:
+                out.append(m)
+        return out
+
+    daily_limit = HOST_DAILY_LIMIT
+
+    def daily_used(self, connection_id: str, user_ids: list[str]) -> dict[str, int]:
+        account = self.zoom.tokens.zoom_account_of(connection_id)
+        if account is None:
+            return dict.fromkeys(user_ids, 0)
+        keys = {u: self.zoom.host_daily_hit(account, u).key for u in user_ids}
+        used = self.zoom.limiter.used_many(list(keys.values()), 86_400)
+        return {u: used[k] for u, k in keys.items()}
 
     # ---- copies ------------------------------------------------------------------------------
 

@@ -106,6 +106,16 @@ class TokenManager:
     def forget(self, connection_id: str) -> None:
         self._cache.pop(connection_id, None)
 
+    def zoom_account_of(self, connection_id: str) -> str | None:
+        """The Zoom account a connection goes to (it never changes for a connection)."""
+        hit = self._cache.get(connection_id)
+        if hit is not None:
+            return hit[1].zoom_account_id
+        with self.db.read() as s:
+            return s.scalar(
+                select(ZoomConnection.zoom_account_id).where(ZoomConnection.id == connection_id)
+            )
+
     def current(self, connection_id: str, seen: SeenState | None = None) -> Credentials:
         """Credentials for a call. `seen`: the connection's state as the caller read it a
         moment ago; a cached token is then checked against it instead of the store."""

@@ -1,0 +1,177 @@
+"""Choosing a pool host for a request's window.
+
+The window a Zoom request holds on its host is [start - lead, end + padding]: the host link
+opens `lead` minutes early and an overrun has `padding` minutes (the organisation's
+settings). Another meeting on the host conflicts when its own window, widened the same way,
+overlaps it — so two meetings on one host are more than lead + padding apart.
+
+The hosts of the pool are tried in a shuffled order; a host is skipped when
+- it is no active, licensed user of the account now (Zoom's listing, cached a minute),
+- another request holds an overlapping window on it, or a meeting meetbridge made on it
+  another way (the Meetings page's host picker) overlaps,
+- it has used Zoom's 100 creates and updates for today,
+- Zoom lists a meeting on it that meetbridge did not make (made in Zoom's own app) and
+  that overlaps (read through the account connection, cached a minute).
+The first three are read before the lock, then the request holds are read again under the
+organisation's lock (`still_free`), so two conversions never take one host for overlapping
+times; Zoom's listing is read outside any transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from meetbridge.core.db import Database
+from meetbridge.core.errors import Conflict
+from meetbridge.core.models import User
+from meetbridge.core.platform import PlatformError, PlatformHost
+from meetbridge.meetings.service import Meetings
+from meetbridge.meetings.source import SourceKind
+from meetbridge.requests.reads import LONGEST_BLOCK
+from meetbridge.requests.tables import RequestSettings, ServiceRequest
+
+Window = tuple[dt.datetime, dt.datetime]
+
+
+@dataclass(frozen=True)
+class Choice:
+    host: PlatformHost
+    block: Window  # [start - lead, end + padding]
+    note: str  # the hosts skipped and why, for the request's page
+
+
+def _hhmm(at: dt.datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+class HostChooser:
+    def __init__(self, db: Database, meetings: Meetings) -> None:
+        self.db = db
+        self.meetings = meetings
+        self._shuffle = random.SystemRandom().shuffle
+
+    def choose(
+        self,
+        actor: User,
+        r: ServiceRequest,
+        start: dt.datetime,
+        end: dt.datetime,
+        *,
+        prefer: str | None = None,
+    ) -> Choice:
+        """A free host for [start, end] (`prefer`, the request's host now, first), or
+        Conflict naming the window and every host tried with why."""
+        with self.db.read() as s:
+            st = s.get(RequestSettings, r.org_id)
+            s.expunge_all()
+        if st is None or not st.host_pool:
+            raise Conflict(
+                "host_pool",
+                "the host pool is empty: an admin adds Zoom users under Settings → "
+                "Integrations → Zoom",
+            )
+        connection = self.meetings.account_connection(r.org_id)
+        if connection is None:
+            raise Conflict(
+                "host",
+                "the organisation's Zoom account is not connected (Settings → Integrations → Zoom)",
+            )
+        lead = dt.timedelta(minutes=st.lead_minutes)
+        pad = dt.timedelta(minutes=st.padding_minutes)
+        block = (start - lead, end + pad)
+        listed = {h.email.lower(): h for h in self.meetings.hosts(actor)}
+        order = list(st.host_pool)
+        self._shuffle(order)
+        if prefer is not None:
+            order.sort(key=lambda e: listed.get(e) is None or listed[e].id != prefer)
+        tried: list[str] = []
+        hosts: list[PlatformHost] = []
+        for email in order:
+            host = listed.get(email)
+            if host is None:
+                tried.append(f"{email}: not an active, licensed user of the account now")
+            else:
+                hosts.append(host)
+        ids = [h.id for h in hosts]
+        with self.db.read() as s:
+            held = busy_blocks(s, r.org_id, ids, block, exclude=r.id)
+        # Meetings made on these hosts another way: widened by lead and padding.
+        for _mid, host_id, at, until, kind in self.meetings.pool_busy(
+            r.org_id, ids, block[0] - pad, block[1] + lead
+        ):
+            if kind != SourceKind.REQUEST:
+                held.setdefault(host_id, []).append((at - lead, until + pad))
+        room = self.meetings.daily_room(connection, ids) if ids else {}
+        for host in hosts:
+            conflicts = held.get(host.id)
+            if conflicts:
+                first = min(conflicts)
+                tried.append(
+                    f"{host.email}: busy {_hhmm(first[0])} to {_hhmm(first[1])} "
+                    "(with lead and padding)"
+                )
+                continue
+            if room.get(host.id, 0) <= 0:
+                tried.append(f"{host.email}: has used Zoom's 100 meeting creates and updates today")
+                continue
+            outside = self._outside(connection, host, block[0] - pad, block[1] + lead)
+            if outside:
+                tried.append(f"{host.email}: {outside}")
+                continue
+            note = "; ".join(tried)
+            return Choice(host, block, f"Skipped: {note}" if note else "")
+        raise Conflict(
+            "host",
+            f"no host of the pool is free from {_hhmm(block[0])} to {_hhmm(block[1])} "
+            f"({st.lead_minutes} minutes before the start and {st.padding_minutes} after the "
+            f"end included); tried: " + ("; ".join(tried) or "none"),
+        )
+
+    def _outside(
+        self, connection: str, host: PlatformHost, start: dt.datetime, end: dt.datetime
+    ) -> str | None:
+        """Why a meeting in Zoom that meetbridge did not make keeps the host, or None."""
+        try:
+            listed = self.meetings.at_platform(connection, host.id, start, end)
+        except PlatformError as exc:
+            return f"Zoom did not list its meetings ({exc.message}); not chosen unseen"
+        if not listed:
+            return None
+        ours = self.meetings.known_platform_ids([m.id for m in listed])
+        for m in listed:
+            if m.id not in ours and m.start_at is not None:
+                return f"has a meeting made in Zoom outside meetbridge at {_hhmm(m.start_at)}"
+        return None
+
+    def still_free(self, s: Session, r: ServiceRequest, choice: Choice) -> bool:
+        """Under the organisation's lock: no other request took the host for the window."""
+        return not busy_blocks(s, r.org_id, [choice.host.id], choice.block, exclude=r.id)
+
+
+def busy_blocks(
+    s: Session, org_id: str, host_ids: Sequence[str], block: Window, *, exclude: str | None
+) -> dict[str, list[Window]]:
+    """The windows other requests hold on these hosts that overlap `block`."""
+    if not host_ids:
+        return {}
+    q = select(
+        ServiceRequest.zoom_host_id, ServiceRequest.block_start, ServiceRequest.block_end
+    ).where(
+        ServiceRequest.org_id == org_id,
+        ServiceRequest.zoom_host_id.in_(list(host_ids)),
+        ServiceRequest.block_start >= block[0] - LONGEST_BLOCK,
+        ServiceRequest.block_start < block[1],
+        ServiceRequest.block_end > block[0],
+    )
+    if exclude is not None:
+        q = q.where(ServiceRequest.id != exclude)
+    out: dict[str, list[Window]] = {}
+    for host, bs, be in s.execute(q):
+        if host is not None and bs is not None and be is not None:
+            out.setdefault(host, []).append((bs, be))
+    return out

@@ -1,0 +1,163 @@
+"""The durable work that makes a request's meetings match the request, through the meetings
+service: the meeting the request holds (`meeting_id`, on `zoom_host_id`) is scheduled with
+that id (a retry finds it: never two), moved when the request moves, and every other meeting
+of the request — a host it left, a conversion back, a cancel — is cancelled, which deletes
+it at Zoom. Work that keeps failing ends `failed` with its reason on the request's page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from meetbridge.core.audit import Origin
+from meetbridge.core.clock import Clock
+from meetbridge.core.db import Database
+from meetbridge.core.errors import Conflict, DomainError
+from meetbridge.core.models import User, new_id
+from meetbridge.core.work import Done, Later, Outcome, Retry, WorkTable
+from meetbridge.meetings.inputs import MeetingChanges, MeetingInput
+from meetbridge.meetings.service import Meetings
+from meetbridge.meetings.source import Source, SourceKind
+from meetbridge.meetings.status import Status
+from meetbridge.requests.tables import (
+    RequestKind,
+    RequestStatus,
+    RequestWork,
+    ServiceRequest,
+    WorkStatus,
+)
+
+WORK_TASK = "requests.work"
+RECONCILE_TASK = "requests.reconcile"
+ORIGIN = Origin(via="requests")
+BUSY_RETRY = dt.timedelta(seconds=5)  # a meeting still being made is asked again this soon
+
+
+def title_of(r: ServiceRequest) -> str:
+    return f"{r.service} — {r.client}"[:200]
+
+
+class Sync:
+    def __init__(self, db: Database, meetings: Meetings, jobs: Any, clock: Clock) -> None:
+        self.db = db
+        self.meetings = meetings
+        self.jobs = jobs
+        self.clock = clock
+        self.work = WorkTable(
+            RequestWork,
+            pending=[WorkStatus.PENDING],
+            failed=WorkStatus.FAILED,
+            retry=Retry(base=5, cap=900, max_attempts=20),
+            lease=dt.timedelta(seconds=120),
+        )
+
+    def add(self, s: Session, r: ServiceRequest, actor: User) -> str:
+        """In the request's transaction: the work that makes its meetings match it."""
+        w = RequestWork(
+            id=new_id(),
+            request_id=r.id,
+            kind="sync",
+            actor_id=actor.id,
+            status=WorkStatus.PENDING,
+            attempts=0,
+            next_attempt_at=self.clock.now(),
+        )
+        s.add(w)
+        return w.id
+
+    def run_now(self, work_id: str | None) -> None:
+        """After the commit, in this process: the meeting row exists before the answer; a
+        run lost here is found again by the reconciler."""
+        if work_id is not None:
+            self.run(work_id)
+
+    def run(self, work_id: str) -> str:
+        done = self.work.attempt(self.db, self.clock, work_id, self._handle)
+        outcome = done.outcome
+        if isinstance(outcome, Later) and outcome.at is not None and done.status == "pending":
+            delay = max(0.0, (outcome.at - self.clock.now()).total_seconds())
+            self.jobs.enqueue_in(delay, WORK_TASK, work_id)
+        return done.status
+
+    def reconcile(self) -> int:
+        ids = self.work.due_ids(self.db, self.clock.now())
+        for wid in ids:
+            self.jobs.enqueue(WORK_TASK, wid)
+        return len(ids)
+
+    def _handle(self, w: Row[Any]) -> Outcome:
+        with self.db.read() as s:
+            r = s.get(ServiceRequest, w.request_id)
+            actor = s.get(User, w.actor_id) if w.actor_id else None
+            s.expunge_all()
+        if r is None:
+            return Done(WorkStatus.DONE)
+        wanted = (
+            r.meeting_id
+            if r.kind == RequestKind.ZOOM and r.status != RequestStatus.CANCELED
+            else None
+        )
+        mine = self.meetings.list_by_source(r.org_id, Source(SourceKind.REQUEST, r.id))
+        for other in mine:
+            if other.id != wanted and not Status(other.status).gone:
+                self._cancel(other)
+        if wanted is None:
+            return Done(WorkStatus.DONE)
+        m = next((m for m in mine if m.id == wanted), None)
+        length = int((r.end_at - r.start_at).total_seconds() // 60)
+        if m is None:
+            if actor is None:
+                return Done(WorkStatus.FAILED, {"last_error": "whoever converted it is gone"})
+            data = MeetingInput(
+                title=title_of(r),
+                start=r.start_at,
+                timezone=r.timezone,
+                duration=length,
+                agenda=r.notes[:2000],
+                join_before_host=False,  # one meeting per host at a time: never early starts
+                source=Source(SourceKind.REQUEST, r.id),
+                host=r.zoom_host_id,
+            )
+            try:
+                self.meetings.schedule(actor, data, ORIGIN, meeting_id=wanted)
+            except IntegrityError:
+                pass  # an earlier attempt made it: the id is the request's choice
+            except DomainError as exc:
+                return Done(WorkStatus.FAILED, {"last_error": f"Zoom meeting: {exc.message}"})
+            return Done(WorkStatus.DONE)
+        if Status(m.status).gone:
+            return Done(WorkStatus.DONE)
+        if (m.start_at, m.duration_min, m.title) != (r.start_at, length, title_of(r)):
+            owner = self._owner(m)
+            if owner is None:
+                return Done(WorkStatus.FAILED, {"last_error": "the meeting's owner is gone"})
+            try:
+                self.meetings.update(
+                    owner,
+                    m.id,
+                    MeetingChanges(
+                        title=title_of(r), start=r.start_at, duration=length, agenda=r.notes
+                    ),
+                    ORIGIN,
+                )
+            except Conflict as exc:
+                if Status(m.status) is Status.CREATING:
+                    return Later(exc.message, at=self.clock.now() + BUSY_RETRY, free=True)
+                return Done(WorkStatus.FAILED, {"last_error": f"Zoom meeting: {exc.message}"})
+        return Done(WorkStatus.DONE)
+
+    def _owner(self, m: Any) -> User | None:
+        with self.db.read() as s:
+            owner = s.get(User, m.host_user_id)
+            if owner is not None:
+                s.expunge(owner)
+        return owner
+
+    def _cancel(self, m: Any) -> None:
+        owner = self._owner(m)
+        if owner is not None:
+            self.meetings.cancel(owner, m.id, ORIGIN)
