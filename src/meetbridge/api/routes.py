@@ -9,6 +9,7 @@ from meetbridge.api import (
     account,
     audit,
     booking,
+    requests,
     email_templates,
     meetings,
     members,
@@ -32,5 +33,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     email_templates.router,
     booking.router,
     booking.public,
+    requests.router,
     zoom.hooks,
 )
