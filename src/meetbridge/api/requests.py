@@ -28,7 +28,7 @@ class SettingsIn(Input):
     host_pool: list[str] = Field(
         default_factory=list, max_length=ri.POOL_MAX, description="Zoom user e-mails"
     )
-    host_link_roles: list[RoleName] = Field(default_factory=lambda: ["schedulers"])
+    host_link_roles: list[RoleName] = Field(default=["schedulers"])
 
 
 class PoolCheckOut(BaseModel):
@@ -61,9 +61,7 @@ class RequestIn(Input):
     notes: str = Field("", max_length=ri.NOTES_MAX)
     status: StatusName = "requested"
     tags: list[str] = Field(default_factory=list, max_length=ri.TAGS_MAX)
-    participants: list[ParticipantIn] = Field(
-        default_factory=list, max_length=ri.PARTICIPANTS_MAX
-    )
+    participants: list[ParticipantIn] = Field(default_factory=list, max_length=ri.PARTICIPANTS_MAX)
 
     def to_input(self) -> ri.RequestInput:
         data = self.model_dump()
@@ -164,7 +162,10 @@ def get_request_settings(c: C, actor: Actor) -> dict[str, Any]:
 @router.put("/requests/settings", response_model=SettingsOut)
 def save_request_settings(body: SettingsIn, c: C, actor: Actor, origin: From) -> dict[str, Any]:
     data = ri.SettingsInput(
-        body.lead_minutes, body.padding_minutes, "\n".join(body.host_pool), body.host_link_roles
+        body.lead_minutes,
+        body.padding_minutes,
+        "\n".join(body.host_pool),
+        [str(r) for r in body.host_link_roles],
     )
     _row, checks = c.requests.save_settings(actor, data, origin)
     return _settings_out(c, actor.org_id, checks)
@@ -240,17 +241,13 @@ def set_request_status(
 
 
 @router.post("/requests/{request_id}/convert-to-zoom", response_model=RequestOut)
-def convert_request_to_zoom(
-    request_id: str, c: C, actor: Actor, origin: From
-) -> dict[str, Any]:
+def convert_request_to_zoom(request_id: str, c: C, actor: Actor, origin: From) -> dict[str, Any]:
     c.requests.convert_to_zoom(actor, request_id, origin)
     return _out(c.requests.view(actor, request_id))
 
 
 @router.post("/requests/{request_id}/convert-to-regular", response_model=RequestOut)
-def convert_request_to_regular(
-    request_id: str, c: C, actor: Actor, origin: From
-) -> dict[str, Any]:
+def convert_request_to_regular(request_id: str, c: C, actor: Actor, origin: From) -> dict[str, Any]:
     c.requests.convert_to_regular(actor, request_id, origin)
     return _out(c.requests.view(actor, request_id))
 

@@ -9,12 +9,12 @@ from meetbridge.api import (
     account,
     audit,
     booking,
-    requests,
     email_templates,
     meetings,
     members,
     organisations,
     projects,
+    requests,
     tokens,
     zoom,
 )
