@@ -51,7 +51,9 @@ from meetbridge.notify.email import Mailer, make_mailer
 from meetbridge.notify.outbox import RECONCILE_TASK, SEND_TASK, MailDelivery, MailStatus
 from meetbridge.notify.wording import Templates
 from meetbridge.projects.service import Projects
+from meetbridge.requests import series as request_series
 from meetbridge.requests import sync as request_sync
+from meetbridge.requests.series import Series
 from meetbridge.requests.service import Requests
 
 # One periodic task finds the Zoom work that is due: revocations, webhook events, old counters.
@@ -89,6 +91,7 @@ class Container:
     availability: Availabilities
     bookings: Bookings
     requests: Requests
+    request_series: Series
 
     def close(self) -> None:
         self.zoom.http.close()
@@ -171,6 +174,7 @@ def build_container(
         events.subscribe(name, "booking.confirm", notices.on_meeting_event)
     events.subscribe(MemberEvent.DEACTIVATED, "booking.reassign", bookings.on_member_gone)
     requests = Requests(db, meetings, jobs, clock)
+    series = Series(db, requests, jobs, clock)
     c = Container(
         settings=settings,
         clock=clock,
@@ -201,6 +205,7 @@ def build_container(
         availability=availability,
         bookings=bookings,
         requests=requests,
+        request_series=series,
     )
     register_tasks(c)
     return c
@@ -270,3 +275,5 @@ def register_tasks(c: Container) -> None:
     c.jobs.periodic(booking_availability.RECONCILE_TASK, c.availability.reconcile)
     c.jobs.task(request_sync.WORK_TASK, c.requests.run_work)
     c.jobs.periodic(request_sync.RECONCILE_TASK, c.requests.reconcile)
+    c.jobs.task(request_series.SERIES_TASK, c.request_series.run)
+    c.jobs.periodic(request_series.SERIES_RECONCILE_TASK, c.request_series.reconcile)

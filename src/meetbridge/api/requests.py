@@ -64,9 +64,50 @@ class RequestIn(Input):
     participants: list[ParticipantIn] = Field(default_factory=list, max_length=ri.PARTICIPANTS_MAX)
 
     def to_input(self) -> ri.RequestInput:
-        data = self.model_dump()
+        data = self.model_dump(exclude={"repeat"})
         data["participants"] = [ri.Participant(**p) for p in data["participants"]]
         return ri.RequestInput(**data)
+
+
+class RepeatIn(Input):
+    """How the series repeats (its first occurrence is the request's start and end)."""
+
+    frequency: Literal["daily", "weekly", "monthly"]
+    interval: int = Field(1, strict=True, description="Every N days, weeks or months (1-99)")
+    weekdays: list[int] = Field(
+        default_factory=list, max_length=7, description="Weekly: 0 Monday … 6 Sunday"
+    )
+    monthly_by: Literal["day", "weekday"] = "day"
+    until: dt.date | None = Field(None, description="The last day (inclusive)")
+    count: int | None = Field(None, strict=True, description="Or: this many times")
+    exceptions: list[dt.date] = Field(default_factory=list, max_length=1000)
+
+
+class SeriesIn(RequestIn):
+    repeat: RepeatIn
+
+
+class SeriesJobOut(BaseModel):
+    id: str
+    series_id: str
+    status: str = Field(description="pending (running or waiting), done, failed")
+    total: int
+    done: int
+    placed: int
+    not_placed: list[dict[str, str]] = Field(description="Occurrences not made, with why")
+    last_error: str | None
+
+
+class SeriesOut(BaseModel):
+    id: str
+    occurrences: list[RequestOut]
+    job: SeriesJobOut | None = None
+
+
+class CloneZoomIn(Input):
+    clone_zoom_settings: bool = Field(
+        description="Yes: every occurrence to come becomes a Zoom meeting of its own"
+    )
 
 
 class StatusIn(Input):
@@ -256,3 +297,58 @@ def convert_request_to_regular(request_id: str, c: C, actor: Actor, origin: From
 def request_host_link(request_id: str, c: C, actor: Actor, origin: From) -> dict[str, str]:
     """Fresh from Zoom each time, only inside the host-link window, audited."""
     return {"host_url": c.requests.host_link(actor, request_id, origin)}
+
+
+def _job_out(job: Any) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "series_id": job.series_id,
+        "status": job.status,
+        "total": job.total,
+        "done": job.done,
+        "placed": job.placed,
+        "not_placed": job.report,
+        "last_error": job.last_error,
+    }
+
+
+def _series_out(c: Any, actor: Any, series_id: str) -> dict[str, Any]:
+    rows = c.request_series.occurrences(actor, series_id)
+    views = c.requests.views(actor.org_id, rows)
+    job = c.request_series.latest_job(series_id)
+    return {
+        "id": series_id,
+        "occurrences": [_out(v) for v in views],
+        "job": _job_out(job) if job is not None else None,
+    }
+
+
+@router.post("/requests/series", response_model=SeriesOut, status_code=201)
+def create_request_series(body: SeriesIn, c: C, actor: Actor, origin: From) -> dict[str, Any]:
+    """A recurring request: every occurrence a request of its own (at most 500)."""
+    repeat = body.repeat.model_dump(mode="json")
+    series, _rows = c.request_series.create(actor, body.to_input(), repeat, origin)
+    return _series_out(c, actor, series.id)
+
+
+@router.get("/requests/series/{series_id}", response_model=SeriesOut)
+def get_request_series(series_id: str, c: C, actor: Actor) -> dict[str, Any]:
+    return _series_out(c, actor, series_id)
+
+
+@router.post("/requests/series/{series_id}/update", response_model=SeriesJobOut, status_code=202)
+def update_request_series(
+    series_id: str, body: CloneZoomIn, c: C, actor: Actor, origin: From
+) -> dict[str, Any]:
+    """Update recurring requests. With Clone Zoom Settings, a job makes every occurrence to
+    come a Zoom meeting on a pool host (its progress: GET /requests/series-jobs/{id})."""
+    if not body.clone_zoom_settings:
+        raise ValidationFailed(
+            "clone_zoom_settings", "nothing to update: only Clone Zoom Settings is offered yet"
+        )
+    return _job_out(c.request_series.clone_zoom(actor, series_id, origin))
+
+
+@router.get("/requests/series-jobs/{job_id}", response_model=SeriesJobOut)
+def get_request_series_job(job_id: str, c: C, actor: Actor) -> dict[str, Any]:
+    return _job_out(c.request_series.job(actor, job_id))

@@ -63,9 +63,12 @@ class HostChooser:
         end: dt.datetime,
         *,
         prefer: str | None = None,
+        spent: dict[str, int] | None = None,
     ) -> Choice:
         """A free host for [start, end] (`prefer`, the request's host now, first), or
-        Conflict naming the window and every host tried with why."""
+        Conflict naming the window and every host tried with why. `spent`: creates a bulk
+        job has already asked of each host (by platform id) that Zoom's count may not show
+        yet; the least used go first, so a series spreads over the pool."""
         with self.db.read() as s:
             st = s.get(RequestSettings, r.org_id)
             s.expunge_all()
@@ -89,6 +92,9 @@ class HostChooser:
         self._shuffle(order)
         if prefer is not None:
             order.sort(key=lambda e: listed.get(e) is None or listed[e].id != prefer)
+        spent = spent or {}
+        if spent:
+            order.sort(key=lambda e: spent.get(listed[e].id, 0) if e in listed else 0)
         tried: list[str] = []
         hosts: list[PlatformHost] = []
         for email in order:
@@ -116,7 +122,7 @@ class HostChooser:
                     "(with lead and padding)"
                 )
                 continue
-            if room.get(host.id, 0) <= 0:
+            if room.get(host.id, 0) - spent.get(host.id, 0) <= 0:
                 tried.append(f"{host.email}: has used Zoom's 100 meeting creates and updates today")
                 continue
             outside = self._outside(connection, host, block[0] - pad, block[1] + lead)

@@ -208,7 +208,7 @@ class Requests:
             )
             s.add(r)
             s.flush()
-            self._set_people(s, r, ok)
+            self.set_people(s, r, ok)
             audit.write(
                 s,
                 audit.by(actor, "request.created", origin, "request", r.id, {"service": r.service}),
@@ -254,7 +254,7 @@ class Requests:
                 r.start_at, r.end_at = ok.start, ok.end
                 r.updated_at = self.clock.now()
                 r.sequence += 1
-                self._set_people(s, r, ok)
+                self.set_people(s, r, ok)
                 queued = None
                 if ok.status == RequestStatus.CANCELED and r.status != RequestStatus.CANCELED:
                     r.status = ok.status
@@ -323,10 +323,21 @@ class Requests:
 
     def convert_to_zoom(self, actor: User, request_id: str, origin: Origin) -> ServiceRequest:
         """Makes the request a Zoom meeting on a free host of the pool (see the module)."""
+        return self.convert(actor, request_id, origin)[0]
+
+    def convert(
+        self,
+        actor: User,
+        request_id: str,
+        origin: Origin,
+        spent: dict[str, int] | None = None,
+    ) -> tuple[ServiceRequest, Choice | None]:
+        """`convert_to_zoom`, with the host chosen (None when it was a Zoom meeting already);
+        `spent` as for `HostChooser.choose` (a series' job)."""
         self._scheduler(actor)
         r = self._get(actor, request_id)
         if r.kind == RequestKind.ZOOM:
-            return r
+            return r, None
         if r.status in (RequestStatus.DRAFT, RequestStatus.CANCELED):
             raise Conflict(
                 "status",
@@ -336,13 +347,13 @@ class Requests:
         if r.status == RequestStatus.COMPLETED or r.start_at <= self.clock.now():
             raise Conflict("start", "the request has started or is over: no meeting is made")
         for _ in range(3):
-            choice = self.hosting.choose(actor, r, r.start_at, r.end_at)
+            choice = self.hosting.choose(actor, r, r.start_at, r.end_at, spent=spent)
             with self.db.write() as s:
                 st = self._lock_settings(s, actor.org_id)
                 row = self._row(s, actor, request_id, lock=True)
                 if row.kind == RequestKind.ZOOM:  # converted meanwhile by someone else
                     s.expunge(row)
-                    return row
+                    return row, None
                 if not self.hosting.still_free(s, row, choice):
                     continue
                 self._hold(row, st, choice)
@@ -364,7 +375,7 @@ class Requests:
                 s.flush()
                 s.expunge(row)
             self.sync.run_now(queued)
-            return row
+            return row, choice
         raise Conflict("host", "the pool's hosts were taken while choosing; try again")
 
     def convert_to_regular(self, actor: User, request_id: str, origin: Origin) -> ServiceRequest:
@@ -434,7 +445,7 @@ class Requests:
 
     def view(self, actor: User, request_id: str) -> RequestView:
         r = self._get(actor, request_id)
-        return self._views(actor.org_id, [r])[0]
+        return self.views(actor.org_id, [r])[0]
 
     def search(self, actor: User, f: Filters = Filters(), limit: int = 500) -> list[RequestView]:
         with self.db.read() as s:
@@ -466,7 +477,7 @@ class Requests:
                 q = q.where(ServiceRequest.start_at < f.end)
             rows = list(s.scalars(q.order_by(ServiceRequest.start_at).limit(limit)).all())
             s.expunge_all()
-        return self._views(actor.org_id, rows)
+        return self.views(actor.org_id, rows)
 
     def csv(self, views: Sequence[RequestView]) -> str:
         cols = ["id", "start", "end", "timezone", "client", "service", "status", "type"]
@@ -590,7 +601,7 @@ class Requests:
         r.choice_note = f"Zoom meeting deleted: {why}"
         return self.sync.add(s, r, actor)
 
-    def _set_people(self, s: Session, r: ServiceRequest, ok: inputs.CheckedRequest) -> None:
+    def set_people(self, s: Session, r: ServiceRequest, ok: inputs.CheckedRequest) -> None:
         s.execute(delete(RequestTag).where(RequestTag.request_id == r.id))
         s.execute(delete(RequestParticipant).where(RequestParticipant.request_id == r.id))
         for tag in ok.tags:
@@ -619,7 +630,8 @@ class Requests:
                 )
             )
 
-    def _views(self, org_id: str, rows: Sequence[ServiceRequest]) -> list[RequestView]:
+    def views(self, org_id: str, rows: Sequence[ServiceRequest]) -> list[RequestView]:
+        """The requests with what their pages show (the caller has checked who may see them)."""
         ids = [r.id for r in rows]
         tags: dict[str, list[str]] = {i: [] for i in ids}
         people: dict[str, list[RequestParticipant]] = {i: [] for i in ids}

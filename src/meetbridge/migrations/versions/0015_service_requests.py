@@ -204,9 +204,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table("email_templates", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column(
-                "include_join_link", sa.Boolean(), server_default=sa.true(), nullable=False
-            )
+            sa.Column("include_join_link", sa.Boolean(), server_default=sa.true(), nullable=False)
         )
 
     # ### end Alembic commands ###
