@@ -27,8 +27,10 @@ The rules (the requests module and its pages rely on every one):
   time the clocks skip (they go forward over it) is **refused**, as meetings/inputs.py refuses a
   meeting at one: any instant we picked would put the meeting at a time nobody chose. The check
   names the days, so the person can pick another time or leave those days out as exceptions.
-- **Limits.** At most MAX_OCCURRENCES (500) occurrences, by `count` or by `until`; `until` and
-  every occurrence at most two years ahead (in the series' zone, from today there).
+- **Limits.** At most MAX_OCCURRENCES (500) occurrences, by `count` or by `until`; start_date,
+  `until` and every occurrence at most two years ahead (in the series' zone, from today
+  there). A start in the past is not refused here: an ongoing series is checked again when a
+  day is left out; making meetings in the past is the requests module's to refuse.
 
 `problems(rule, now)` returns every broken field at once, as (field, message) pairs named as in
 `Rule.to_json`; `expand(rule)` gives the occurrences, or raises BadSeries with the problems that
@@ -51,12 +53,12 @@ MAX_INTERVAL = 99
 MAX_EXCEPTIONS = 2 * MAX_OCCURRENCES
 MAX_DURATION = 24 * 60  # minutes, as for a meeting (meetings/inputs.py)
 HORIZON_YEARS = 2
-# expand() looks no further than this after start_date (a rule may name no day at all: the 31st
-# every 12 months from April); past it, the series is refused rather than cut short.
+# expand() looks no further than this after start_date (a count may take decades to reach: 5
+# times every 29 February is 16 years; monthly every 99 months, 41 years for 5); a series not
+# over by then is refused rather than cut short.
 SCAN_YEARS = 10
 FREQUENCIES = ("daily", "weekly", "monthly")
 MONTHLY_BY = ("day", "weekday")
-WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 Problem = tuple[str, str]
 
