@@ -218,7 +218,7 @@ def test_a_host_at_zoom_s_daily_limit_is_skipped(env: ZoomEnv) -> None:
     s = api(env, "sched@acme.test")
     a = _new(s, tomorrow(10), tomorrow(11))
     r = s.post(f"/requests/{a['id']}/convert-to-zoom")
-    assert r.status_code == 409 and "100 meeting creates" in r.text, r.text
+    assert r.status_code == 409 and "100 a day" in r.text, r.text
 
 
 def test_two_conversions_at_once_never_share_a_host(env: ZoomEnv) -> None:

@@ -34,6 +34,8 @@ from meetbridge.meetings.service import Meetings
 from meetbridge.meetings.source import SourceKind
 from meetbridge.requests.reads import LONGEST_BLOCK
 from meetbridge.requests.tables import RequestSettings, ServiceRequest
+from meetbridge.scheduling import pool
+from meetbridge.scheduling.intervals import Interval
 
 Window = tuple[dt.datetime, dt.datetime]
 
@@ -113,29 +115,27 @@ class HostChooser:
             if kind != SourceKind.REQUEST:
                 held.setdefault(host_id, []).append((at - lead, until + pad))
         room = self.meetings.daily_room(connection, ids) if ids else {}
-        for host in hosts:
-            conflicts = held.get(host.id)
-            if conflicts:
-                first = min(conflicts)
-                tried.append(
-                    f"{host.email}: busy {_hhmm(first[0])} to {_hhmm(first[1])} "
-                    "(with lead and padding)"
-                )
-                continue
-            if room.get(host.id, 0) - spent.get(host.id, 0) <= 0:
-                tried.append(f"{host.email}: has used Zoom's 100 meeting creates and updates today")
-                continue
+        used = {h: pool.DAILY_LIMIT - room.get(h, 0) + spent.get(h, 0) for h in ids}
+        index = pool.Busy({h: [Interval(*w) for w in ws] for h, ws in held.items()})
+        window = Interval(*block)
+        by_id = {h.id: h for h in hosts}
+        flags: dict[str, str] = {}  # hosts Zoom lists a meeting on that meetbridge did not make
+        while True:
+            c = pool.choose(window, [pool.Host(h, flags.get(h, "")) for h in ids], index, used)
+            skipped = tried + [f"{by_id[k.host_id].email}: {k.reason}" for k in c.skipped]
+            if c.host_id is None:
+                break
+            host = by_id[c.host_id]
             outside = self._outside(connection, host, block[0] - pad, block[1] + lead)
-            if outside:
-                tried.append(f"{host.email}: {outside}")
-                continue
-            note = "; ".join(tried)
-            return Choice(host, block, f"Skipped: {note}" if note else "")
+            if outside is None:
+                note = "; ".join(skipped)
+                return Choice(host, block, f"Skipped: {note}" if note else "")
+            flags[c.host_id] = outside
         raise Conflict(
             "host",
             f"no host of the pool is free from {_hhmm(block[0])} to {_hhmm(block[1])} "
             f"({st.lead_minutes} minutes before the start and {st.padding_minutes} after the "
-            f"end included); tried: " + ("; ".join(tried) or "none"),
+            f"end included); tried: " + ("; ".join(skipped) or "none"),
         )
 
     def _outside(
