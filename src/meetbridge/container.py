@@ -173,7 +173,7 @@ def build_container(
     for name in (MeetingEvent.CREATED, MeetingEvent.FAILED, MeetingEvent.CANCELLED):
         events.subscribe(name, "booking.confirm", notices.on_meeting_event)
     events.subscribe(MemberEvent.DEACTIVATED, "booking.reassign", bookings.on_member_gone)
-    requests = Requests(db, meetings, jobs, clock)
+    requests = Requests(db, meetings, mail, jobs, clock)
     series = Series(db, requests, jobs, clock)
     c = Container(
         settings=settings,

@@ -17,11 +17,15 @@ class TemplateOut(BaseModel):
     subject: str
     body_text: str
     variables: list[str]
+    include_join_link: bool | None = Field(
+        description="Whether its e-mails carry the Zoom invite link (None: it has no link)"
+    )
 
 
 class TemplateIn(Input):
     subject: str = Field(max_length=1000)
     body_text: str = Field(max_length=50_000)
+    include_join_link: bool = Field(True, description="Carry the Zoom invite link")
 
 
 @router.get("/email-templates", response_model=list[TemplateOut])
@@ -33,7 +37,7 @@ async def list_templates(c: C, actor: Actor) -> list[dict[str, object]]:
 
 @router.put("/email-templates/{name}", status_code=204)
 def save_template(name: str, body: TemplateIn, c: C, actor: Actor, origin: From) -> Response:
-    c.templates.save(actor, name, body.subject, body.body_text, origin)
+    c.templates.save(actor, name, body.subject, body.body_text, origin, body.include_join_link)
     return Response(status_code=204)
 
 

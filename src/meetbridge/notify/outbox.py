@@ -26,7 +26,13 @@ from meetbridge.core.logging import get_logger
 from meetbridge.core.models import EmailMessage, EmailTemplate
 from meetbridge.core.work import Done, Failed, Later, Outcome, Retry, WorkTable
 from meetbridge.notify.email import Attachment, Mailer, Outgoing, Undeliverable
-from meetbridge.notify.render import SHIPPED, render_custom, render_email
+from meetbridge.notify.render import (
+    SHIPPED,
+    WITH_JOIN_LINK,
+    default_source,
+    render_custom,
+    render_email,
+)
 
 log = get_logger("meetbridge.mail")
 
@@ -108,6 +114,12 @@ def render_message(
                 )
             )
         if own is not None:
+            if not own.include_join_link and template in WITH_JOIN_LINK:
+                context = {**context, "join_url": ""}  # the organisation switched it off
+            if (own.subject, own.body_text) == default_source(template):
+                # Only the switch is the organisation's: the shipped wording, HTML part too.
+                subject, text, html = render_email(template, **context)
+                return _subject(subject), text, html
             try:
                 subject, text = render_custom(own.subject, own.body_text, **context)
                 return _subject(subject), text, None  # the organisation wrote plain text

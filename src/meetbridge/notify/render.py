@@ -39,6 +39,7 @@ SHIPPED = (
     "email_change_notice",
     "booking",
     "booking_alert",
+    "request",
 )
 
 
@@ -176,7 +177,14 @@ EDITABLE = {
         "cancelled",
     ),
     "zoom_lost": ("name", "what", "link"),
+    "request": (
+        *("service", "client", "when", "until", "timezone", "location", "join_url", "zoom"),
+        *("notes", "request_id", "sequence", "cancelled"),
+    ),
 }
+# Templates whose e-mails may carry a meeting's Zoom invite link: each organisation switches
+# it on or off per template (`EmailTemplate.include_join_link`; off: `join_url` is empty).
+WITH_JOIN_LINK = ("invite", "request")
 
 
 def default_source(template: str) -> tuple[str, str]:

@@ -39,6 +39,20 @@ VARIABLES: dict[str, dict[str, str]] = {
         "what": "what happened to the Zoom connection",
         "link": "the page to connect Zoom again",
     },
+    "request": {
+        "service": "the service (up to 200 characters)",
+        "client": "the client",
+        "when": "its start, in the request's time zone",
+        "until": "its end, in the request's time zone",
+        "timezone": "the request's time zone",
+        "location": "where it takes place (a regular request), possibly empty",
+        "join_url": "the Zoom invite link, or empty (not a Zoom meeting, or the switch is off)",
+        "zoom": "true when the request is a Zoom meeting",
+        "notes": "the request's notes, possibly empty",
+        "request_id": "the request's ID",
+        "sequence": "0 for the first e-mail, higher for each change",
+        "cancelled": "true when the request is canceled",
+    },
 }
 
 SAMPLES: dict[str, dict[str, Any]] = {
@@ -68,6 +82,20 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "what": "Zoom no longer accepts meetbridge's access.",
         "link": "https://meetbridge.example/integrations/zoom",
     },
+    "request": {
+        "service": "Spanish interpreting",
+        "client": "Clinic North",
+        "when": "Monday 01 March 2027, 09:30",
+        "until": "10:30",
+        "timezone": "Europe/London",
+        "location": "",
+        "join_url": "https://zoom.us/j/12345678901?pwd=abc",
+        "zoom": True,
+        "notes": "Room 4 if in person",
+        "request_id": "3f2c9a1e",
+        "sequence": 0,
+        "cancelled": False,
+    },
 }
 
 _NAMES = "Zoë Ångström-Øvergaard 李小龍"
@@ -82,8 +110,18 @@ _EDGES: dict[str, list[tuple[str, dict[str, Any]]]] = {
         ("non-ASCII names", {"title": "Réunion 会议 Встреча", "host": _NAMES}),
         ("a changed meeting", {"sequence": 3}),
         ("a cancellation", {"cancelled": True, "sequence": 4}),
+        ("the invite link switched off", {"join_url": ""}),
     ],
     "zoom_lost": [("non-ASCII names", {"name": _NAMES})],
+    "request": [
+        ("a regular request", {"zoom": False, "join_url": "", "location": "12 High St"}),
+        ("the invite link switched off", {"join_url": ""}),
+        ("no notes", {"notes": ""}),
+        ("the longest service", {"service": ("Interpreting " * 20)[:200]}),
+        ("non-ASCII names", {"client": _NAMES}),
+        ("a change", {"sequence": 2}),
+        ("a cancellation", {"cancelled": True, "sequence": 3}),
+    ],
 }
 
 

@@ -16,7 +16,7 @@ from meetbridge.core.db import Database, utcnow
 from meetbridge.core.errors import NotFound, PermissionDenied, ValidationFailed
 from meetbridge.core.models import EmailTemplate, User
 from meetbridge.notify import samples
-from meetbridge.notify.render import EDITABLE, default_source
+from meetbridge.notify.render import EDITABLE, WITH_JOIN_LINK, default_source
 
 
 class Templates:
@@ -43,12 +43,27 @@ class Templates:
                     "body_text": mine.body_text if mine else text,
                     "variables": list(variables),
                     "descriptions": samples.VARIABLES[name],
+                    # None: the template carries no meeting link (no switch is offered).
+                    "include_join_link": (
+                        (mine.include_join_link if mine else True)
+                        if name in WITH_JOIN_LINK
+                        else None
+                    ),
                 }
             )
         return out
 
-    def save(self, actor: User, name: str, subject: str, body_text: str, origin: Origin) -> None:
-        """An owner or admin sets the organisation's wording of one e-mail (audited)."""
+    def save(
+        self,
+        actor: User,
+        name: str,
+        subject: str,
+        body_text: str,
+        origin: Origin,
+        include_join_link: bool = True,
+    ) -> None:
+        """An owner or admin sets the organisation's wording of one e-mail, and whether it
+        carries the Zoom invite link where it has one (audited)."""
         _may_change(actor)
         if name not in EDITABLE:
             raise NotFound("no such template")
@@ -65,6 +80,7 @@ class Templates:
                 row = EmailTemplate(org_id=actor.org_id, name=name)
                 s.add(row)
             row.subject, row.body_text = subject.strip(), body_text
+            row.include_join_link = include_join_link or name not in WITH_JOIN_LINK
             row.updated_by, row.updated_at = actor.id, utcnow()
             _audit(s, actor, "settings.email_template_changed", origin, name)
 

@@ -258,7 +258,7 @@ class Series:
                 why = "has started or is over"
             else:
                 try:
-                    _row, choice = self.requests.convert(actor, r.id, ORIGIN, spent)
+                    _row, choice = self.requests.convert(actor, r.id, ORIGIN, spent, tell=False)
                 except DomainError as exc:
                     why = exc.message
                 else:

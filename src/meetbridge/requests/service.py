@@ -29,6 +29,7 @@ from meetbridge.core.errors import Conflict, NotFound, PermissionDenied, Validat
 from meetbridge.core.models import Meeting, User, new_id
 from meetbridge.meetings.service import Meetings
 from meetbridge.meetings.source import SourceKind
+from meetbridge.notify.outbox import MailDelivery
 from meetbridge.requests import inputs
 from meetbridge.requests.hosting import Choice, HostChooser
 from meetbridge.requests.inputs import RequestInput, SettingsInput
@@ -86,12 +87,14 @@ class RequestView:
 
 
 class Requests:
-    def __init__(self, db: Database, meetings: Meetings, jobs: Any, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, meetings: Meetings, mail: MailDelivery, jobs: Any, clock: Clock
+    ) -> None:
         self.db = db
         self.meetings = meetings
         self.clock = clock
         self.hosting = HostChooser(db, meetings)
-        self.sync = Sync(db, meetings, jobs, clock)
+        self.sync = Sync(db, meetings, mail, jobs, clock)
 
     # ---- settings ------------------------------------------------------------------------------
 
@@ -213,8 +216,10 @@ class Requests:
                 s,
                 audit.by(actor, "request.created", origin, "request", r.id, {"service": r.service}),
             )
+            told = self._tell(s, r, actor)
             s.flush()
             s.expunge(r)
+        self.sync.run_now(told)
         return r
 
     def update(
@@ -266,6 +271,7 @@ class Requests:
                         queued = self.sync.add(s, r, actor)
                     elif r.kind == RequestKind.ZOOM and changed_meeting:
                         queued = self.sync.add(s, r, actor)
+                told = self._tell(s, r, actor)
                 after = {"start": r.start_at.isoformat(), "end": r.end_at.isoformat()}
                 audit.write(
                     s,
@@ -280,7 +286,7 @@ class Requests:
                 )
                 s.flush()
                 s.expunge(r)
-            self.sync.run_now(queued)
+            self.sync.run_now(queued, told)
             return r
         raise Conflict("host", "the pool's hosts were taken while choosing; try again")
 
@@ -303,6 +309,7 @@ class Requests:
             r.sequence += 1
             if status == RequestStatus.CANCELED:
                 queued = self._leave_zoom(s, r, actor, "the request was canceled")
+            told = self._tell(s, r, actor)
             audit.write(
                 s,
                 audit.by(
@@ -316,7 +323,7 @@ class Requests:
             )
             s.flush()
             s.expunge(r)
-        self.sync.run_now(queued)
+        self.sync.run_now(queued, told)
         return r
 
     # ---- Zoom ----------------------------------------------------------------------------------
@@ -331,9 +338,12 @@ class Requests:
         request_id: str,
         origin: Origin,
         spent: dict[str, int] | None = None,
+        tell: bool = True,
     ) -> tuple[ServiceRequest, Choice | None]:
         """`convert_to_zoom`, with the host chosen (None when it was a Zoom meeting already);
-        `spent` as for `HostChooser.choose` (a series' job)."""
+        `spent` as for `HostChooser.choose`; `tell`: e-mail the people (a series' job does
+        not: one e-mail per occurrence would bury them; their calendar feed and the
+        requests' pages carry every link)."""
         self._scheduler(actor)
         r = self._get(actor, request_id)
         if r.kind == RequestKind.ZOOM:
@@ -361,6 +371,7 @@ class Requests:
                 row.updated_at = self.clock.now()
                 row.sequence += 1
                 queued = self.sync.add(s, row, actor)
+                told = self._tell(s, row, actor) if tell else None
                 audit.write(
                     s,
                     audit.by(
@@ -374,7 +385,7 @@ class Requests:
                 )
                 s.flush()
                 s.expunge(row)
-            self.sync.run_now(queued)
+            self.sync.run_now(queued, told)
             return row, choice
         raise Conflict("host", "the pool's hosts were taken while choosing; try again")
 
@@ -389,13 +400,14 @@ class Requests:
             r.updated_at = self.clock.now()
             r.sequence += 1
             queued = self._leave_zoom(s, r, actor, "converted back to a regular request")
+            told = self._tell(s, r, actor)
             audit.write(
                 s,
                 audit.by(actor, "request.converted", origin, "request", r.id, {"to": "regular"}),
             )
             s.flush()
             s.expunge(r)
-        self.sync.run_now(queued)
+        self.sync.run_now(queued, told)
         return r
 
     def host_link_opens(self, r: ServiceRequest) -> dt.datetime:
@@ -589,6 +601,13 @@ class Requests:
         r.zoom_host_id, r.zoom_host_email = choice.host.id, choice.host.email
         r.block_start, r.block_end = choice.block
         r.choice_note = choice.note
+
+    def _tell(self, s: Session, r: ServiceRequest, actor: User) -> str | None:
+        """The people's e-mail about the request as it is now (not for drafts); after the
+        sync work, so a Zoom request's e-mail carries the link."""
+        if r.status == RequestStatus.DRAFT:
+            return None
+        return self.sync.add(s, r, actor, "notify")
 
     def _leave_zoom(self, s: Session, r: ServiceRequest, actor: User, why: str) -> str | None:
         """The request lets its host go; the sync work deletes its meeting at Zoom."""

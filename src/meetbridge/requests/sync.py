@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -23,18 +24,23 @@ from meetbridge.meetings.inputs import MeetingChanges, MeetingInput
 from meetbridge.meetings.service import Meetings
 from meetbridge.meetings.source import Source, SourceKind
 from meetbridge.meetings.status import Status
+from meetbridge.notify.outbox import MailDelivery, queue_email
 from meetbridge.requests.tables import (
     RequestKind,
+    RequestParticipant,
     RequestStatus,
     RequestWork,
     ServiceRequest,
     WorkStatus,
 )
+from meetbridge.scheduling.timezones import utc_to_wall, zone
 
 WORK_TASK = "requests.work"
 RECONCILE_TASK = "requests.reconcile"
 ORIGIN = Origin(via="requests")
 BUSY_RETRY = dt.timedelta(seconds=5)  # a meeting still being made is asked again this soon
+LINK_WAIT = dt.timedelta(seconds=3)  # a notice waiting for the join link looks again
+LINK_WAIT_AT_MOST = dt.timedelta(minutes=15)  # then it goes without the link
 
 
 def title_of(r: ServiceRequest) -> str:
@@ -42,9 +48,12 @@ def title_of(r: ServiceRequest) -> str:
 
 
 class Sync:
-    def __init__(self, db: Database, meetings: Meetings, jobs: Any, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, meetings: Meetings, mail: MailDelivery, jobs: Any, clock: Clock
+    ) -> None:
         self.db = db
         self.meetings = meetings
+        self.mail = mail
         self.jobs = jobs
         self.clock = clock
         self.work = WorkTable(
@@ -55,12 +64,13 @@ class Sync:
             lease=dt.timedelta(seconds=120),
         )
 
-    def add(self, s: Session, r: ServiceRequest, actor: User) -> str:
-        """In the request's transaction: the work that makes its meetings match it."""
+    def add(self, s: Session, r: ServiceRequest, actor: User, kind: str = "sync") -> str:
+        """In the request's transaction: the work that makes its meetings match it ("sync")
+        or tells its people ("notify")."""
         w = RequestWork(
             id=new_id(),
             request_id=r.id,
-            kind="sync",
+            kind=kind,
             actor_id=actor.id,
             status=WorkStatus.PENDING,
             attempts=0,
@@ -69,11 +79,12 @@ class Sync:
         s.add(w)
         return w.id
 
-    def run_now(self, work_id: str | None) -> None:
+    def run_now(self, *work_ids: str | None) -> None:
         """After the commit, in this process: the meeting row exists before the answer; a
         run lost here is found again by the reconciler."""
-        if work_id is not None:
-            self.run(work_id)
+        for work_id in work_ids:
+            if work_id is not None:
+                self.run(work_id)
 
     def run(self, work_id: str) -> str:
         done = self.work.attempt(self.db, self.clock, work_id, self._handle)
@@ -96,6 +107,8 @@ class Sync:
             s.expunge_all()
         if r is None:
             return Done(WorkStatus.DONE)
+        if w.kind == "notify":
+            return self._notify(r)
         wanted = (
             r.meeting_id
             if r.kind == RequestKind.ZOOM and r.status != RequestStatus.CANCELED
@@ -148,6 +161,76 @@ class Sync:
                 if Status(m.status) is Status.CREATING:
                     return Later(exc.message, at=self.clock.now() + BUSY_RETRY, free=True)
                 return Done(WorkStatus.FAILED, {"last_error": f"Zoom meeting: {exc.message}"})
+        return Done(WorkStatus.DONE)
+
+    def _notify(self, r: ServiceRequest) -> Outcome:
+        """The request's people get its e-mail (the "request" template): once its Zoom
+        meeting has its join link, when it is one. One e-mail per person and change."""
+        if r.status == RequestStatus.DRAFT:
+            return Done(WorkStatus.DONE)
+        zoom = r.kind == RequestKind.ZOOM and r.meeting_id is not None
+        join_url = ""
+        if zoom:
+            m = next(
+                (
+                    m
+                    for m in self.meetings.list_by_source(
+                        r.org_id, Source(SourceKind.REQUEST, r.id)
+                    )
+                    if m.id == r.meeting_id
+                ),
+                None,
+            )
+            live = m is not None and m.status in (Status.SCHEDULED, Status.UPDATING)
+            if live and m is not None and m.join_url:
+                join_url = m.join_url
+            elif (m is None or Status(m.status) is Status.CREATING) and (
+                self.clock.now() < r.updated_at + LINK_WAIT_AT_MOST
+            ):
+                # Not made at Zoom yet: the e-mail waits for the link a while (then, or for a
+                # failed meeting, it goes without one; the request's page says why).
+                return Later(
+                    "waiting for the Zoom meeting's link",
+                    at=self.clock.now() + LINK_WAIT,
+                    free=True,
+                )
+        tz = zone(r.timezone)
+        start, end = utc_to_wall(r.start_at, tz), utc_to_wall(r.end_at, tz)
+        context = {
+            "service": r.service,
+            "client": r.client,
+            "when": start.strftime("%A %d %B %Y, %H:%M"),
+            "until": end.strftime("%H:%M")
+            if end.date() == start.date()
+            else end.strftime("%A %d %B %Y, %H:%M"),
+            "timezone": r.timezone,
+            "location": r.location,
+            "join_url": join_url,
+            "zoom": zoom,
+            "notes": r.notes,
+            "request_id": r.id,
+            "sequence": r.sequence,
+            "cancelled": r.status == RequestStatus.CANCELED,
+        }
+        queued = []
+        with self.db.write() as s:
+            people = s.scalars(
+                select(RequestParticipant.email).where(RequestParticipant.request_id == r.id)
+            ).all()
+            for email in dict.fromkeys(people):
+                msg = queue_email(
+                    s,
+                    org_id=r.org_id,
+                    dedupe_key=f"request:{r.id}:{r.sequence}:{email}",
+                    to=email,
+                    template="request",
+                    context=context,
+                )
+                if msg is not None:
+                    s.flush()
+                    queued.append(msg.id)
+        for mid in queued:
+            self.mail.enqueue(mid)
         return Done(WorkStatus.DONE)
 
     def _owner(self, m: Any) -> User | None:

@@ -84,6 +84,7 @@ async def template_save(request: Request, name: str) -> Response:
                 form.get("subject", ""),
                 form.get("body_text", ""),
                 origin_of(request),
+                form.get("include_join_link") == "on",
             )
             done = f"The {name} e-mail is saved."
     except DomainError as exc:
