@@ -387,17 +387,19 @@ class Meetings(Reads):
                     Meeting.duration_min,
                     Meeting.source_kind,
                 ).where(
+                    # The organisation's start index; the hosts are kept below (an IN of a
+                    # whole pool would seek once per host).
                     Meeting.org_id == org_id,
-                    Meeting.zoom_host_id.in_(list(host_ids)),
+                    Meeting.zoom_host_id.is_not(None),
                     Meeting.status.not_in(gone),
                     Meeting.start_at >= start - dt.timedelta(minutes=inputs.MAX_DURATION),
                     Meeting.start_at < end,
                 )
             ).all()
-        out = []
+        wanted, out = set(host_ids), []
         for mid, host, at, minutes, kind in rows:
             until = at + dt.timedelta(minutes=minutes)
-            if until > start:
+            if until > start and host in wanted:
                 out.append((mid, host or "", at, until, kind))
         return out
 

@@ -114,18 +114,23 @@ class HostChooser:
         ):
             if kind != SourceKind.REQUEST:
                 held.setdefault(host_id, []).append((at - lead, until + pad))
-        room = self.meetings.daily_room(connection, ids) if ids else {}
-        used = {h: pool.DAILY_LIMIT - room.get(h, 0) + spent.get(h, 0) for h in ids}
         index = pool.Busy({h: [Interval(*w) for w in ws] for h, ws in held.items()})
         window = Interval(*block)
         by_id = {h.id: h for h in hosts}
-        flags: dict[str, str] = {}  # hosts Zoom lists a meeting on that meetbridge did not make
+        # Hosts found unfit once free in meetbridge: at Zoom's daily limit, or with a meeting
+        # Zoom lists that meetbridge did not make. Both are read for a candidate only (one
+        # counter, one cached listing), not for the whole pool.
+        flags: dict[str, str] = {}
         while True:
-            c = pool.choose(window, [pool.Host(h, flags.get(h, "")) for h in ids], index, used)
+            c = pool.choose(window, [pool.Host(h, flags.get(h, "")) for h in ids], index, spent)
             skipped = tried + [f"{by_id[k.host_id].email}: {k.reason}" for k in c.skipped]
             if c.host_id is None:
                 break
             host = by_id[c.host_id]
+            room = self.meetings.daily_room(connection, [host.id])[host.id]
+            if room - spent.get(host.id, 0) <= 0:
+                flags[c.host_id] = f"at Zoom's {pool.DAILY_LIMIT} a day"
+                continue
             outside = self._outside(connection, host, block[0] - pad, block[1] + lead)
             if outside is None:
                 note = "; ".join(skipped)
@@ -165,11 +170,13 @@ def busy_blocks(
     """The windows other requests hold on these hosts that overlap `block`."""
     if not host_ids:
         return {}
+    wanted = set(host_ids)
+    # By the organisation's time index, the hosts kept here: an IN of a whole pool would make
+    # the database seek once per host.
     q = select(
         ServiceRequest.zoom_host_id, ServiceRequest.block_start, ServiceRequest.block_end
     ).where(
         ServiceRequest.org_id == org_id,
-        ServiceRequest.zoom_host_id.in_(list(host_ids)),
         ServiceRequest.block_start >= block[0] - LONGEST_BLOCK,
         ServiceRequest.block_start < block[1],
         ServiceRequest.block_end > block[0],
@@ -178,6 +185,6 @@ def busy_blocks(
         q = q.where(ServiceRequest.id != exclude)
     out: dict[str, list[Window]] = {}
     for host, bs, be in s.execute(q):
-        if host is not None and bs is not None and be is not None:
+        if host in wanted and bs is not None and be is not None:
             out.setdefault(host, []).append((bs, be))
     return out
