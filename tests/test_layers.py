@@ -22,17 +22,17 @@ ALLOWED: dict[str, set[str]] = {
     # The faces serve the booking module's pages and endpoints too (the API its slot type).
     "api": {
         *("core", "accounts", "projects", "meetings", "integrations", "notify", "container"),
-        *("booking", "scheduling"),
+        *("booking", "scheduling", "requests"),
     },
     "web": {
         *("core", "accounts", "projects", "meetings", "integrations", "notify", "container"),
-        "booking",
+        *("booking", "requests"),
     },
     "cli": {
         *("core", "accounts", "projects", "meetings", "integrations", "notify", "container"),
         "booking",
     },
-    "migrations": {"core", "integrations", "booking"},  # to see every table
+    "migrations": {"core", "integrations", "booking", "requests"},  # to see every table
     # The modules to come use the engine only through its public face (booking, service
     # requests, workflows), or read the tables (reports).
     "booking": {"core", "scheduling", "notify"},

@@ -10,6 +10,7 @@ from meetbridge.api import (
     audit,
     booking,
     email_templates,
+    feeds,
     meetings,
     members,
     organisations,
@@ -33,4 +34,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     booking.router,
     booking.public,
     zoom.hooks,
+    feeds.router,
+    feeds.ics,
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from meetbridge.core.db import Database, utcnow
 from meetbridge.core.errors import NotFound
@@ -165,3 +165,25 @@ class Reads:
         except Exception as exc:  # the form still works for the member's own Zoom
             log.warning("meetings.hosts_unlisted", error=str(exc))
             return None
+
+    def of_person(
+        self, org_id: str, user_id: str, email: str, start: dt.datetime, end: dt.datetime
+    ) -> list[Meeting]:
+        """Every meeting of the organisation that the person hosts or is invited to (by their
+        e-mail) and that starts in [start, end), cancelled ones included, by start: what their
+        calendar feed shows (requests/feed.py). Another organisation's meeting that invites
+        the same address is not theirs to see here."""
+        invited = select(MeetingInvitee.meeting_id).where(MeetingInvitee.email == email.lower())
+        with self.db.read() as s:
+            return list(
+                s.scalars(
+                    select(Meeting)
+                    .where(
+                        Meeting.org_id == org_id,
+                        or_(Meeting.host_user_id == user_id, Meeting.id.in_(invited)),
+                        Meeting.start_at >= start,
+                        Meeting.start_at < end,
+                    )
+                    .order_by(Meeting.start_at, Meeting.id)
+                ).all()
+            )
