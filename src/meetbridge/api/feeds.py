@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from meetbridge.api.deps import ERRORS, Actor, C, From
 from meetbridge.container import Container
 from meetbridge.core.errors import NotFound
-from meetbridge.requests.feed import CalendarFeeds, feed_urls, matches
+from meetbridge.requests.feed import CalendarFeeds, feed_urls
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS, tags=["calendar feed"])
 ics = APIRouter(tags=["calendar feed"])
@@ -90,7 +90,7 @@ def read_feed(token: str, c: C, if_none_match: Annotated[str | None, Header()] =
     """A person's requests and meetings from 90 days ago to a year ahead, for a calendar to
     subscribe to. Send the ETag back in If-None-Match: an unchanged feed is a 304."""
     service = feeds(c)
-    found = service.read(token)
+    found = service.read(token, if_none_match)
     if found is None:
         return Response(
             _MISSING,
@@ -100,7 +100,7 @@ def read_feed(token: str, c: C, if_none_match: Annotated[str | None, Header()] =
         )
     service.touch(found.owner)  # a write at most every few minutes; we are in the pool
     headers = {**_FEED_HEADERS, "ETag": found.etag}
-    if matches(if_none_match, found.etag):
+    if found.not_modified:
         return Response(status_code=304, headers=headers)
     headers["Content-Disposition"] = 'inline; filename="meetbridge.ics"'
     return Response(found.body, media_type="text/calendar; charset=utf-8", headers=headers)
