@@ -10,6 +10,7 @@ from meetbridge.api import (
     audit,
     booking,
     email_templates,
+    feeds,
     meetings,
     members,
     organisations,
@@ -35,4 +36,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     booking.public,
     requests.router,
     zoom.hooks,
+    feeds.router,
+    feeds.ics,
 )
