@@ -14,6 +14,7 @@ from meetbridge.api import (
     members,
     organisations,
     projects,
+    reports,
     tokens,
     zoom,
 )
@@ -32,5 +33,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     email_templates.router,
     booking.router,
     booking.public,
+    reports.router,
     zoom.hooks,
 )
