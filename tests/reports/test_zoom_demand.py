@@ -17,6 +17,8 @@ from meetbridge.core.errors import PermissionDenied, ValidationFailed
 from meetbridge.core.models import User
 from meetbridge.reports import svg
 from meetbridge.reports import zoom_demand as zd
+from meetbridge.requests.reads import zoom_blocks
+from meetbridge.scheduling.demand import seconds
 from tests.conftest import ORIGIN, PASSWORD
 from tests.reports.support import regular_request, set_pool, zoom_request
 
@@ -196,7 +198,7 @@ def test_the_chart_is_svg_with_its_words(container: Container, owner: User) -> N
     r = zd.report(container.db, owner, "2027-03-10", "2027-03-10", None, NOW)
     root = ET.fromstring(svg.document(r).split("\n", 1)[1])  # noqa: S314  (our own output)
     assert root.tag == f"{SVG}svg" and root.get("role") == "img"
-    assert root.get("aria-labelledby") == "zd-title zd-desc"
+    assert (root.get("aria-labelledby"), root.get("aria-describedby")) == ("zd-title", "zd-desc")
     assert root.findtext(f"{SVG}title") == "Zoom Demand, 10 Mar 2027 (Europe/Paris), by hour"
     assert "You need at least 3 hosts" in (root.findtext(f"{SVG}desc") or "")
     texts = [t.text or "" for t in root.iter(f"{SVG}text")]
@@ -214,7 +216,23 @@ def test_the_chart_is_svg_with_its_words(container: Container, owner: User) -> N
         "Wed 10 Mar 2027 15:00: peak 1 concurrent",
     ]
     # Bars above the pool are hatched, and reach higher than the dashed pool line.
-    line = next(e for e in root.iter(f"{SVG}line") if e.get("stroke-dasharray"))
+    line = next(e for e in root.iter(f"{SVG}line") if e.get("class") == "capacity")
     over = bars[1]
     assert over.get("fill") == "url(#zd-hatch)" and bars[0].get("fill") != over.get("fill")
     assert float(over.get("y") or 0) < float(line.get("y1") or 0) < float(bars[0].get("y") or 0)
+
+
+def test_the_fast_read_is_the_windows_zoom_blocks_reads(container: Container, owner: User) -> None:
+    """The report reads the held windows as epoch seconds; they are the rows (and the instants)
+    `requests.reads.zoom_blocks` gives, on this database."""
+    c = container
+    busy_morning(c, owner.org_id)
+    zoom_request(c, owner.org_id, paris(9, 23, 50), paris(10, 0, 20))  # across midnight
+    zoom_request(c, owner.org_id, paris(1, 8), paris(1, 9))  # long before
+    start, end = paris(10, 0), paris(11, 0)
+    starts, ends = zd.held_seconds(c.db, owner.org_id, start, end)
+    blocks = zoom_blocks(c.db, owner.org_id, start, end)
+    assert len(blocks) == 5
+    assert sorted(zip(starts, ends, strict=True)) == sorted(
+        (seconds(b.start), seconds(b.end)) for b in blocks
+    )

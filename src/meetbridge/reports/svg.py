@@ -60,8 +60,8 @@ def chart(r: ZoomDemand, id_prefix: str = "zd") -> str:
         desc += f" Bars above the dashed pool line ({d.capacity}) are hatched."
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'width="100%" role="img" aria-labelledby="{id_prefix}-title {id_prefix}-desc" '
-        f'class="chart" preserveAspectRatio="xMidYMid meet">',
+        f'width="100%" role="img" aria-labelledby="{id_prefix}-title" '
+        f'aria-describedby="{id_prefix}-desc" class="chart" preserveAspectRatio="xMidYMid meet">',
         f'<title id="{id_prefix}-title">{_e(title)}</title>',
         f'<desc id="{id_prefix}-desc">{_e(desc)}</desc>',
         "<defs>"
@@ -110,7 +110,8 @@ def chart(r: ZoomDemand, id_prefix: str = "zd") -> str:
     # The capacity line and its label.
     cy = y(d.capacity)
     out.append(
-        f'<line x1="{LEFT}" y1="{cy:.1f}" x2="{LEFT + PLOT_W}" y2="{cy:.1f}" stroke="{LINE}" '
+        f'<line class="capacity" x1="{LEFT}" y1="{cy:.1f}" x2="{LEFT + PLOT_W}" y2="{cy:.1f}" '
+        f'stroke="{LINE}" '
         f'stroke-width="2" stroke-dasharray="8 5"/>'
         f'<text x="{LEFT + PLOT_W - 4}" y="{cy - 6:.1f}" text-anchor="end" {FONT} '
         f'font-size="13" font-weight="600" fill="{LINE}">Pool: {d.capacity} '

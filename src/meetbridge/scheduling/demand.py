@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 Window = tuple[dt.datetime, dt.datetime]
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
+SECOND = dt.timedelta(seconds=1)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 UNITS = ("hour", "day")
 # Hourly bars beyond a week are too thin to read; a month of them is still allowed on request.
 AUTO_HOURS_UP_TO_DAYS = 7
@@ -64,99 +66,145 @@ class Demand:
         return max(0, self.peak - self.capacity)
 
 
+def seconds(at: dt.datetime) -> int:
+    """An aware instant as whole seconds since the epoch (windows are whole minutes)."""
+    return (at - EPOCH) // SECOND
+
+
+def instant(s: int) -> dt.datetime:
+    return EPOCH + dt.timedelta(seconds=s)
+
+
 def steps(windows: Iterable[Window], start: dt.datetime, end: dt.datetime) -> list[Span]:
     """The concurrency over [start, end) as maximal spans of constant count, in order, covering
     the period exactly (an empty period gives none). A window ending when another starts does
     not overlap it (both are half-open), so the count does not blip at that instant."""
     if end <= start:
         return []
-    opens: list[dt.datetime] = []
-    closes: list[dt.datetime] = []
+    starts, ends = _split(windows)
+    lo, hi = seconds(start), seconds(end)
+    ts, cs = _pieces(starts, ends, lo, hi)
+    return [Span(instant(a), instant(b), c) for a, b, c in zip(ts, [*ts[1:], hi], cs, strict=True)]
+
+
+def _split(windows: Iterable[Window]) -> tuple[list[int], list[int]]:
+    starts, ends = [], []
     for a, b in windows:
-        if a < end and b > start and a < b:
-            opens.append(a if a > start else start)
-            closes.append(b if b < end else end)
-    opens.sort()
-    closes.sort()
-    out: list[Span] = []
+        starts.append(seconds(a))
+        ends.append(seconds(b))
+    return starts, ends
+
+
+def _pieces(
+    starts: Sequence[int], ends: Sequence[int], lo: int, hi: int
+) -> tuple[list[int], list[int]]:
+    """The step function over [lo, hi) in seconds: piece k holds `cs[k]` windows from `ts[k]`
+    to `ts[k + 1]` (the last to `hi`); neighbours differ. The hot loop of the report (100,000
+    windows a year): plain ints, one sort, one pass."""
+    events = []  # 2t + 1: a window opens at t; 2t: one closes
+    for a, b in zip(starts, ends, strict=True):
+        if a < hi and b > lo and a < b:
+            events.append(((a if a > lo else lo) << 1) | 1)
+            if b < hi:  # a window still held at the end closes after the period
+                events.append(b << 1)
+    events.sort()
+    ts, cs = [lo], [0]
     count = 0
-    at = start
-    i = j = 0
-    n = len(opens)
-    while j < n:  # every window closes at or before `end`, after it opens
-        nxt = opens[i] if i < n and opens[i] < closes[j] else closes[j]
-        if nxt > at:
-            _append(out, at, nxt, count)
-            at = nxt
-        while i < n and opens[i] == at:
-            count += 1
-            i += 1
-        while j < n and closes[j] == at:
-            count -= 1
-            j += 1
-    if at < end:
-        _append(out, at, end, count)
-    return out
-
-
-def _append(out: list[Span], a: dt.datetime, b: dt.datetime, count: int) -> None:
-    if out and out[-1].count == count:  # an end and a start at one instant: no change
-        out[-1] = Span(out[-1].start, b, count)
-    else:
-        out.append(Span(a, b, count))
-
-
-def above(spans: list[Span], capacity: int) -> list[Span]:
-    """The maximal stretches where the count is above `capacity`, each with its highest count."""
-    out: list[Span] = []
-    for s in spans:
-        if s.count <= capacity:
+    last = lo
+    for e in events:
+        t = e >> 1
+        count += 1 if e & 1 else -1
+        if t == last:
+            cs[-1] = count
             continue
-        if out and out[-1].end == s.start:
-            last = out[-1]
-            out[-1] = Span(last.start, s.end, max(last.count, s.count))
+        if len(cs) > 1 and cs[-1] == cs[-2]:  # the instant changed nothing (one out, one in)
+            ts.pop()
+            cs.pop()
+        ts.append(t)
+        cs.append(count)
+        last = t
+    if len(cs) > 1 and cs[-1] == cs[-2]:
+        ts.pop()
+        cs.pop()
+    return ts, cs
+
+
+def _above(ts: list[int], cs: list[int], hi: int, capacity: int) -> list[tuple[int, int, int]]:
+    """The maximal stretches where the count is above `capacity`: (from, to, highest)."""
+    out: list[tuple[int, int, int]] = []
+    for k, c in enumerate(cs):
+        if c <= capacity:
+            continue
+        a, b = ts[k], ts[k + 1] if k + 1 < len(ts) else hi
+        if out and out[-1][1] == a:
+            out[-1] = (out[-1][0], b, max(out[-1][2], c))
         else:
-            out.append(s)
+            out.append((a, b, c))
     return out
 
 
-def buckets(spans: list[Span], edges: list[dt.datetime], capacity: int) -> list[Bucket]:
-    """Per bucket [edges[k], edges[k+1]): its peak and its time above `capacity`. The spans
-    must cover [edges[0], edges[-1]) in order (as `steps` gives them)."""
-    out: list[Bucket] = []
+def _buckets(
+    ts: list[int], cs: list[int], hi: int, bounds: list[int], capacity: int
+) -> list[tuple[int, int]]:
+    """Per bucket [bounds[k], bounds[k + 1]): (peak, seconds above `capacity`)."""
+    out: list[tuple[int, int]] = []
+    n = len(ts)
     j = 0
-    zero = dt.timedelta(0)
-    for a, b in itertools.pairwise(edges):
-        while j < len(spans) and spans[j].end <= a:
+    for a, b in itertools.pairwise(bounds):
+        while j + 1 < n and ts[j + 1] <= a:
             j += 1
-        peak, over, k = 0, zero, j
-        while k < len(spans) and spans[k].start < b:
-            s = spans[k]
-            peak = max(peak, s.count)
-            if s.count > capacity:
-                over += min(s.end, b) - max(s.start, a)
+        peak, over, k = 0, 0, j
+        while k < n and ts[k] < b:
+            c = cs[k]
+            if c > peak:
+                peak = c
+            if c > capacity:
+                end = ts[k + 1] if k + 1 < n else hi
+                over += min(end, b) - max(ts[k], a)
             k += 1
-        out.append(Bucket(a, b, peak, over))
+        out.append((peak, over))
     return out
 
 
 def demand(windows: Iterable[Window], edges: list[dt.datetime], capacity: int) -> Demand:
     """The whole report over [edges[0], edges[-1]), bucketed at `edges` (at least two)."""
+    starts, ends = _split(windows)
+    return demand_seconds(starts, ends, edges, capacity)
+
+
+def demand_seconds(
+    starts: Sequence[int], ends: Sequence[int], edges: list[dt.datetime], capacity: int
+) -> Demand:
+    """`demand`, for windows given as epoch seconds (`starts[k]` to `ends[k]`): what a database
+    read hands over without making 200,000 datetimes."""
     if len(edges) < 2:
         raise ValueError("a period needs at least one bucket")
-    start, end = edges[0], edges[-1]
-    held = [(a, b) for a, b in windows if a < end and b > start and a < b]
-    spans = steps(held, start, end)
-    peak = max((s.count for s in spans), default=0)
+    bounds = [seconds(e) for e in edges]
+    lo, hi = bounds[0], bounds[-1]
+    ts, cs = _pieces(starts, ends, lo, hi)
+    held = sum(1 for a, b in zip(starts, ends, strict=True) if a < hi and b > lo and a < b)
+    peak = max(cs)
+    ends_of = [*ts[1:], hi]
     return Demand(
-        start=start,
-        end=end,
+        start=edges[0],
+        end=edges[-1],
         capacity=capacity,
-        windows=len(held),
+        windows=held,
         peak=peak,
-        peaks=tuple(s for s in spans if s.count == peak) if peak else (),
-        over=tuple(above(spans, capacity)),
-        buckets=tuple(buckets(spans, edges, capacity)),
+        peaks=tuple(
+            Span(instant(a), instant(b), c)
+            for a, b, c in zip(ts, ends_of, cs, strict=True)
+            if c == peak
+        )
+        if peak
+        else (),
+        over=tuple(Span(instant(a), instant(b), c) for a, b, c in _above(ts, cs, hi, capacity)),
+        buckets=tuple(
+            Bucket(a, b, peak_k, dt.timedelta(seconds=over_k))
+            for (a, b), (peak_k, over_k) in zip(
+                itertools.pairwise(edges), _buckets(ts, cs, hi, bounds, capacity), strict=True
+            )
+        ),
     )
 
 
