@@ -16,6 +16,7 @@ from meetbridge.web import (
     meetings,
     passwords,
     projects,
+    reports,
     signin,
     team,
     tokens,
@@ -38,4 +39,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     email_templates.router,
     booking_admin.router,
     booking_public.router,
+    reports.router,
 )
