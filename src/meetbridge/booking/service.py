@@ -37,7 +37,7 @@ from meetbridge.booking.inputs import (
     checked_booking,
     instant,
 )
-from meetbridge.booking.notices import Notices
+from meetbridge.booking.notices import Known, Notices
 from meetbridge.booking.tables import (
     Assignment,
     Availability,
@@ -198,6 +198,7 @@ class Bookings:
         end: dt.datetime,
         exclude_booking: str | None = None,
         booked: Sequence[Booking] | None = None,
+        calendars: dict[str, tuple[tuple[Interval, ...], ...]] | None = None,
     ) -> list[MemberAvailability]:
         """Each candidate's hours and busy times around [start, end) (widened by a day on each
         side: a booking's buffers and a member-local day reach beyond it). Calendar busy times
@@ -220,7 +221,8 @@ class Bookings:
         for mid, host, at, until in self.meetings.busy(b.org.id, ids, lo, hi):
             if mid != skip_meeting and host in own:
                 own[host].append((at, until))
-        calendars = self.availability.busy(ids)
+        if calendars is None:
+            calendars = self.availability.busy(ids)
         per_day = self._per_day(b, booked, exclude_booking)
         out = []
         for uid in ids:
@@ -297,7 +299,10 @@ class Bookings:
         now = self.clock.now()
         duration = dt.timedelta(minutes=b.type.duration_min)
         end = ok.start + duration
-        offered = self._free_for(b, ok.start, None)
+        # Calendar busy times are read once: the lock below does not cover them (a calendar
+        # changes when it is read in the background), only what meetbridge books.
+        calendars = self.availability.busy(b.candidates) if b.candidates else {}
+        offered = self._free_for(b, ok.start, None, calendars=calendars)
         if not offered:
             raise Conflict("start", "this time is not available (any more); pick another")
         try:
@@ -307,7 +312,9 @@ class Bookings:
                 lo, hi = ok.start - dt.timedelta(days=1), end + dt.timedelta(days=1)
                 booked = self._bookings_between(b.org.id, lo, hi, s)
                 # Only members locked above: one found free only now was not locked.
-                free = tuple(u for u in self._free_for(b, ok.start, None, booked) if u in offered)
+                free = tuple(
+                    u for u in self._free_for(b, ok.start, None, booked, calendars) if u in offered
+                )
                 if not free:
                     raise Conflict("start", "this time was just taken; pick another")
                 host, members, reason = self._assign(s, b, free, now)
@@ -331,7 +338,8 @@ class Bookings:
                 s.expunge(booking)
         except IntegrityError:
             raise Conflict("start", "this time was just taken; pick another") from None
-        self.notices.run_now(notices)
+        known = Known(booking, b.type, b.org, b.users[host], b.hours[host].timezone)
+        self.notices.run_now(notices, known)
         return booking
 
     def _free_for(
@@ -340,11 +348,12 @@ class Bookings:
         start: dt.datetime,
         exclude: str | None,
         booked: Sequence[Booking] | None = None,
+        calendars: dict[str, tuple[tuple[Interval, ...], ...]] | None = None,
     ) -> tuple[str, ...]:
         if not b.candidates:
             return ()
         end = start + dt.timedelta(minutes=b.type.duration_min)
-        members = self._availability(b, start, end, exclude, booked)
+        members = self._availability(b, start, end, exclude, booked, calendars)
         return free_members(b.assignment, members, b.rules, start, self.clock.now())
 
     def _lock(self, s: Session, b: Bookable, members: Sequence[str]) -> None:
