@@ -17,7 +17,7 @@ import datetime as dt
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -74,6 +74,30 @@ from meetbridge.scheduling.timezones import zone
 
 MANAGE_PURPOSE = "booking-manage"
 SYSTEM = Origin(via="system")
+# Public booking attempts are counted per hour; slot listings per minute, as many per minute
+# as SLOTS_PER_ATTEMPT times the booking attempts an address has per hour (30 → 120 a minute: a
+# person paging through days never meets it, a scraper does).
+ATTEMPTS_WINDOW = 3600
+SLOTS_WINDOW = 60
+SLOTS_PER_ATTEMPT = 4
+
+
+class Hit(NamedTuple):
+    """One attempt counted against `limit` per `window` seconds under `key` (the shape the
+    shared rate limiter counts)."""
+
+    key: str
+    limit: int
+    window: int
+    lease: int = 1
+
+
+class Limiter(Protocol):
+    """The shared fixed-window counters (the database's, or Redis at scale): every hit is
+    counted, refused or not; the answer is, per hit, the seconds to wait (0: within the
+    limit)."""
+
+    def hit_all(self, hits: Sequence[Any]) -> list[float]: ...
 
 
 @dataclass
@@ -115,8 +139,11 @@ class Bookings:
         availability: Availabilities,
         notices: Notices,
         clock: Clock,
+        limiter: Limiter,
     ) -> None:
         self.db = db
+        self.limiter = limiter
+        self.slots_per_minute = SLOTS_PER_ATTEMPT * settings.booking_attempts_per_address
         self.settings = settings
         self.meetings = meetings
         self.availability = availability
@@ -178,7 +205,15 @@ class Bookings:
         start: dt.datetime,
         end: dt.datetime,
         exclude_booking: str | None = None,
+        client: str | None = None,
     ) -> list[Slot]:
+        """The free slots of `b` in [start, end). `client`: the address of a public caller,
+        whose listings are limited (Throttled); None for the server's own reads."""
+        if client is not None:
+            self._limit(
+                [Hit(f"booking-slots:ip:{client[:64]}", self.slots_per_minute, SLOTS_WINDOW)],
+                "too many slot listings from this address; wait a minute and try again",
+            )
         if end <= start:
             raise ValidationFailed("to", "must be after from")
         if end - start > dt.timedelta(days=SLOTS_SPAN_MAX_DAYS):
@@ -288,11 +323,13 @@ class Bookings:
 
     def book_on(self, b: Bookable, data: BookingInput, origin: Origin) -> Booking:
         """`book` for a type the caller has just read (`bookable`)."""
+        # Every attempt counts, refused ones too (bad input, a time not offered, the trap): a
+        # robot trying times is held back as one that books.
+        self._throttle(b.org.id, data.email, origin.ip)
         if data.honeypot:
             # Only robots fill in the field people never see: refused, nothing written.
             raise ValidationFailed("form", "could not be sent; reload the page and try again")
         ok = checked_booking(data)
-        self._throttle(b.org.id, ok.email, origin.ip)
         return self._place(b, ok, origin)
 
     def _place(self, b: Bookable, ok: CheckedBooking, origin: Origin) -> Booking:
@@ -485,26 +522,40 @@ class Bookings:
         return self.notices.fallback_location(t, b.hours.get(host), b.org.slug, booking_id)
 
     def _throttle(self, org_id: str, email: str, ip: str | None) -> None:
-        since = self.clock.now() - dt.timedelta(hours=1)
-        with self.db.read() as s:
-            by_email = s.scalar(
-                select(func.count()).where(
-                    Booking.org_id == org_id,
-                    Booking.booker_email == email,
-                    Booking.created_at >= since,
+        """Counts a booking attempt against its address (any organisation) and its e-mail
+        (in this organisation, as written: a malformed one is counted as sent)."""
+        hits = [
+            Hit(
+                f"booking:email:{org_id}:{email.strip().lower()[:254]}",
+                self.settings.booking_attempts_per_email,
+                ATTEMPTS_WINDOW,
+            )
+        ]
+        if ip:
+            hits.append(
+                Hit(
+                    f"booking:ip:{ip[:64]}",
+                    self.settings.booking_attempts_per_address,
+                    ATTEMPTS_WINDOW,
                 )
             )
-            by_ip = (
-                s.scalar(
-                    select(func.count()).where(Booking.origin_ip == ip, Booking.created_at >= since)
-                )
-                if ip
-                else 0
+        waits = self.limiter.hit_all(hits)
+        if len(waits) > 1 and waits[1] > 0:
+            raise Throttled(
+                "too many booking attempts from this address in the last hour; try again later",
+                int(waits[1]) + 1,
             )
-        if (by_email or 0) >= self.settings.booking_attempts_per_email or (
-            by_ip or 0
-        ) >= self.settings.booking_attempts_per_address:
-            raise Throttled("too many bookings from here in the last hour; try again later", 3600)
+        if waits[0] > 0:
+            raise Throttled(
+                "too many booking attempts with this e-mail address in the last hour; "
+                "try again later",
+                int(waits[0]) + 1,
+            )
+
+    def _limit(self, hits: list[Hit], message: str) -> None:
+        wait = max(self.limiter.hit_all(hits), default=0.0)
+        if wait > 0:
+            raise Throttled(message, int(wait) + 1)
 
     # ---- managing -------------------------------------------------------------------------
 
