@@ -301,7 +301,53 @@ class Notices:
         status = self.work.settle(self.db, row, outcome, self.clock.now()) or "claimed_elsewhere"
         if isinstance(outcome, Later) and outcome.at is not None and status == "pending":
             self._ring(notice_id, outcome.at)  # soon: not a minute later by the reconciler
+        if status == NoticeStatus.FAILED and row.kind == "sync":
+            error = outcome.error if isinstance(outcome, Later | Failed) else "failed"
+            self._sync_failed(row.booking_id, error)
         return status
+
+    def _sync_failed(self, booking_id: str, error: str) -> None:
+        """A "sync" that ran out of attempts: the meeting is not as the booking says and
+        nothing will try again, so it must not end silently. A cancelled booking's meeting
+        that could not be cancelled is brought to the host and the admins; any other booking
+        takes its fallback (or "no link"), which the booking and the bookings list then show
+        and the booker is told, and the host and the admins are alerted, as when Zoom
+        refuses it."""
+        found = self._load_booking(booking_id)
+        if found is None:
+            return
+        bk, t, org, host = found
+        if bk.status == BookingStatus.CANCELLED:
+            self._alert(
+                bk,
+                t,
+                host,
+                f"its Zoom meeting could not be cancelled ({error}); delete it in Zoom",
+            )
+            return
+        if bk.meeting_id is None:
+            return
+        why = f"meetbridge could not make its Zoom meeting match the booking ({error})"
+        self._refused(bk, t, org, why)
+        with self.db.write() as s:
+            waiting = s.scalar(
+                select(BookingNotice.id).where(
+                    BookingNotice.booking_id == bk.id,
+                    BookingNotice.kind == "confirm",
+                    BookingNotice.status == NoticeStatus.PENDING,
+                )
+            )
+            added = None
+            if waiting is None:
+                # Already told (the confirmation `_refused` rang is not there): an update says
+                # the new place, and alerts with `why`.
+                row = s.get(Booking, bk.id, with_for_update=True)
+                assert row is not None
+                row.sequence += 1
+                row.updated_at = self.clock.now()
+                added = self._add(s, row, "confirm", self.clock.now(), last_error=why[:1000]).id
+        if added is not None:
+            self._ring(added, None)
 
     def reconcile(self) -> int:
         ids = self.work.due_ids(self.db, self.clock.now())
@@ -312,20 +358,10 @@ class Notices:
     def _handle(self, n: Row[Any], known: Known | None = None) -> Outcome | Settled:
         if known is not None and known.booking.id == n.booking_id and n.kind == "sync":
             return self._sync(n, known.booking, known.type, known.org, known.host, known)
-        with self.db.read() as s:
-            # One statement for the booking and what it belongs to (a booking's type, org and
-            # host are never deleted while it exists: RESTRICT).
-            found = s.execute(
-                select(Booking, MeetingType, Organization, User)
-                .join(MeetingType, MeetingType.id == Booking.type_id)
-                .join(Organization, Organization.id == Booking.org_id)
-                .join(User, User.id == Booking.host_user_id)
-                .where(Booking.id == n.booking_id)
-            ).first()
-            if found is None:
-                return Done(NoticeStatus.DONE)
-            bk, t, org, host = found
-            s.expunge_all()
+        found = self._load_booking(n.booking_id)
+        if found is None:
+            return Done(NoticeStatus.DONE)
+        bk, t, org, host = found
         handler: Any = {
             "sync": self._sync,
             "drop": self._drop,
@@ -335,6 +371,24 @@ class Notices:
         }[n.kind]
         result: Outcome | Settled = handler(n, bk, t, org, host)
         return result
+
+    def _load_booking(
+        self, booking_id: str
+    ) -> tuple[Booking, MeetingType, Organization, User] | None:
+        """The booking and what it belongs to, in one statement (a booking's type, org and
+        host are never deleted while it exists: RESTRICT); None if it is gone."""
+        with self.db.read() as s:
+            found = s.execute(
+                select(Booking, MeetingType, Organization, User)
+                .join(MeetingType, MeetingType.id == Booking.type_id)
+                .join(Organization, Organization.id == Booking.org_id)
+                .join(User, User.id == Booking.host_user_id)
+                .where(Booking.id == booking_id)
+            ).first()
+            if found is None:
+                return None
+            s.expunge_all()
+            return found[0], found[1], found[2], found[3]
 
     def _meeting(self, bk: Booking, meeting_id: str | None = None) -> Any:
         wanted = meeting_id or bk.meeting_id
