@@ -264,7 +264,8 @@ def bench_booking(stack: Stack) -> None:
             params={"from": now.isoformat(), "to": (now + dt.timedelta(days=60)).isoformat()},
         )
         slots = [s["start"] for s in r.json()]
-        total, seen = [], set()
+        total, posts, seen = [], [], set()
+        cpu0 = {k: _cpu(p.pid) for k, p in stack.procs.items()}
         for i, start in enumerate(slots[:40]):
             email = f"one{i}@client.test"
             t0 = time.perf_counter()
@@ -273,9 +274,11 @@ def bench_booking(stack: Stack) -> None:
                 json={"start": start, "name": f"C {i}", "email": email, "timezone": "UTC"},
             )
             assert r.status_code == 201, r.text
+            posts.append((time.perf_counter() - t0) * 1000)
             while not _outbox_has(outbox, email, seen):
                 time.sleep(0.002)
             total.append((time.perf_counter() - t0) * 1000)
+        cpu1 = {k: (_cpu(p.pid) - cpu0[k]) * 1000 / 40 for k, p in stack.procs.items()}
     zoom_ms = [
         m["create_ms"]
         for m in httpx.get(f"{stack.zoom}/_sandbox/meetings").json()
@@ -286,8 +289,10 @@ def bench_booking(stack: Stack) -> None:
     print(
         f"p50 {statistics.median(warm):.1f} ms; Zoom's create p50 "
         f"{statistics.median(zoom_ms):.1f} ms; overhead p50 "
-        f"{statistics.median(warm) - statistics.median(zoom_ms):.1f} ms"
+        f"{statistics.median(warm) - statistics.median(zoom_ms):.1f} ms; the POST's answer p50 "
+        f"{statistics.median(posts[5:]):.1f} ms"
     )
+    print("1 client, CPU ms per booking: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu1.items()))
     # 8 clients, each on its own slots: booked and confirmed per second.
     rest = slots[40 : 40 + 8 * 25]
     booked: list[str] = []

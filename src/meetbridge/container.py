@@ -166,7 +166,7 @@ def build_container(
         db, crypto, calendars, jobs, clock, settings.calendar_refresh_minutes
     )
     notices = Notices(db, settings, meetings, availability, calendars, mail, jobs, clock)
-    bookings = Bookings(db, settings, meetings, availability, notices, clock)
+    bookings = Bookings(db, settings, meetings, availability, notices, clock, limiter)
     notices.manage_url = bookings.manage_url
     mail.secrets["booking"] = notices.link_for_mail
     # A booking's confirmation waits for its meeting's join link (booking/notices.py).

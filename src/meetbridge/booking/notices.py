@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Row
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from meetbridge.booking.availability import Availabilities, MemberHours
 from meetbridge.booking.tables import (
+    Availability,
     Booking,
     BookingNotice,
     BookingStatus,
@@ -70,6 +72,36 @@ FOLLOW_UP = dt.timedelta(minutes=5)
 LIVE = (Status.SCHEDULED, Status.UPDATING)
 # Work due within this is queued for its time; later work is found by the reconciler.
 SOON = dt.timedelta(minutes=10)
+
+
+class Pending(NamedTuple):
+    """A notice to run or queue once its booking's change has committed."""
+
+    id: str
+    kind: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the booking that just wrote a notice already holds, so its first "sync" does
+    not read it all back: the booking as committed, its type, organisation, host, and the
+    host's time zone."""
+
+    booking: Booking
+    type: MeetingType
+    org: Organization
+    host: User
+    host_timezone: str
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A handler that settled its own notice in the transaction of its work (`status` the
+    notice's status after it)."""
+
+    status: str
+
 
 LOCATION_LABELS = {
     "zoom": "Zoom",
@@ -130,18 +162,18 @@ class Notices:
         s.add(n)
         return n
 
-    def for_new(self, s: Session, b: Booking, t: MeetingType, now: dt.datetime) -> list[str]:
+    def for_new(self, s: Session, b: Booking, t: MeetingType, now: dt.datetime) -> list[Pending]:
         """The work of a new booking; returns the notices to run or queue after the commit."""
-        now_ids = []
+        added = []
         if b.meeting_id is not None:
-            now_ids.append(self._add(s, b, "sync", now).id)
-            now_ids.append(self._add(s, b, "confirm", now + self.wait).id)
+            added.append(self._add(s, b, "sync", now))
+            added.append(self._add(s, b, "confirm", now + self.wait))
         else:
-            now_ids.append(self._add(s, b, "confirm", now).id)
+            added.append(self._add(s, b, "confirm", now))
         self._reminders(s, b, t, now)
         if self.availability.caldav_accounts(b.member_ids):
-            now_ids.append(self._add(s, b, "calendar", now).id)
-        return now_ids
+            added.append(self._add(s, b, "calendar", now))
+        return [Pending(n.id, n.kind, n.next_attempt_at) for n in added]
 
     def _reminders(self, s: Session, b: Booking, t: MeetingType, now: dt.datetime) -> None:
         for minutes in t.reminders_min or []:
@@ -217,32 +249,28 @@ class Notices:
         if self.availability.caldav_accounts(row.member_ids):
             self._add(s, row, "calendar", now)
 
-    def due_now(self, s: Session, booking_id: str) -> list[str]:
+    def due_now(self, s: Session, booking_id: str) -> list[Pending]:
         """The booking's pending work due now or soon (later work waits for the reconciler)."""
         s.flush()
-        return list(
-            s.scalars(
-                select(BookingNotice.id).where(
-                    BookingNotice.booking_id == booking_id,
-                    BookingNotice.status == NoticeStatus.PENDING,
-                    BookingNotice.next_attempt_at <= self.clock.now() + SOON,
-                )
-            ).all()
-        )
+        rows = s.execute(
+            select(BookingNotice.id, BookingNotice.kind, BookingNotice.next_attempt_at).where(
+                BookingNotice.booking_id == booking_id,
+                BookingNotice.status == NoticeStatus.PENDING,
+                BookingNotice.next_attempt_at <= self.clock.now() + SOON,
+            )
+        ).all()
+        return [Pending(*r) for r in rows]
 
-    def run_now(self, ids: Iterable[str]) -> None:
+    def run_now(self, pending: Iterable[Pending], known: Known | None = None) -> None:
         """After the booking's commit: the "sync" work runs at once in this process (the
         meeting is on its way before the booker's page answers), the rest is queued for its
-        time. A lost run is found by the reconciler."""
-        for nid in ids:
-            with self.db.read() as s:
-                n = s.get(BookingNotice, nid)
-            if n is None:
-                continue
+        time. A lost run is found by the reconciler. `known`: the booking as just written
+        (its first "sync" needs no reads)."""
+        for n in pending:
             if n.kind == "sync":
-                self.run(nid)
+                self.run(n.id, known)
             else:
-                self._ring(nid, n.next_attempt_at)
+                self._ring(n.id, n.at)
 
     def _ring(self, notice_id: str, at: dt.datetime | None) -> None:
         delay = (at - self.clock.now()).total_seconds() if at is not None else 0.0
@@ -253,12 +281,73 @@ class Notices:
 
     # ---- the job ----------------------------------------------------------------------------
 
-    def run(self, notice_id: str) -> str:
-        done = self.work.attempt(self.db, self.clock, notice_id, self._handle)
-        outcome = done.outcome
-        if isinstance(outcome, Later) and outcome.at is not None and done.status == "pending":
+    def run(self, notice_id: str, known: Known | None = None) -> str:
+        """The job: claim → handle → settle (core/work.py's `attempt`, but a handler may
+        settle its notice in the transaction of its own writes: one commit less on the
+        confirmation's path). Returns the notice's status afterwards."""
+        row = self.work.claim(self.db, notice_id, self.clock.now())
+        if row is None:
+            with self.db.read() as s:
+                status = s.scalar(select(BookingNotice.status).where(BookingNotice.id == notice_id))
+            return status or "missing"
+        outcome: Outcome | Settled
+        try:
+            outcome = self._handle(row, known)
+        except Exception as exc:
+            log.exception("work.handler_failed", table="booking_notices", item_id=notice_id)
+            outcome = Later(f"{type(exc).__name__}: {exc}")
+        if isinstance(outcome, Settled):
+            return outcome.status
+        status = self.work.settle(self.db, row, outcome, self.clock.now()) or "claimed_elsewhere"
+        if isinstance(outcome, Later) and outcome.at is not None and status == "pending":
             self._ring(notice_id, outcome.at)  # soon: not a minute later by the reconciler
-        return done.status
+        if status == NoticeStatus.FAILED and row.kind == "sync":
+            error = outcome.error if isinstance(outcome, Later | Failed) else "failed"
+            self._sync_failed(row.booking_id, error)
+        return status
+
+    def _sync_failed(self, booking_id: str, error: str) -> None:
+        """A "sync" that ran out of attempts: the meeting is not as the booking says and
+        nothing will try again, so it must not end silently. A cancelled booking's meeting
+        that could not be cancelled is brought to the host and the admins; any other booking
+        takes its fallback (or "no link"), which the booking and the bookings list then show
+        and the booker is told, and the host and the admins are alerted, as when Zoom
+        refuses it."""
+        found = self._load_booking(booking_id)
+        if found is None:
+            return
+        bk, t, org, host = found
+        if bk.status == BookingStatus.CANCELLED:
+            self._alert(
+                bk,
+                t,
+                host,
+                f"its Zoom meeting could not be cancelled ({error}); delete it in Zoom",
+            )
+            return
+        if bk.meeting_id is None:
+            return
+        why = f"meetbridge could not make its Zoom meeting match the booking ({error})"
+        self._refused(bk, t, org, why)
+        with self.db.write() as s:
+            waiting = s.scalar(
+                select(BookingNotice.id).where(
+                    BookingNotice.booking_id == bk.id,
+                    BookingNotice.kind == "confirm",
+                    BookingNotice.status == NoticeStatus.PENDING,
+                )
+            )
+            added = None
+            if waiting is None:
+                # Already told (the confirmation `_refused` rang is not there): an update says
+                # the new place, and alerts with `why`.
+                row = s.get(Booking, bk.id, with_for_update=True)
+                assert row is not None
+                row.sequence += 1
+                row.updated_at = self.clock.now()
+                added = self._add(s, row, "confirm", self.clock.now(), last_error=why[:1000]).id
+        if added is not None:
+            self._ring(added, None)
 
     def reconcile(self) -> int:
         ids = self.work.due_ids(self.db, self.clock.now())
@@ -266,24 +355,40 @@ class Notices:
             self.jobs.enqueue(NOTICE_TASK, nid)
         return len(ids)
 
-    def _handle(self, n: Row[Any]) -> Outcome:
-        with self.db.read() as s:
-            bk = s.get(Booking, n.booking_id)
-            if bk is None:
-                return Done(NoticeStatus.DONE)
-            t = s.get(MeetingType, bk.type_id)
-            org = s.get(Organization, bk.org_id)
-            host = s.get(User, bk.host_user_id)
-            assert t is not None and org is not None and host is not None
-            s.expunge_all()
-        handler = {
+    def _handle(self, n: Row[Any], known: Known | None = None) -> Outcome | Settled:
+        if known is not None and known.booking.id == n.booking_id and n.kind == "sync":
+            return self._sync(n, known.booking, known.type, known.org, known.host, known)
+        found = self._load_booking(n.booking_id)
+        if found is None:
+            return Done(NoticeStatus.DONE)
+        bk, t, org, host = found
+        handler: Any = {
             "sync": self._sync,
             "drop": self._drop,
             "confirm": self._confirm,
             "reminder": self._reminder,
             "calendar": self._calendar,
         }[n.kind]
-        return handler(n, bk, t, org, host)
+        result: Outcome | Settled = handler(n, bk, t, org, host)
+        return result
+
+    def _load_booking(
+        self, booking_id: str
+    ) -> tuple[Booking, MeetingType, Organization, User] | None:
+        """The booking and what it belongs to, in one statement (a booking's type, org and
+        host are never deleted while it exists: RESTRICT); None if it is gone."""
+        with self.db.read() as s:
+            found = s.execute(
+                select(Booking, MeetingType, Organization, User)
+                .join(MeetingType, MeetingType.id == Booking.type_id)
+                .join(Organization, Organization.id == Booking.org_id)
+                .join(User, User.id == Booking.host_user_id)
+                .where(Booking.id == booking_id)
+            ).first()
+            if found is None:
+                return None
+            s.expunge_all()
+            return found[0], found[1], found[2], found[3]
 
     def _meeting(self, bk: Booking, meeting_id: str | None = None) -> Any:
         wanted = meeting_id or bk.meeting_id
@@ -295,9 +400,17 @@ class Notices:
         return None
 
     def _sync(
-        self, n: Row[Any], bk: Booking, t: MeetingType, org: Organization, host: User
+        self,
+        n: Row[Any],
+        bk: Booking,
+        t: MeetingType,
+        org: Organization,
+        host: User,
+        known: Known | None = None,
     ) -> Outcome:
-        m = self._meeting(bk)
+        # A booking just written has no meeting yet (and if an earlier attempt did make it,
+        # the meeting's id, the booking's choice, says so below).
+        m = None if known is not None else self._meeting(bk)
         if bk.status == BookingStatus.CANCELLED:
             if m is not None and not Status(m.status).gone:
                 self._cancel_meeting(m)
@@ -305,11 +418,15 @@ class Notices:
         if bk.meeting_id is None:
             return Done(NoticeStatus.DONE)
         if m is None:
-            hours = self.availability.hours_of([host.id]).get(host.id)
+            if known is not None:
+                timezone = known.host_timezone
+            else:
+                hours = self.availability.hours_of([host.id]).get(host.id)
+                timezone = hours.timezone if hours else "UTC"
             data = MeetingInput(
                 title=f"{t.name} with {bk.booker_name}"[:200],
                 start=bk.start_at,
-                timezone=hours.timezone if hours else "UTC",
+                timezone=timezone,
                 duration=t.duration_min,
                 agenda=_agenda(bk),
                 source=Source(SourceKind.BOOKING, bk.id),
@@ -399,7 +516,7 @@ class Notices:
 
     def _confirm(
         self, n: Row[Any], bk: Booking, t: MeetingType, org: Organization, host: User
-    ) -> Outcome:
+    ) -> Outcome | Settled:
         now = self.clock.now()
         if bk.status == BookingStatus.CANCELLED:
             m = self._meeting(bk)
@@ -413,9 +530,10 @@ class Notices:
             if m is not None and m.join_url and Status(m.status) in LIVE:
                 if bk.link_state == LinkState.FOLLOWS and kind == "confirmed":
                     kind = "link_ready"
-                self._set_state(bk, LinkState.SENT)
-                self._send(bk, t, host, kind, m, method="REQUEST")
-                return Done(NoticeStatus.DONE)
+                # The state, the e-mails and the notice's settle in one transaction; the
+                # booker's e-mail is then sent here, not a queue hop later.
+                status = self._send(bk, t, host, kind, m, method="REQUEST", settle=n)
+                return Settled(status or "claimed_elsewhere")
             if m is not None and (Status(m.status) is Status.FAILED or Status(m.status).gone):
                 why = m.last_error or (
                     "its Zoom meeting was cancelled" if Status(m.status).gone else "Zoom refused it"
@@ -498,7 +616,7 @@ class Notices:
                 )
                 .values(next_attempt_at=self.clock.now())
             ).rowcount  # type: ignore[attr-defined]
-            bk = s.get(Booking, source["id"])
+            bk = s.get(Booking, source["id"]) if lost and not found else None
             if (
                 lost
                 and not found
@@ -511,8 +629,8 @@ class Notices:
             ids = self.due_now(s, source["id"])
         # Run here, in the event's own job: one queue hop less between Zoom making the
         # meeting and the booker's confirmation (a failure is retried as any notice is).
-        for nid in ids:
-            self.run(nid)
+        for n in ids:
+            self.run(n.id)
 
     # ---- messages ---------------------------------------------------------------------------
 
@@ -543,13 +661,15 @@ class Notices:
 
     def _people(self, bk: Booking) -> list[tuple[str, str, str, bool]]:
         """(address, name, time zone, is the booker) of everyone told about the booking."""
-        hours = self.availability.hours_of(bk.member_ids)
         with self.db.read() as s:
-            users = s.scalars(select(User).where(User.id.in_(bk.member_ids))).all()
+            users = s.execute(
+                select(User.email, User.name, User.timezone, Availability.timezone)
+                .outerjoin(Availability, Availability.user_id == User.id)
+                .where(User.id.in_(bk.member_ids))
+            ).all()
         out = [(bk.booker_email, bk.booker_name, bk.timezone, True)]
-        for u in users:
-            tz = hours[u.id].timezone if u.id in hours else (u.timezone or "UTC")
-            out.append((u.email, u.name, tz, False))
+        for email, name, own_zone, hours_zone in users:
+            out.append((email, name, hours_zone or own_zone or "UTC", False))
         return out
 
     def _where(self, bk: Booking, m: Any) -> tuple[str, str]:
@@ -609,12 +729,24 @@ class Notices:
         m: Any,
         method: str | None = None,
         minutes: int = 0,
-    ) -> None:
+        settle: Row[Any] | None = None,
+    ) -> str | None:
+        """Queues the message to everyone. With `settle` (the confirmation's notice, as
+        claimed): the booking's link state becomes SENT and the notice is settled done in the
+        same transaction, and the booker's message is sent at once (it is committed first,
+        so a slow mail server delays nothing but itself, and a failure is retried as any
+        message is). Returns the notice's status then (None: its claim was lost)."""
         label, where = self._where(bk, m)
         people = self._people(bk)
         ics = self._ics(bk, t, host, m, method, people) if method else None
         queued = []
+        status: str | None = None
         with self.db.write() as s:
+            if settle is not None:
+                s.execute(
+                    update(Booking).where(Booking.id == bk.id).values(link_state=LinkState.SENT)
+                )
+                status = self._settle_done(s, settle)
             for email, name, tz, is_booker in people:
                 local = bk.start_at.astimezone(_zone(tz))
                 msg = queue_email(
@@ -647,8 +779,25 @@ class Notices:
                 )
                 if msg:
                     queued.append(msg.id)
+        if settle is not None:
+            bk.link_state = LinkState.SENT
+            if queued:
+                # The booker is first in `people`: their message goes now, the rest queued.
+                first, *queued = queued
+                self.mail.deliver(first)
         for mid in queued:
             self.mail.enqueue(mid)
+        return status
+
+    def _settle_done(self, s: Session, n: Row[Any]) -> str | None:
+        """Settles the claimed notice `n` done in `s` (only while the claim is still its own,
+        as core/work.py's settle does)."""
+        done = s.execute(
+            update(BookingNotice)
+            .where(BookingNotice.id == n.id, BookingNotice.claimed_until == n.claimed_until)
+            .values(status=NoticeStatus.DONE, claimed_until=None, last_error=None)
+        )
+        return NoticeStatus.DONE.value if done.rowcount == 1 else None  # type: ignore[attr-defined]
 
     def _alert(self, bk: Booking, t: MeetingType, host: User, why: str) -> None:
         """The host and the admins hear that a booking is not on Zoom, and why."""

@@ -17,7 +17,7 @@ import datetime as dt
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -37,7 +37,7 @@ from meetbridge.booking.inputs import (
     checked_booking,
     instant,
 )
-from meetbridge.booking.notices import Notices
+from meetbridge.booking.notices import Known, Notices
 from meetbridge.booking.tables import (
     Assignment,
     Availability,
@@ -74,6 +74,30 @@ from meetbridge.scheduling.timezones import zone
 
 MANAGE_PURPOSE = "booking-manage"
 SYSTEM = Origin(via="system")
+# Public booking attempts are counted per hour; slot listings per minute, as many per minute
+# as SLOTS_PER_ATTEMPT times the booking attempts an address has per hour (30 → 120 a minute: a
+# person paging through days never meets it, a scraper does).
+ATTEMPTS_WINDOW = 3600
+SLOTS_WINDOW = 60
+SLOTS_PER_ATTEMPT = 4
+
+
+class Hit(NamedTuple):
+    """One attempt counted against `limit` per `window` seconds under `key` (the shape the
+    shared rate limiter counts)."""
+
+    key: str
+    limit: int
+    window: int
+    lease: int = 1
+
+
+class Limiter(Protocol):
+    """The shared fixed-window counters (the database's, or Redis at scale): every hit is
+    counted, refused or not; the answer is, per hit, the seconds to wait (0: within the
+    limit)."""
+
+    def hit_all(self, hits: Sequence[Any]) -> list[float]: ...
 
 
 @dataclass
@@ -115,8 +139,11 @@ class Bookings:
         availability: Availabilities,
         notices: Notices,
         clock: Clock,
+        limiter: Limiter,
     ) -> None:
         self.db = db
+        self.limiter = limiter
+        self.slots_per_minute = SLOTS_PER_ATTEMPT * settings.booking_attempts_per_address
         self.settings = settings
         self.meetings = meetings
         self.availability = availability
@@ -178,7 +205,15 @@ class Bookings:
         start: dt.datetime,
         end: dt.datetime,
         exclude_booking: str | None = None,
+        client: str | None = None,
     ) -> list[Slot]:
+        """The free slots of `b` in [start, end). `client`: the address of a public caller,
+        whose listings are limited (Throttled); None for the server's own reads."""
+        if client is not None:
+            self._limit(
+                [Hit(f"booking-slots:ip:{client[:64]}", self.slots_per_minute, SLOTS_WINDOW)],
+                "too many slot listings from this address; wait a minute and try again",
+            )
         if end <= start:
             raise ValidationFailed("to", "must be after from")
         if end - start > dt.timedelta(days=SLOTS_SPAN_MAX_DAYS):
@@ -198,6 +233,7 @@ class Bookings:
         end: dt.datetime,
         exclude_booking: str | None = None,
         booked: Sequence[Booking] | None = None,
+        calendars: dict[str, tuple[tuple[Interval, ...], ...]] | None = None,
     ) -> list[MemberAvailability]:
         """Each candidate's hours and busy times around [start, end) (widened by a day on each
         side: a booking's buffers and a member-local day reach beyond it). Calendar busy times
@@ -220,7 +256,8 @@ class Bookings:
         for mid, host, at, until in self.meetings.busy(b.org.id, ids, lo, hi):
             if mid != skip_meeting and host in own:
                 own[host].append((at, until))
-        calendars = self.availability.busy(ids)
+        if calendars is None:
+            calendars = self.availability.busy(ids)
         per_day = self._per_day(b, booked, exclude_booking)
         out = []
         for uid in ids:
@@ -286,18 +323,23 @@ class Bookings:
 
     def book_on(self, b: Bookable, data: BookingInput, origin: Origin) -> Booking:
         """`book` for a type the caller has just read (`bookable`)."""
+        # Every attempt counts, refused ones too (bad input, a time not offered, the trap): a
+        # robot trying times is held back as one that books.
+        self._throttle(b.org.id, data.email, origin.ip)
         if data.honeypot:
             # Only robots fill in the field people never see: refused, nothing written.
             raise ValidationFailed("form", "could not be sent; reload the page and try again")
         ok = checked_booking(data)
-        self._throttle(b.org.id, ok.email, origin.ip)
         return self._place(b, ok, origin)
 
     def _place(self, b: Bookable, ok: CheckedBooking, origin: Origin) -> Booking:
         now = self.clock.now()
         duration = dt.timedelta(minutes=b.type.duration_min)
         end = ok.start + duration
-        offered = self._free_for(b, ok.start, None)
+        # Calendar busy times are read once: the lock below does not cover them (a calendar
+        # changes when it is read in the background), only what meetbridge books.
+        calendars = self.availability.busy(b.candidates) if b.candidates else {}
+        offered = self._free_for(b, ok.start, None, calendars=calendars)
         if not offered:
             raise Conflict("start", "this time is not available (any more); pick another")
         try:
@@ -307,7 +349,9 @@ class Bookings:
                 lo, hi = ok.start - dt.timedelta(days=1), end + dt.timedelta(days=1)
                 booked = self._bookings_between(b.org.id, lo, hi, s)
                 # Only members locked above: one found free only now was not locked.
-                free = tuple(u for u in self._free_for(b, ok.start, None, booked) if u in offered)
+                free = tuple(
+                    u for u in self._free_for(b, ok.start, None, booked, calendars) if u in offered
+                )
                 if not free:
                     raise Conflict("start", "this time was just taken; pick another")
                 host, members, reason = self._assign(s, b, free, now)
@@ -331,7 +375,8 @@ class Bookings:
                 s.expunge(booking)
         except IntegrityError:
             raise Conflict("start", "this time was just taken; pick another") from None
-        self.notices.run_now(notices)
+        known = Known(booking, b.type, b.org, b.users[host], b.hours[host].timezone)
+        self.notices.run_now(notices, known)
         return booking
 
     def _free_for(
@@ -340,11 +385,12 @@ class Bookings:
         start: dt.datetime,
         exclude: str | None,
         booked: Sequence[Booking] | None = None,
+        calendars: dict[str, tuple[tuple[Interval, ...], ...]] | None = None,
     ) -> tuple[str, ...]:
         if not b.candidates:
             return ()
         end = start + dt.timedelta(minutes=b.type.duration_min)
-        members = self._availability(b, start, end, exclude, booked)
+        members = self._availability(b, start, end, exclude, booked, calendars)
         return free_members(b.assignment, members, b.rules, start, self.clock.now())
 
     def _lock(self, s: Session, b: Bookable, members: Sequence[str]) -> None:
@@ -476,26 +522,40 @@ class Bookings:
         return self.notices.fallback_location(t, b.hours.get(host), b.org.slug, booking_id)
 
     def _throttle(self, org_id: str, email: str, ip: str | None) -> None:
-        since = self.clock.now() - dt.timedelta(hours=1)
-        with self.db.read() as s:
-            by_email = s.scalar(
-                select(func.count()).where(
-                    Booking.org_id == org_id,
-                    Booking.booker_email == email,
-                    Booking.created_at >= since,
+        """Counts a booking attempt against its address (any organisation) and its e-mail
+        (in this organisation, as written: a malformed one is counted as sent)."""
+        hits = [
+            Hit(
+                f"booking:email:{org_id}:{email.strip().lower()[:254]}",
+                self.settings.booking_attempts_per_email,
+                ATTEMPTS_WINDOW,
+            )
+        ]
+        if ip:
+            hits.append(
+                Hit(
+                    f"booking:ip:{ip[:64]}",
+                    self.settings.booking_attempts_per_address,
+                    ATTEMPTS_WINDOW,
                 )
             )
-            by_ip = (
-                s.scalar(
-                    select(func.count()).where(Booking.origin_ip == ip, Booking.created_at >= since)
-                )
-                if ip
-                else 0
+        waits = self.limiter.hit_all(hits)
+        if len(waits) > 1 and waits[1] > 0:
+            raise Throttled(
+                "too many booking attempts from this address in the last hour; try again later",
+                int(waits[1]) + 1,
             )
-        if (by_email or 0) >= self.settings.booking_attempts_per_email or (
-            by_ip or 0
-        ) >= self.settings.booking_attempts_per_address:
-            raise Throttled("too many bookings from here in the last hour; try again later", 3600)
+        if waits[0] > 0:
+            raise Throttled(
+                "too many booking attempts with this e-mail address in the last hour; "
+                "try again later",
+                int(waits[0]) + 1,
+            )
+
+    def _limit(self, hits: list[Hit], message: str) -> None:
+        wait = max(self.limiter.hit_all(hits), default=0.0)
+        if wait > 0:
+            raise Throttled(message, int(wait) + 1)
 
     # ---- managing -------------------------------------------------------------------------
 
