@@ -15,6 +15,7 @@ from meetbridge.web import (
     meetings,
     passwords,
     projects,
+    requests,
     signin,
     team,
     tokens,
@@ -36,4 +37,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     email_templates.router,
     booking_admin.router,
     booking_public.router,
+    requests.router,
 )
