@@ -517,7 +517,8 @@ async def _act(request: Request, request_id: str, action: str) -> Response:
         if isinstance(exc, NotFound):
             raise
         reason = "; ".join(e.reason for e in exc.errors) or exc.message
-        return _detail(request, user, r.id, exc.status, action_error=reason)
+        what = {"zoom": "Not converted", "regular": "Not converted", "cancel": "Not canceled"}
+        return _detail(request, user, r.id, exc.status, action_error=f"{what[action]}: {reason}")
     return redirect(request, f"/requests/{r.id}", said)
 
 
