@@ -22,9 +22,10 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from meetbridge.container import Container
-from meetbridge.core.models import Organization, User
+from meetbridge.core.models import AuditEvent, Organization, User
 from meetbridge.requests.inputs import Participant, RequestInput, SettingsInput
 from meetbridge.requests.tables import ServiceRequest
 from tests.conftest import ORIGIN, PASSWORD, Org
@@ -497,6 +498,7 @@ def test_conversions_take_free_pool_hosts_and_the_host_link_opens_in_its_window(
     # The first one's details: the join link instead of the location; the host link is open
     # (30 minutes to the start, 60 minutes of lead) and fetched fresh, never in the page.
     page = browser.get(f"/requests/{first}").text
+    row_first = env.c.requests.get(sid, first)
     view = env.c.requests.view(sid, first)
     assert view.join_url and view.join_url in page and "Ward" not in page
     assert "Get Zoom Host Link" in page and "zak=" not in page
@@ -504,6 +506,11 @@ def test_conversions_take_free_pool_hosts_and_the_host_link_opens_in_its_window(
     assert r.status_code == 303 and r.headers["cache-control"] == "no-store"
     assert r.headers["location"].startswith(env.zoom) and "/s/" in r.headers["location"]
     assert "zak=" not in browser.get(f"/requests/{first}").text
+    with env.c.db.read() as s:
+        fetched = s.scalars(
+            select(AuditEvent).where(AuditEvent.action == "meeting.host_link")
+        ).all()
+        assert [(a.actor_id, a.target_id) for a in fetched] == [(sid.id, row_first.meeting_id)]
 
     # In two days: the host link says when it opens, and refuses before then.
     page = browser.get(f"/requests/{later}").text
@@ -529,3 +536,27 @@ def test_conversions_take_free_pool_hosts_and_the_host_link_opens_in_its_window(
     assert browser.get("/requests?type=zoom").text.count("data-request-id=") == 2
     with env.c.db.read() as s:
         assert s.get(ServiceRequest, later).kind == "regular"  # type: ignore[union-attr]
+
+    # Who may take it is the organisation's choice: the provider only, now.
+    page = admin.get("/integrations/zoom").text
+    r = admin.post(
+        "/integrations/zoom/requests",
+        data={
+            "csrf_token": csrf(page),
+            "lead_minutes": "60",
+            "padding_minutes": "30",
+            "host_pool": "\n".join(POOL),
+            "role_provider": "on",
+        },
+    )
+    assert r.status_code == 303
+    page = browser.get(f"/requests/{first}").text
+    assert "does not let you take this request" in html.unescape(page)
+    assert "Get Zoom Host Link" not in page
+    r = browser.post(f"/requests/{first}/host-link", data={"csrf_token": csrf(page)})
+    assert r.status_code == 403
+    ann = env.signed_in("ann@acme.test")  # the request's provider
+    page = ann.get(f"/requests/{first}").text
+    assert "Get Zoom Host Link" in page and "Convert to regular request" not in page
+    r = ann.post(f"/requests/{first}/host-link", data={"csrf_token": csrf(page)})
+    assert r.status_code == 303 and "/s/" in r.headers["location"]
