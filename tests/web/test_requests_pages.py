@@ -25,11 +25,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from meetbridge.container import Container
-from meetbridge.core.models import AuditEvent, Organization, User
+from meetbridge.core.models import AuditEvent, Meeting, Organization, User
 from meetbridge.requests.inputs import Participant, RequestInput, SettingsInput
-from meetbridge.requests.tables import ServiceRequest
+from meetbridge.requests.tables import RequestWork, ServiceRequest
 from tests.conftest import ORIGIN, PASSWORD, Org
 from tests.support import SmtpServer
+from tests.web.test_form_fuzz import SWEEP
 from tests.web.test_pages import csrf, sign_in
 from tests.zoom_env import ZoomEnv, zoom_env
 
@@ -560,3 +561,51 @@ def test_conversions_take_free_pool_hosts_and_the_host_link_opens_in_its_window(
     assert "Get Zoom Host Link" in page and "Convert to regular request" not in page
     r = ann.post(f"/requests/{first}/host-link", data={"csrf_token": csrf(page)})
     assert r.status_code == 303 and "/s/" in r.headers["location"]
+
+
+def test_hostile_values_in_every_request_field_give_no_5xx(
+    client: TestClient, container: Container, acme: Org
+) -> None:
+    sign_in(client, "owner@acme.test")
+    rid = create(client)
+    token = csrf(client.get(f"/requests/{rid}").text)
+    fields = [*request_form(token, _tomorrow())]
+    fields += ["lead_minutes", "padding_minutes", "host_pool", "role_client"]
+    for value in [*SWEEP, "9999-12-31", "23:59", "Etc/GMT+12", "1e309", "-1", "25:61"]:
+        form = {**dict.fromkeys(fields, value), "csrf_token": token}
+        for path in ("/requests/new", f"/requests/{rid}", "/integrations/zoom/requests"):
+            r = client.post(path, data=form, follow_redirects=False)
+            assert r.status_code < 500, (path, value[:40], r.text[:300])
+    far = request_form(token, dt.date(9999, 12, 31), start_time="23:59", end_time="23:59")
+    far.update(end_date="9999-12-31", timezone="Etc/GMT+12")
+    r = client.post("/requests/new", data=far)
+    assert r.status_code == 422 and field_error(r.text, "start_date")
+    for query in ("?from=9999-12-31&to=0001-01-01", "?type=%00", "?provider=" + "é" * 90):
+        assert client.get(f"/requests{query}").status_code < 500
+        assert client.get(f"/requests.csv{query}").status_code < 500
+    for query in ("?view=week&date=9999-12-31", "?view=day&date=0001-01-01", "?date=é"):
+        assert client.get(f"/requests/schedule{query}").status_code < 500, query
+
+
+def test_the_details_show_failed_work_and_a_join_before_host_warning(env: ZoomEnv) -> None:
+    admin = env.signed_in("owner@acme.test")
+    assert _save_pool(admin, "\n".join(POOL)).status_code == 303
+    owner = env.user("owner@acme.test")
+    soon = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(hours=3)
+    rid = _request(env, soon)
+    env.c.requests.convert_to_zoom(owner, rid, ORIGIN)
+    row = env.c.requests.get(owner, rid)
+    page = admin.get(f"/requests/{rid}").text
+    assert "Join before host is off for requests" in page and 'id="join-before-host"' not in page
+    with env.c.db.write() as s:  # turned on in Zoom's own app, say, and a change that failed
+        m = s.get(Meeting, row.meeting_id)
+        assert m is not None
+        m.join_before_host = True
+        s.add(
+            RequestWork(
+                request_id=rid, kind="sync", status="failed", last_error="Zoom said no (429)"
+            )
+        )
+    page = html.unescape(admin.get(f"/requests/{rid}").text)
+    assert 'id="join-before-host"' in page and "one meeting at a time" in page
+    assert "Zoom said no (429)" in page

@@ -234,9 +234,11 @@ def _day(raw: str, tz: str, name: str, errors: dict[str, str]) -> dt.datetime | 
         return None
     try:
         day = dt.date.fromisoformat(raw[:10])
+        if not 2000 <= day.year <= 2999:
+            raise ValueError
         return dt.datetime.combine(day, dt.time(), _zone(tz)).astimezone(dt.UTC)
     except (ValueError, OverflowError):
-        errors[name] = "a date like 2027-03-01"
+        errors[name] = "a date like 2027-03-01 (years 2000 to 2999)"
         return None
 
 
@@ -387,6 +389,9 @@ async def schedule(request: Request) -> Response:
         day = dt.date.fromisoformat((q.get("date") or today.isoformat())[:10])
     except ValueError:
         errors["date"] = "a date like 2027-03-01"
+        day = today
+    if not 2000 <= day.year <= 2999:  # requests live in these years (and the week fits)
+        errors["date"] = "a date between the years 2000 and 2999"
         day = today
     if view == "week":
         first = day - dt.timedelta(days=day.weekday())
