@@ -17,6 +17,7 @@ from meetbridge.web import (
     passwords,
     projects,
     reports,
+    requests,
     signin,
     team,
     tokens,
@@ -40,4 +41,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     booking_admin.router,
     booking_public.router,
     reports.router,
+    requests.router,
 )

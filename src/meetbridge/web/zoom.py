@@ -3,6 +3,8 @@ Zoom account (Server-to-Server, "Test Zoom"), and the team's connections."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -21,7 +23,19 @@ from meetbridge.web.kit import (
 router = APIRouter(include_in_schema=False)
 
 
-def _page(request: Request, user: User, status: int = 200, **ctx: object) -> Response:
+def request_settings_values(req: Any) -> dict[str, str]:
+    """The form's values for the saved Zoom settings for requests."""
+    values = {
+        "lead_minutes": str(req.lead_minutes),
+        "padding_minutes": str(req.padding_minutes),
+        "host_pool": "\n".join(req.host_pool or []),
+    }
+    for role in req.host_link_roles or []:
+        values[f"role_{role}"] = "on"
+    return values
+
+
+def page(request: Request, user: User, status: int = 200, **ctx: object) -> Response:
     c = container(request)
     conn = c.connections.my_connection(user)
     team: list[tuple[object, User | None]] = []
@@ -30,6 +44,11 @@ def _page(request: Request, user: User, status: int = 200, **ctx: object) -> Res
         team = [(x, members.get(x.user_id or "")) for x in c.connections.connections(user)]
     ctx.setdefault("account_values", {})
     ctx.setdefault("test", None)
+    if user.is_admin:  # the Zoom settings for requests (web/requests.py saves them)
+        req = c.requests.settings_of(user.org_id)
+        ctx["req_settings"] = req
+        ctx.setdefault("req_values", request_settings_values(req))
+        ctx.setdefault("req_errors", {})
     return render(
         request,
         "integrations.html",
@@ -46,7 +65,7 @@ def _page(request: Request, user: User, status: int = 200, **ctx: object) -> Res
 
 @router.get("/integrations/zoom")
 async def integrations(request: Request) -> Response:
-    return _page(request, signed_in_user(request))
+    return page(request, signed_in_user(request))
 
 
 @router.post("/integrations/zoom/connect")
@@ -71,7 +90,7 @@ async def callback(request: Request) -> Response:
             origin=origin_of(request),
         )
     except DomainError as exc:
-        return _page(request, user, exc.status, connect_error=exc.message)
+        return page(request, user, exc.status, connect_error=exc.message)
     return redirect(request, "/integrations/zoom", f"Zoom is connected as {conn.zoom_email}.")
 
 
@@ -113,7 +132,7 @@ async def account_test_and_save(request: Request) -> Response:
         c.connections.test_account, user, values["account_id"], values["client_id"], secret
     )
     if not result.ok:
-        return _page(request, user, 400, test=result, account_values=values)
+        return page(request, user, 400, test=result, account_values=values)
     await in_thread(
         c.connections.save_account,
         user,
