@@ -18,8 +18,8 @@ embedded default) or PostgreSQL + Redis.
 from __future__ import annotations
 
 import argparse
-import os
 import datetime as dt
+import os
 import random
 import resource
 import sys

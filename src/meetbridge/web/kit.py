@@ -39,9 +39,7 @@ TIMEZONES = sorted(zoneinfo.available_timezones())
 
 # Modules that arrive with later work; the navigation shows them already, honestly marked.
 COMING = {
-    "requests": ("Requests", "Service requests converted to Zoom meetings on a host pool."),
     "workflows": ("Workflows", "Event-triggered actions that create and manage Zoom meetings."),
-    "reports": ("Reports", "Zoom Demand and usage reports."),
 }
 
 
