@@ -4,6 +4,7 @@ and back to a regular request."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from pathlib import Path
@@ -52,3 +53,16 @@ def test_requests_commands(tmp_path: Path, database_url: str, smtp: SmtpServer) 
 
         r = runner.invoke(app, ["requests", "convert", a["id"], "--back", "--json"], env=cli_env)
         assert r.exit_code == 0 and json.loads(r.output)[0]["type"] == "regular"
+
+        # A weekly series, every occurrence made a Zoom meeting with the progress followed.
+        body = {
+            **request_body(tomorrow(15, days=2), tomorrow(16, days=2), client="Series Client"),
+            "repeat": {"frequency": "weekly", "weekdays": [], "count": 3},
+        }
+        first = dt.date.fromisoformat(tomorrow(15, days=2)[:10])
+        body["repeat"]["weekdays"] = [first.weekday()]
+        series = admin.post("/requests/series", json=body)
+        assert series.status_code == 201, series.text
+        r = runner.invoke(app, ["requests", "series-zoom", series.json()["id"]], env=cli_env)
+        assert r.exit_code == 0, r.output
+        assert "3 of 3 occurrences are Zoom meetings" in r.output

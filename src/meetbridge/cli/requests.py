@@ -74,3 +74,35 @@ def requests_convert(
     _show([r], as_json)
     if r.get("host_choice") and not as_json:
         console.print(r["host_choice"])
+
+
+@requests_app.command("series-zoom")
+def requests_series_zoom(
+    series_id: str,
+    wait: Annotated[bool, typer.Option(help="Follow the job with a progress bar")] = True,
+) -> None:
+    """Update recurring requests with Clone Zoom Settings: every occurrence to come becomes
+    a Zoom meeting on a pool host (a job on the server; its progress shown here)."""
+    import time
+
+    job = _api("POST", f"/requests/series/{series_id}/update", {"clone_zoom_settings": True})
+    if wait:
+        from rich.progress import Progress
+
+        with Progress(console=console) as bar:
+            task = bar.add_task("Converting occurrences", total=job["total"] or 1)
+            while job["status"] == "pending":
+                bar.update(task, completed=job["done"])
+                time.sleep(0.5)
+                job = _api("GET", f"/requests/series-jobs/{job['id']}")
+            bar.update(task, completed=job["done"])
+    console.print(
+        f"{job['placed']} of {job['total']} occurrences are Zoom meetings (job {job['status']})."
+    )
+    for miss in job["not_placed"]:
+        console.print(
+            f"  not placed: {miss['start'][:16].replace('T', ' ')} UTC — {miss['reason']}"
+        )
+    if job["status"] == "failed":
+        err.print(f"[red]Error:[/red] {job['last_error']}")
+        raise typer.Exit(1)
