@@ -110,7 +110,7 @@ def test_orgs_and_users_create(env: dict[str, str], smtp: SmtpServer) -> None:
         ],
         env=env,
     )
-    assert r.exit_code == 1 and "role: must be one of owner, admin, member" in r.output
+    assert r.exit_code == 1 and "role: must be one of owner, admin, scheduler, member" in r.output
 
 
 def test_production_mode_refuses_demo_secrets(env: dict[str, str]) -> None:

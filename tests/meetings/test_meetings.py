@@ -571,7 +571,7 @@ def test_host_link_is_fresh_and_audited(env: ZoomEnv) -> None:
 def test_an_organisations_own_invite_wording(env: ZoomEnv, smtp: SmtpServer) -> None:
     admin = _api(env, "owner@acme.test")
     listed = {t["name"]: t for t in admin.get("/email-templates").json()}
-    assert set(listed) == {"welcome", "invite", "zoom_lost"}
+    assert set(listed) == {"welcome", "invite", "zoom_lost", "request"}
     assert "join_url" in listed["invite"]["variables"] and not listed["invite"]["customised"]
     bad = admin.put("/email-templates/invite", json={"subject": "{{ title }", "body_text": "x"})
     assert bad.status_code == 422

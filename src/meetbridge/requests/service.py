@@ -244,7 +244,8 @@ class Requests:
                 else None
             )
             with self.db.write() as s:
-                st = self._lock_settings(s, actor.org_id)
+                # Only a new host choice queues on the organisation's lock.
+                st = self._lock_settings(s, actor.org_id) if choice is not None else None
                 r = self._row(s, actor, request_id, lock=True)
                 if choice is not None and not self.hosting.still_free(s, r, choice):
                     continue  # another conversion took the host meanwhile: choose again
@@ -266,7 +267,7 @@ class Requests:
                     queued = self._leave_zoom(s, r, actor, "the request was canceled")
                 else:
                     r.status = ok.status
-                    if choice is not None:
+                    if choice is not None and st is not None:
                         self._hold(r, st, choice)
                         queued = self.sync.add(s, r, actor)
                     elif r.kind == RequestKind.ZOOM and changed_meeting:

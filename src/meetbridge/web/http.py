@@ -217,7 +217,9 @@ class RequestMiddleware:
         fields: dict[str, Any] = {
             "request_id": request_id,
             "method": method,
-            "path": scope["path"],
+            # A path carrying a secret (a feed's or a manage link's token) is logged as its
+            # route's template, so the log never holds a working link.
+            "path": route_path if "{token}" in route_path else scope["path"],
             "status": status,
             "ms": round(elapsed * 1000, 2),
         }
