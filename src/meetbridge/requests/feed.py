@@ -11,9 +11,10 @@ The feed is bounded: events starting from `PAST` before now to `AHEAD` after (90
 a year ahead), so a long-time user's calendar does not grow without end. Each event keeps its
 UID for life (a meeting's is the one its e-mailed invites carry), its SEQUENCE is the row's,
 and cancelled ones stay in the feed as STATUS:CANCELLED so a subscribed calendar shows them
-struck through instead of silently dropping them. The ETag is the body's digest, so it
-changes exactly when what the calendar would see changes; DTSTAMP is the row's last change,
-not the time of the read, or every read would be a new body.
+struck through instead of silently dropping them. The ETag is the digest of the entries the
+text is written from (and of the release), so it changes exactly when what the calendar
+would see changes, and a 304 costs the reads but not the writing; DTSTAMP is the row's last
+change, not the time of the read, or every read would be a new body.
 
 The text is written here rather than through the `icalendar` package: a user with thousands
 of events is read every 15 minutes by every device they own, and the package's component
