@@ -8,7 +8,7 @@ organisation's zone (Europe/London), spread over 2027, on a pool of 40 hosts.
 
 1. In process: `reports.zoom_demand.report` for the whole year (365 daily buckets), p50 / p99
    of the wall time and the CPU time of the calling thread, split into the read
-   (`reports.zoom_demand.held_seconds` and `requests.reads.pool_size`) and the sweep.
+   (`reports.zoom_demand.held_counts` and `requests.reads.pool_size`) and the sweep.
 2. Over HTTP: `GET /api/v1/reports/zoom-demand?from=2027-01-01&to=2027-12-31` against
    `meetbridge serve --workers 1`, p50 / p99, and the web process's CPU per call.
 
@@ -196,10 +196,10 @@ def main() -> None:
             dt.date(2027, 1, 1), dt.date(2027, 12, 31), zoneinfo.ZoneInfo(TZ), "day"
         )
         r0 = time.perf_counter()
-        starts, ends = zd.held_seconds(c.db, owner.org_id, bounds[0], bounds[-1])
+        counts, windows = zd.held_counts(c.db, owner.org_id, bounds[0], bounds[-1])
         pool = pool_size(c.db, owner.org_id)
         r1 = time.perf_counter()
-        sweep.demand_seconds(starts, ends, bounds, pool)
+        sweep.demand_counts(counts, windows, bounds, pool)
         reads.append((r1 - r0) * 1000)
         sweeps.append((time.perf_counter() - r1) * 1000)
     assert report is not None

@@ -18,7 +18,7 @@ from meetbridge.core.models import User
 from meetbridge.reports import svg
 from meetbridge.reports import zoom_demand as zd
 from meetbridge.requests.reads import zoom_blocks
-from meetbridge.scheduling.demand import seconds
+from meetbridge.scheduling.demand import counts_of
 from tests.conftest import ORIGIN, PASSWORD
 from tests.reports.support import regular_request, set_pool, zoom_request
 
@@ -223,16 +223,14 @@ def test_the_chart_is_svg_with_its_words(container: Container, owner: User) -> N
 
 
 def test_the_fast_read_is_the_windows_zoom_blocks_reads(container: Container, owner: User) -> None:
-    """The report reads the held windows as epoch seconds; they are the rows (and the instants)
-    `requests.reads.zoom_blocks` gives, on this database."""
+    """The report reads the held windows grouped by the database; they are the rows (and the
+    instants) `requests.reads.zoom_blocks` gives, on this database."""
     c = container
     busy_morning(c, owner.org_id)
     zoom_request(c, owner.org_id, paris(9, 23, 50), paris(10, 0, 20))  # across midnight
     zoom_request(c, owner.org_id, paris(1, 8), paris(1, 9))  # long before
     start, end = paris(10, 0), paris(11, 0)
-    starts, ends = zd.held_seconds(c.db, owner.org_id, start, end)
+    counts, windows = zd.held_counts(c.db, owner.org_id, start, end)
     blocks = zoom_blocks(c.db, owner.org_id, start, end)
-    assert len(blocks) == 5
-    assert sorted(zip(starts, ends, strict=True)) == sorted(
-        (seconds(b.start), seconds(b.end)) for b in blocks
-    )
+    assert windows == len(blocks) == 5
+    assert sorted(counts) == sorted(counts_of((b.start, b.end) for b in blocks))
