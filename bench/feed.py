@@ -36,8 +36,9 @@ from sqlalchemy import create_engine, insert
 from sqlalchemy import text as sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import PASSWORD, _proc_table, free_port, wait_ready
+from run import PASSWORD, free_port, wait_ready
 
+from booking import _cpu, _pct
 from meetbridge.container import build_container
 from meetbridge.core.audit import Origin
 from meetbridge.core.db import normalize_url
@@ -49,22 +50,6 @@ from meetbridge.requests.feed import AHEAD, PAST, CalendarFeeds
 from meetbridge.requests.tables import RequestParticipant, ServiceRequest
 
 ORIGIN = Origin(via="bench")
-
-
-def _cpu(pid: int) -> float:
-    """CPU seconds of a process and its children so far."""
-    table = _proc_table()
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        total += table.get(p, (0, "", 0.0))[2]
-        todo += [q for q, (pp, _n, _c) in table.items() if pp == p]
-    return total
-
-
-def _pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
 
 
 def _database(backend: str, postgres: str, data: Path) -> str:

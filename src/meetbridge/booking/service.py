@@ -61,7 +61,7 @@ from meetbridge.core.errors import (
 )
 from meetbridge.core.events import Event
 from meetbridge.core.models import Organization, User, new_id
-from meetbridge.core.security import LinkSigner
+from meetbridge.core.security import LinkSigner, spreadsheet_cell
 from meetbridge.core.settings import Settings
 from meetbridge.meetings.service import Meetings
 from meetbridge.meetings.source import SourceKind
@@ -875,7 +875,7 @@ class Bookings:
         w.writerow(cols)
         for d in self.details(actor, rows):
             # A cell a spreadsheet would run as a formula is written as text.
-            w.writerow([_cell(d[c]) for c in cols])
+            w.writerow([spreadsheet_cell(d[c]) for c in cols])
         return buf.getvalue()
 
     def public_details(self, bk: Booking) -> dict[str, Any]:
@@ -883,11 +883,6 @@ class Bookings:
         meeting exists (from the meeting itself), or the fallback, said as what it is."""
         label, where = self.notices.where(bk)
         return {"location": label, "join_url": where or None}
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _default_hours(user: User) -> MemberHours:

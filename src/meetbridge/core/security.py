@@ -106,3 +106,10 @@ def csrf_valid(secret_key: str, binding: str, presented: str | None) -> bool:
     if not presented or not binding:
         return False
     return same(csrf_token(secret_key, binding), presented)
+
+
+def spreadsheet_cell(value: object) -> str:
+    """A CSV cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is written
+    as text: an exported value a person typed never becomes a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

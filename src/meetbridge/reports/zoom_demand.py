@@ -34,6 +34,7 @@ from sqlalchemy import (
 from meetbridge.core.db import Database
 from meetbridge.core.errors import FieldError, PermissionDenied, ValidationFailed
 from meetbridge.core.models import User
+from meetbridge.core.security import spreadsheet_cell
 from meetbridge.requests.reads import LONGEST_BLOCK, pool_size
 from meetbridge.requests.tables import ServiceRequest
 from meetbridge.scheduling.demand import (
@@ -301,15 +302,8 @@ def as_csv(r: ZoomDemand) -> str:
             "yes" if b.peak > r.pool else "no",
             int(b.over.total_seconds() // 60),
         )
-        w.writerow([cell(v) for v in row])
+        w.writerow([spreadsheet_cell(v) for v in row])
     return buf.getvalue()
-
-
-def cell(value: Any) -> str:
-    """A cell a spreadsheet would run as a formula is written as text (as the bookings CSV
-    does): nothing here is typed by a user today, but a zone name or a later column may be."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def fmt(value: dt.date, pattern: str) -> str:

@@ -27,6 +27,7 @@ from meetbridge.core.clock import Clock
 from meetbridge.core.db import Database
 from meetbridge.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from meetbridge.core.models import Meeting, User, new_id
+from meetbridge.core.security import spreadsheet_cell
 from meetbridge.meetings.service import Meetings
 from meetbridge.meetings.source import SourceKind
 from meetbridge.notify.outbox import MailDelivery
@@ -515,7 +516,7 @@ class Requests:
                 v.join_url or "",
             ]
             # A cell a spreadsheet would run as a formula is written as text.
-            w.writerow([_cell(c) for c in row])
+            w.writerow([spreadsheet_cell(c) for c in row])
         return buf.getvalue()
 
     def providers(self, org_id: str) -> list[tuple[str, str]]:
@@ -693,8 +694,3 @@ class Requests:
 
 
 UNKNOWN = "not a user of the organisation's Zoom account"
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
