@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     Boolean,
     ForeignKey,
     Index,
@@ -72,6 +73,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="active")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # The day a new hire starts (their onboarding): "member.onboarded" carries it to workflows.
+    start_date: Mapped[dt.date | None] = mapped_column(Date)
     restored_from_id: Mapped[str | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )

@@ -10,6 +10,7 @@ from meetbridge.core import models  # noqa: F401  (registers the tables)
 from meetbridge.core.db import Base
 from meetbridge.integrations.zoom import tables as zoom_tables  # noqa: F401
 from meetbridge.requests import tables as request_tables  # noqa: F401
+from meetbridge.workflows import tables as workflow_tables  # noqa: F401
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or ""
