@@ -22,17 +22,23 @@ ALLOWED: dict[str, set[str]] = {
     # The faces serve the booking module's pages and endpoints too (the API its slot type).
     "api": {
         *("core", "accounts", "projects", "meetings", "integrations", "notify", "container"),
-        *("booking", "requests", "reports", "scheduling"),
+        *("booking", "requests", "reports", "scheduling", "workflows"),
     },
     "web": {
         *("core", "accounts", "projects", "meetings", "integrations", "notify", "container"),
-        *("booking", "requests", "reports"),
+        *("booking", "requests", "reports", "workflows"),
     },
     "cli": {
         *("core", "accounts", "projects", "meetings", "integrations", "notify", "container"),
-        *("booking", "requests"),
+        *("booking", "requests", "workflows"),
     },
-    "migrations": {"core", "integrations", "booking", "requests", "workflows"},  # to see every table
+    "migrations": {
+        "core",
+        "integrations",
+        "booking",
+        "requests",
+        "workflows",
+    },  # to see every table
     # The modules to come use the engine only through its public face (booking, service
     # requests, workflows), or read the tables (reports).
     "booking": {"core", "scheduling", "notify"},

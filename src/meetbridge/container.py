@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import httpx
+from sqlalchemy import select
 
 from meetbridge.accounts.email_change import EmailChanges
 from meetbridge.accounts.orgs import Organisations
@@ -39,6 +40,7 @@ from meetbridge.integrations.zoom.oauth import ZoomOAuth
 from meetbridge.integrations.zoom.passthrough import ZoomPassthrough
 from meetbridge.integrations.zoom.platform import ZoomPlatform
 from meetbridge.integrations.zoom.revocations import REVOKE_TASK, Revocations
+from meetbridge.integrations.zoom.tables import ConnectionKind, ConnectionStatus, ZoomConnection
 from meetbridge.integrations.zoom.tokens import TokenManager
 from meetbridge.integrations.zoom.webhooks import WEBHOOK_TASK, Handler, ZoomEvent, ZoomWebhooks
 from meetbridge.integrations.zoom.webhooks import retention_rule as webhooks_retention_rule
@@ -55,6 +57,10 @@ from meetbridge.requests import series as request_series
 from meetbridge.requests import sync as request_sync
 from meetbridge.requests.series import Series
 from meetbridge.requests.service import Requests
+from meetbridge.workflows import engine as workflow_engine
+from meetbridge.workflows.engine import Engine
+from meetbridge.workflows.service import EVENT_TRIGGERS, ZOOM_TRIGGERS, Workflows
+from meetbridge.workflows.tables import RunStatus, WorkflowRun
 
 # One periodic task finds the Zoom work that is due: revocations, webhook events, old counters.
 ZOOM_RECONCILE_TASK = "zoom.reconcile"
@@ -92,6 +98,7 @@ class Container:
     bookings: Bookings
     requests: Requests
     request_series: Series
+    workflows: Workflows
 
     def close(self) -> None:
         self.zoom.http.close()
@@ -158,9 +165,29 @@ def build_container(
     # The meeting records are meetbridge's: a removal in Zoom deletes the connection's Zoom
     # data, not the meetings (meetings/detached.py); a reconnect attaches them again.
     revocations = Revocations(db, settings, crypto, oauth, zoom, jobs, mail, clock)
-    connections.on_connected = lambda connection_id: jobs.enqueue(REATTACH_TASK, connection_id)
+    passthrough = ZoomPassthrough(connections, zoom)
+    workflows = Workflows(
+        db,
+        Engine(db, passthrough, meetings, mail, jobs, clock, settings.effective_base_url),
+        passthrough,
+        crypto,
+        clock,
+    )
+
+    def on_connected(connection_id: str) -> None:
+        jobs.enqueue(REATTACH_TASK, connection_id)
+        # The workflow runs a lost account connection stopped go on from their failed step.
+        with db.read() as s:
+            conn = s.get(ZoomConnection, connection_id)
+            org_id = conn.org_id if conn and conn.kind == ConnectionKind.ACCOUNT else None
+        if org_id is not None:
+            workflows.engine.retry_after_reconnect(org_id)
+
+    connections.on_connected = on_connected
     tokens.on_lost = revocations.connection_lost
-    webhooks = ZoomWebhooks(db, settings, jobs, zoom_event_handlers(revocations, meetings), clock)
+    webhooks = ZoomWebhooks(
+        db, settings, jobs, zoom_event_handlers(db, revocations, meetings, workflows), clock
+    )
     calendars = CalendarClient(allow_private=settings.calendar_allow_private)
     availability = Availabilities(
         db, crypto, calendars, jobs, clock, settings.calendar_refresh_minutes
@@ -173,6 +200,11 @@ def build_container(
     for name in (MeetingEvent.CREATED, MeetingEvent.FAILED, MeetingEvent.CANCELLED):
         events.subscribe(name, "booking.confirm", notices.on_meeting_event)
     events.subscribe(MemberEvent.DEACTIVATED, "booking.reassign", bookings.on_member_gone)
+    # Workflows start on meetbridge's events and wake when a meeting they made exists.
+    for name in EVENT_TRIGGERS:
+        events.subscribe(name, "workflows.trigger", workflows.on_event)
+    for name in (MeetingEvent.CREATED, MeetingEvent.FAILED):
+        events.subscribe(name, "workflows.wake", workflows.on_meeting_event)
     requests = Requests(db, meetings, mail, jobs, clock)
     series = Series(db, requests, jobs, clock)
     c = Container(
@@ -195,7 +227,7 @@ def build_container(
         connections=connections,
         revocations=revocations,
         webhooks=webhooks,
-        passthrough=ZoomPassthrough(connections, zoom),
+        passthrough=passthrough,
         meetings=meetings,
         projects=Projects(db),
         templates=Templates(db),
@@ -206,14 +238,32 @@ def build_container(
         bookings=bookings,
         requests=requests,
         request_series=series,
+        workflows=workflows,
     )
     register_tasks(c)
     return c
 
 
-def zoom_event_handlers(revocations: Revocations, meetings: Meetings) -> dict[str, Handler]:
+def zoom_event_handlers(
+    db: Database, revocations: Revocations, meetings: Meetings, workflows: Workflows
+) -> dict[str, Handler]:
     """Zoom's events and who handles each: the one table. An event not in it is answered and
     dropped at intake (not stored, not queued)."""
+
+    def to_workflows(event: ZoomEvent) -> str:
+        # The organisations connected to the event's Zoom account (its admin connection or
+        # its members' own): the workflows of each that start on it.
+        account = str(event.payload.get("account_id") or "")
+        with db.read() as s:
+            orgs = set(
+                s.scalars(
+                    select(ZoomConnection.org_id).where(
+                        ZoomConnection.zoom_account_id == account,
+                        ZoomConnection.status != ConnectionStatus.ENDED,
+                    )
+                ).all()
+            )
+        return workflows.on_zoom_event(sorted(orgs), event.name, event.payload, event.event_ts)
 
     def on_meeting_updated(event: ZoomEvent) -> str:
         return meetings.on_zoom_updated(event.payload, event.event_ts)
@@ -225,6 +275,7 @@ def zoom_event_handlers(revocations: Revocations, meetings: Meetings) -> dict[st
         "app_deauthorized": revocations.on_deauthorized,
         "meeting.updated": on_meeting_updated,
         "meeting.deleted": on_meeting_deleted,
+        **dict.fromkeys(ZOOM_TRIGGERS, to_workflows),
     }
 
 
@@ -245,6 +296,12 @@ def _retention_rules() -> list[Rule]:
             DomainEvent.status.in_((EventStatus.DONE, EventStatus.FAILED)),
         ),
         Rule("login_attempts", LoginAttempt, LoginAttempt.created_at),
+        Rule(
+            "workflow_runs",
+            WorkflowRun,
+            WorkflowRun.created_at,
+            WorkflowRun.status.in_((RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)),
+        ),
         # A key only matters while a client may retry; the created thing stays.
         Rule("idempotency_keys", IdempotencyKey, IdempotencyKey.created_at),
     ]
@@ -277,3 +334,6 @@ def register_tasks(c: Container) -> None:
     c.jobs.periodic(request_sync.RECONCILE_TASK, c.requests.reconcile)
     c.jobs.task(request_series.SERIES_TASK, c.request_series.run)
     c.jobs.periodic(request_series.SERIES_RECONCILE_TASK, c.request_series.reconcile)
+    c.jobs.task(workflow_engine.RUN_TASK, c.workflows.engine.run)
+    c.jobs.periodic(workflow_engine.RECONCILE_TASK, c.workflows.engine.reconcile)
+    c.jobs.periodic(workflow_engine.SCHEDULE_TASK, c.workflows.fire_schedules)

@@ -18,6 +18,7 @@ from meetbridge.api import (
     reports,
     requests,
     tokens,
+    workflows,
     zoom,
 )
 
@@ -37,6 +38,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     booking.public,
     requests.router,
     reports.router,
+    workflows.router,
+    workflows.hooks,
     zoom.hooks,
     feeds.router,
     feeds.ics,

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
     text,
     true,
 )
@@ -260,6 +261,9 @@ class Meeting(Base):
     passcode: Mapped[str | None] = mapped_column(String(10))
     waiting_room: Mapped[bool] = mapped_column(Boolean, default=True)
     join_before_host: Mapped[bool] = mapped_column(Boolean, default=False)
+    # People register for it (Zoom's approval_type 0: approved at once), e.g. a workflow's
+    # "add registrants" step; off, Zoom refuses registrants (code 3000).
+    registration: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(20), default="creating")
     zoom_meeting_id: Mapped[int | None] = mapped_column(BigInteger)
     join_url: Mapped[str | None] = mapped_column(Text)

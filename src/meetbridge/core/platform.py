@@ -113,6 +113,7 @@ class MeetingSpec:
     passcode: str | None
     waiting_room: bool
     join_before_host: bool
+    registration: bool = False  # people register (approved at once)
 
 
 @dataclass(frozen=True)

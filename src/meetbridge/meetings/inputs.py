@@ -44,6 +44,7 @@ class MeetingInput:
     passcode: str | None = None
     waiting_room: bool = True
     join_before_host: bool = False
+    registration: bool = False
     project_id: str | None = None
     invitees: list[str] = field(default_factory=list)
     source: Source = OWN

@@ -56,6 +56,7 @@ def spec_of(m: Meeting) -> MeetingSpec:
         passcode=m.passcode,
         waiting_room=m.waiting_room,
         join_before_host=m.join_before_host,
+        registration=m.registration,
     )
 
 

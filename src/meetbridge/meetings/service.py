@@ -115,6 +115,7 @@ class Meetings(Reads):
             "passcode": passcode,
             "waiting_room": data.waiting_room,
             "join_before_host": data.join_before_host,
+            "registration": data.registration,
             "status": Status.CREATING,
             "sequence": 0,
             # The row is claimed for the first attempt as it is written, and the job carries

@@ -155,6 +155,7 @@ INVITEES = select(MeetingInvitee).where(MeetingInvitee.meeting_id == bindparam("
 SCHEDULED = (  # what `schedule` writes; the connection comes from the host's connection
     *("id", "org_id", "project_id", "host_user_id", "title", "agenda", "start_at"),
     *("duration_min", "timezone", "passcode", "waiting_room", "join_before_host", "status"),
+    "registration",
     *("sequence", "attempts", "ambiguous", "had_ambiguity", "invitee_count"),
     *("next_attempt_at", "claimed_until", "created_by", "created_at", "updated_at"),
     *("source_kind", "source_id", "changed_at"),

@@ -40,6 +40,8 @@ SHIPPED = (
     "booking",
     "booking_alert",
     "request",
+    "workflow",  # a workflow's "send an e-mail" step: its own subject and text, rendered
+    "workflow_failed",
 )
 
 
@@ -214,3 +216,93 @@ def render_custom(subject: str, text: str, /, **context: Any) -> tuple[str, str]
         raise TemplateRefused(f"{type(exc).__name__}: {exc}") from None
     finally:
         stop()
+
+
+# ---- one value at a time (a workflow step's inputs) --------------------------------------------
+
+
+def check_source(source: str) -> None:
+    """Raises TemplateRefused when `source` does not parse or uses what templates may not."""
+    try:
+        _compiled(source)
+    except TemplateRefused:
+        raise
+    except TemplateError as exc:
+        raise TemplateRefused(str(exc)) from None
+
+
+def references(source: str) -> list[tuple[str, ...]]:
+    """The variables `source` reads, each as the path of names it follows from the context
+    (`{{ member.name }}` → ("member", "name"); `steps["a"].id` → ("steps", "a", "id")). A
+    path stops where a name is not literal (`x[i]`) or a filter or call takes over. Names
+    the template sets itself (`{% set %}`, `{% for x in … %}`) are not the context's."""
+    check_source(source)
+    tree = _custom.parse(source)
+    local: set[str] = set()
+    for node in tree.find_all((nodes.Assign, nodes.For)):
+        target = node.target
+        for name in [target, *target.find_all(nodes.Name)]:
+            if isinstance(name, nodes.Name):
+                local.add(name.name)
+    found: list[tuple[str, ...]] = []
+    seen_inner: set[int] = set()
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name)):
+        if id(node) in seen_inner:
+            continue
+        path: list[str] = []
+        cur: nodes.Node = node
+        while isinstance(cur, nodes.Getattr | nodes.Getitem):
+            seen_inner.add(id(cur.node))
+            if isinstance(cur, nodes.Getattr):
+                path.append(cur.attr)
+            elif isinstance(cur.arg, nodes.Const) and isinstance(cur.arg.value, str | int):
+                path.append(str(cur.arg.value))
+            else:
+                path.clear()  # a computed key: only what comes before it is known
+            cur = cur.node
+        if isinstance(cur, nodes.Name) and cur.ctx == "load" and cur.name not in local:
+            found.append((cur.name, *reversed(path)))
+    return found
+
+
+def render_value(source: str, context: dict[str, Any]) -> str:
+    """Renders one value (a workflow step's input) in the bounded sandbox; TemplateRefused
+    says why it could not."""
+    if "{" not in source:
+        return source  # nothing to render: most inputs are plain text
+    stop = _deadline(MAX_SECONDS)
+    try:
+        return _render_bounded(source, context, [MAX_OUTPUT])
+    except TemplateRefused:
+        raise
+    except TemplateError as exc:
+        raise TemplateRefused(str(exc)) from None
+    except Exception as exc:  # the template's own error
+        raise TemplateRefused(f"{type(exc).__name__}: {exc}") from None
+    finally:
+        stop()
+
+
+def evaluate(expression: str, context: dict[str, Any]) -> Any:
+    """The value of one expression (`steps.users.users`, a workflow loop's list), in the same
+    bounded sandbox; TemplateRefused says why it could not."""
+    source = expression.strip()
+    if source.startswith("{{") and source.endswith("}}"):
+        source = source[2:-2].strip()
+    stop = _deadline(MAX_SECONDS)
+    try:
+        return _expression(source)(**context)
+    except TemplateRefused:
+        raise
+    except TemplateError as exc:
+        raise TemplateRefused(str(exc)) from None
+    except Exception as exc:
+        raise TemplateRefused(f"{type(exc).__name__}: {exc}") from None
+    finally:
+        stop()
+
+
+@functools.lru_cache(maxsize=256)
+def _expression(source: str) -> Callable[..., Any]:
+    _check("{{ " + source + " }}")
+    return _custom.compile_expression(source, undefined_to_none=False)

@@ -60,6 +60,9 @@ def zoom_body(spec: MeetingSpec) -> dict[str, Any]:
         "agenda": spec.agenda,
         "settings": {"waiting_room": spec.waiting_room, "join_before_host": spec.join_before_host},
     }
+    if spec.registration:
+        # Zoom's approval_type: 0 approves registrants at once, 2 (its default) has none.
+        body["settings"]["approval_type"] = 0
     if spec.passcode:
         body["password"] = spec.passcode
     return body
