@@ -234,7 +234,7 @@ def test_inbound_webhook_is_signed_and_taken_once(env: ZoomEnv) -> None:
     }  # fmt: skip
     wf = c.workflows.create(owner(env), "HR", definition, ORIGIN, enabled=True)
     secret = c.workflows.hook_secret(owner(env), wf.id)
-    url = f"{env.product}/hooks/workflows/{wf.id}"
+    url = f"{env.product}/webhooks/workflows/{wf.id}"
     body = json.dumps({"employee": {"email": "hr.hire@acme.test", "name": "Hal"}}).encode()
     bad = httpx.post(url, content=body, headers=_signed("wrong", body))
     assert bad.status_code == 401 and "signature" in bad.text

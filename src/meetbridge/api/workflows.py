@@ -1,7 +1,7 @@
 """Workflows under /api/v1 (admins): the catalogue of triggers and actions, checking a
 definition, the workflows and their versions, running now or as a dry run, the runs with each
 step, retry and cancel, the inbound webhook's secret, and the Zoom directory. The signed
-inbound webhook itself is public: `POST /hooks/workflows/{id}`."""
+inbound webhook itself is public: `POST /webhooks/workflows/{id}`."""
 
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ class ZoomUserIn(Input):
 def _hook_url(c: C, wf: Workflow) -> str | None:
     if wf.trigger != "webhook":
         return None
-    return f"{c.settings.effective_base_url}/hooks/workflows/{wf.id}"
+    return f"{c.settings.effective_base_url}/webhooks/workflows/{wf.id}"
 
 
 def _wf(c: C, wf: Workflow, definition: dict[str, Any]) -> WorkflowOut:
@@ -356,7 +356,7 @@ def hook_secret(
     secret = c.workflows.hook_secret(actor, workflow_id, rotate=rotate)
     return SecretOut(
         secret=secret,
-        hook_url=f"{c.settings.effective_base_url}/hooks/workflows/{workflow_id}",
+        hook_url=f"{c.settings.effective_base_url}/webhooks/workflows/{workflow_id}",
         signing="X-Meetbridge-Timestamp: <unix seconds>; X-Meetbridge-Signature: v1=<hex "
         "HMAC-SHA256 of '<timestamp>.<body>' with the secret>",
     )
@@ -384,7 +384,7 @@ async def _raw(request: Request) -> bytes:
     return await request.body()
 
 
-@hooks.post("/hooks/workflows/{workflow_id}", status_code=202)
+@hooks.post("/webhooks/workflows/{workflow_id}", status_code=202)
 def inbound(
     workflow_id: str, request: Request, raw: Annotated[bytes, Depends(_raw)], c: C
 ) -> dict[str, str]:

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Date,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
