@@ -18,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import meetbridge.integrations.zoom.openapi as openapi
 from meetbridge.core.audit import Origin
 from meetbridge.core.db import Database
 from meetbridge.core.errors import DomainError
 from meetbridge.core.models import User
-from meetbridge.integrations.zoom import openapi
 from meetbridge.integrations.zoom.passthrough import CallFailed, ZoomPassthrough, ZoomReply
 from meetbridge.meetings.inputs import MeetingInput
 from meetbridge.meetings.service import Meetings

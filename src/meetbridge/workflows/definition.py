@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import meetbridge.integrations.zoom.openapi as openapi
 from meetbridge.core.errors import FieldError
-from meetbridge.integrations.zoom import openapi
 from meetbridge.notify.render import TemplateRefused, references
 from meetbridge.scheduling import cron
 from meetbridge.workflows.actions import ACTIONS
