@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -74,6 +76,10 @@ def test_bad_input_gets_a_precise_4xx_naming_the_field(
         ({**NEW, "email": "not-an-email"}, 422, "email"),
         ({**NEW, "name": "   "}, 422, "name"),
         ({**NEW, "timezone": "Mars/Olympus"}, 422, "timezone"),
+        ({**NEW, "start_date": "2027-02-30"}, 422, "start_date"),
+        ({**NEW, "start_date": "04/01/2027"}, 422, "start_date"),
+        ({**NEW, "start_date": "1999-01-04"}, 422, "start_date"),
+        ({**NEW, "start_date": 20270104}, 422, "start_date"),
         ({**NEW, "unexpected": 1}, 422, "unexpected"),
         ({k: v for k, v in NEW.items() if k != "email"}, 422, "email"),
     ]
@@ -85,6 +91,81 @@ def test_bad_input_gets_a_precise_4xx_naming_the_field(
         assert field in fields, (body, r.json())
         assert all(f["reason"] for f in r.json()["error"]["fields"])
     assert _counts(container) == before
+
+
+def _days(c: Container, n: int) -> str:
+    return (c.clock.now().astimezone(dt.UTC).date() + dt.timedelta(days=n)).isoformat()
+
+
+def test_a_start_date_round_trip(client: TestClient, container: Container, acme: Org) -> None:
+    first_day = _days(container, 30)
+    r = client.post("/api/v1/members", json={**NEW, "start_date": first_day}, headers=acme.headers)
+    assert r.status_code == 201, r.text
+    member = r.json()
+    assert member["start_date"] == first_day
+    url = f"/api/v1/members/{member['id']}"
+    assert client.get(url, headers=acme.headers).json()["start_date"] == first_day
+    listed = client.get("/api/v1/members", headers=acme.headers).json()
+    assert {m["email"]: m["start_date"] for m in listed} == {
+        "owner@acme.test": None,
+        "ann@acme.test": first_day,
+    }
+    moved = _days(container, 37)
+    r = client.patch(url, json={"start_date": moved}, headers=acme.headers)
+    assert r.status_code == 200 and r.json()["start_date"] == moved, r.text
+    # Not sent: left as it is; null: cleared.
+    r = client.patch(url, json={"name": "Ann Smith"}, headers=acme.headers)
+    assert r.json()["start_date"] == moved
+    r = client.patch(url, json={"start_date": None}, headers=acme.headers)
+    assert r.status_code == 200 and r.json()["start_date"] is None
+    assert client.get(url, headers=acme.headers).json()["start_date"] is None
+    [changed, *_] = client.get("/api/v1/audit", headers=acme.headers).json()
+    assert changed["details"]["start_date"] == {"from": moved, "to": None}
+
+
+def test_a_bad_start_date_is_named_with_the_other_bad_fields(
+    client: TestClient, container: Container, acme: Org
+) -> None:
+    before = _counts(container)
+    body = {
+        **NEW,
+        "start_date": "2027-02-30",
+        "timezone": "Mars/Olympus",
+        "password": "aaaaaaaaaaaa",  # long enough for the schema, refused by the service
+    }
+    r = client.post("/api/v1/members", json=body, headers=acme.headers)
+    assert r.status_code == 422, r.text
+    fields = {f["field"]: f["reason"] for f in r.json()["error"]["fields"]}
+    assert set(fields) == {"password", "timezone", "start_date"}, fields
+    assert fields["start_date"] == "2027-02-30 is not a day of the calendar"
+    for years, said in ((-3, "is more than 2 years ago: the earliest is "), (6, "ahead: the ")):
+        far = _days(container, years * 366)
+        r = client.post("/api/v1/members", json={**NEW, "start_date": far}, headers=acme.headers)
+        assert r.status_code == 422, r.text
+        [error] = r.json()["error"]["fields"]
+        assert error["field"] == "start_date" and said in error["reason"], error
+    assert _counts(container) == before
+
+    member = client.post("/api/v1/members", json=NEW, headers=acme.headers).json()
+    r = client.patch(
+        f"/api/v1/members/{member['id']}",
+        json={"start_date": "next monday", "timezone": "Mars/Olympus"},
+        headers=acme.headers,
+    )
+    assert r.status_code == 422
+    assert {f["field"] for f in r.json()["error"]["fields"]} == {"timezone", "start_date"}
+
+
+def test_members_cannot_set_their_own_start_date(
+    client: TestClient, container: Container, acme: Org
+) -> None:
+    me = client.post("/api/v1/members", json=NEW, headers=acme.headers).json()
+    theirs = {"Authorization": f"Bearer {_token_for(client, 'ann@acme.test')}"}
+    r = client.patch(
+        f"/api/v1/members/{me['id']}", json={"start_date": _days(container, 1)}, headers=theirs
+    )
+    assert r.status_code == 403
+    assert client.get("/api/v1/me", headers=theirs).json()["start_date"] is None
 
 
 def test_malformed_json_and_oversized_bodies(client: TestClient, acme: Org) -> None:

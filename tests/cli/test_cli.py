@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -111,6 +112,15 @@ def test_orgs_and_users_create(env: dict[str, str], smtp: SmtpServer) -> None:
         env=env,
     )
     assert r.exit_code == 1 and "role: must be one of owner, admin, scheduler, member" in r.output
+    start = ["users", "create", "--org", "initech", "--password", PASSWORD, "--start-date"]
+    r = runner.invoke(
+        app, [*start, "2027-02-30", "--email", "z@initech.test", "--name", "Z"], env=env
+    )
+    assert r.exit_code == 1 and "start_date: 2027-02-30 is not a day of the calendar" in r.output
+    first_day = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30)).isoformat()
+    r = runner.invoke(app, [*start, first_day, "--email", "z@initech.test", "--name", "Z"], env=env)
+    assert r.exit_code == 0, r.output
+    assert f"Starts on {first_day}." in r.output
 
 
 def test_production_mode_refuses_demo_secrets(env: dict[str, str]) -> None:

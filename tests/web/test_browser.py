@@ -3,6 +3,7 @@ member, the member signs in. Saves a screenshot of each page under docs/screensh
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tests.support import LiveServer, SmtpServer
 
 pytestmark = pytest.mark.browser
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+FIRST_DAY = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=14)
 
 
 @pytest.fixture
@@ -61,6 +63,7 @@ def test_admin_creates_a_member_who_signs_in(
     page.get_by_label("Name").fill("Priya Nair")
     page.get_by_label("E-mail").fill("priya@demo.test")
     page.locator("select[name=role]").select_option("member")
+    page.get_by_label("Start date").fill(FIRST_DAY.isoformat())
     page.get_by_label("First password").fill("short")
     _shot(page, "member-new", database_url)
     page.get_by_role("button", name="Create login").click()
@@ -70,6 +73,9 @@ def test_admin_creates_a_member_who_signs_in(
     page.get_by_role("button", name="Create login").click()
     expect(page.get_by_role("status")).to_contain_text("Priya Nair can now sign in")
     expect(page.locator(".member")).to_have_count(4)
+    expect(page.locator(".member", has_text="Priya Nair")).to_contain_text(
+        f"Starts {FIRST_DAY.isoformat()}"
+    )
     assert smtp.inbox.wait_for("priya@demo.test")
 
     page.locator(".member", has_text="Priya Nair").get_by_role("link", name="Edit").click()

@@ -25,7 +25,7 @@ FIELDS = [
     *("date", "description", "duration", "email", "emails", "invitees", "join_before_host"),
     *("name", "new_password", "passcode", "password", "platform", "project", "project_id"),
     *("role", "subject", "time", "timezone", "title", "token", "username", "waiting_room"),
-    *("when", "confirm", "id"),
+    *("when", "confirm", "id", "start_date"),
     # The booking pages' forms.
     *("slug", "assignment", "interval", "buffer_before", "buffer_after", "min_notice"),
     *("horizon_days", "daily_cap", "reminders", "cutoff", "fallback", "fallback_value"),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from meetbridge.accounts.inputs import start_date_bounds
 from meetbridge.container import Container
+from meetbridge.core.events import Event
 from meetbridge.core.models import User, WebSession
 from tests.conftest import ORIGIN, PASSWORD, Org
 
@@ -139,6 +142,92 @@ def test_admin_creates_a_member_who_signs_in(client: TestClient, acme: Org) -> N
     assert "Kim" in page and "(you)" in page
     assert "Add member" not in page  # members do not manage the team
     assert other.get("/audit").status_code == 403
+
+
+def _start_input(html: str) -> str:
+    match = re.search(r'<input type="date" name="start_date"[^>]*>', html)
+    assert match, "no start date field"
+    return match.group(0)
+
+
+def test_the_team_pages_set_show_and_change_a_start_date(
+    client: TestClient, container: Container, acme: Org
+) -> None:
+    onboarded: list[Event] = []
+    container.events.subscribe("member.onboarded", "tests.onboarding", onboarded.append)
+    today = container.clock.now().astimezone(dt.UTC).date()
+    first_day = today + dt.timedelta(days=30)
+    sign_in(client, "owner@acme.test")
+    new_page = client.get("/team/new").text
+    token = csrf(new_page)
+    # The picker offers what the service accepts; the form's other limits reach the browser.
+    earliest, latest = start_date_bounds(today)
+    assert f'min="{earliest}" max="{latest}"' in _start_input(new_page)
+    assert 'maxlength="200"' in new_page and 'minlength="10"' in new_page
+
+    form = {
+        "email": "kim@acme.test",
+        "name": "Kim",
+        "role": "member",
+        "password": PASSWORD,
+        "csrf_token": token,
+    }
+    bad = client.post(
+        "/team/new", data={**form, "start_date": "2027-02-30", "timezone": "Mars/Olympus"}
+    )
+    assert bad.status_code == 422
+    assert "2027-02-30 is not a day of the calendar" in bad.text
+    assert "unknown time zone" in bad.text  # said together
+    assert 'value="2027-02-30"' in _start_input(bad.text)  # kept as typed
+    far = (today + dt.timedelta(days=6 * 366)).isoformat()
+    bad = client.post("/team/new", data={**form, "start_date": far})
+    assert bad.status_code == 422 and "is more than 5 years ahead: the latest is" in bad.text
+    assert onboarded == []
+
+    r = client.post("/team/new", data={**form, "start_date": first_day.isoformat()})
+    assert r.status_code == 200 and "Kim can now sign in" in r.text
+    assert f'Starts <time datetime="{first_day}">{first_day}</time>' in r.text  # the team page
+    [kim] = [m for m in container.accounts.list_members(acme.owner) if m.name == "Kim"]
+    assert [e.subject_id for e in onboarded] == [kim.id]
+
+    edit = client.get(f"/team/{kim.id}").text
+    assert f'value="{first_day}"' in _start_input(edit)
+    moved = first_day + dt.timedelta(days=7)
+    r = client.post(
+        f"/team/{kim.id}",
+        data={
+            "name": "Kim",
+            "email": "kim@acme.test",
+            "role": "member",
+            "timezone": "UTC",
+            "start_date": moved.isoformat(),
+            "csrf_token": token,
+        },
+    )
+    assert r.status_code == 200 and "Saved Kim" in r.text
+    assert f">{moved}</time>" in r.text and f">{first_day}</time>" not in r.text
+    assert [e.data["start_date"] for e in onboarded] == [first_day.isoformat(), moved.isoformat()]
+
+    # A member sees colleagues' start dates, but their own form has no such field, and a
+    # posted one is not taken.
+    other = TestClient(client.app)
+    sign_in(other, "kim@acme.test")
+    assert f">{moved}</time>" in other.get("/team").text
+    assert 'name="start_date"' not in other.get(f"/team/{kim.id}").text
+    r = other.post(
+        f"/team/{kim.id}",
+        data={"name": "Kim", "start_date": "", "csrf_token": csrf(other.get("/team").text)},
+    )
+    assert r.status_code == 200
+    assert container.accounts.get_member(acme.owner, kim.id).start_date == moved
+
+    # Emptied by an admin: cleared, and no onboarding.
+    r = client.post(
+        f"/team/{kim.id}",
+        data={"name": "Kim", "timezone": "UTC", "start_date": "", "csrf_token": token},
+    )
+    assert r.status_code == 200 and "</time>" not in r.text
+    assert len(onboarded) == 2
 
 
 def test_other_organisations_member_pages_are_not_found(

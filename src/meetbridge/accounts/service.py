@@ -9,8 +9,10 @@ actor's organisation, so no one ever sees another organisation's data (a foreign
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -24,6 +26,7 @@ from meetbridge.accounts.inputs import (
     valid_name,
     valid_password,
     valid_role,
+    valid_start_date,
     valid_timezone,
 )
 from meetbridge.accounts.passwords import Purpose
@@ -57,9 +60,13 @@ from meetbridge.notify.outbox import MailDelivery, queue_email
 
 
 class MemberEvent(StrEnum):
-    """The domain events of members (core.events)."""
+    """The domain events of members (core.events). Each one's data is the member as it is
+    after the change (`Accounts._event`), enough for a workflow to act without a read."""
 
     CREATED = "member.created"
+    # Created with a start date, or a start date set or moved later (not when cleared): a
+    # workflow schedules the new hire's first day from it.
+    ONBOARDED = "member.onboarded"
     DEACTIVATED = "member.deactivated"
     RESTORED = "member.restored"
 
@@ -130,9 +137,12 @@ class Accounts:
         password: str,
         origin: Origin,
         timezone: str | None = None,
+        start_date: str | dt.date | None = None,
         user_id: str | None = None,
     ) -> User:
-        """`user_id`: the new login's id, when the caller chose it (core/idempotency.py)."""
+        """`user_id`: the new login's id, when the caller chose it (core/idempotency.py).
+        `start_date`: YYYY-MM-DD or a date (empty or None: none); with one, the member is also
+        onboarded (MemberEvent.ONBOARDED)."""
         require_admin(actor)
         found = Problems()  # every broken field reported at once
         email = found.check(normalize_email, email)
@@ -140,6 +150,7 @@ class Accounts:
         role = found.check(valid_role, role)
         found.check(valid_password, password, email or "")
         timezone = found.check(valid_timezone, timezone or actor.org.timezone)
+        start = found.check(valid_start_date, start_date, self._today())
         found.raise_any()
         self._may_grant(actor, role)
         with email_race_is_conflict(), self.db.write() as s:
@@ -152,21 +163,22 @@ class Accounts:
                 role=role,
                 password_hash=hash_password(password),
                 timezone=timezone,
+                start_date=start,
                 org=s.get(Organization, actor.org_id),
             )
             s.add(user)
             s.flush()
-            audit.write(
-                s,
-                audit.by(
-                    actor, "member.created", origin, "user", user.id, {"email": email, "role": role}
-                ),
-            )
-            event = self._event(s, MemberEvent.CREATED, user)
+            details: dict[str, Any] = {"email": email, "role": role}
+            if start:
+                details["start_date"] = start.isoformat()
+            audit.write(s, audit.by(actor, "member.created", origin, "user", user.id, details))
+            events = [self._event(s, MemberEvent.CREATED, user)]
+            if start:
+                events.append(self._event(s, MemberEvent.ONBOARDED, user))
             welcome = self._queue_welcome(s, actor, user)
         if welcome:
             self.mail.enqueue(welcome)
-        self.events.publish([event])
+        self.events.publish(events)
         return user
 
     def update_member(
@@ -179,7 +191,10 @@ class Accounts:
         email: str | None = None,
         role: str | None = None,
         timezone: str | None = None,
+        start_date: str | dt.date | None = None,
     ) -> User:
+        """None: that field stays as it is. `start_date`: YYYY-MM-DD or a date, "" to clear
+        it; setting or moving it onboards the member (MemberEvent.ONBOARDED)."""
         found = Problems()  # every broken field reported at once
         rules = {
             "name": (valid_name, name),
@@ -190,10 +205,13 @@ class Accounts:
         changes: dict[str, object] = {
             k: found.check(rule, value) for k, (rule, value) in rules.items() if value is not None
         }
+        if start_date is not None:
+            changes["start_date"] = found.check(valid_start_date, start_date, self._today())
         found.raise_any()
         with self.db.write() as s:
             user = self._member(s, actor, user_id)
-            if user.id != actor.id or "role" in changes:
+            # A start date sets onboarding workflows off: an admin's decision, like a role.
+            if user.id != actor.id or "role" in changes or "start_date" in changes:
                 require_admin(actor)
             if not user.is_active:
                 raise Conflict("status", "a deactivated login cannot be edited; restore it first")
@@ -212,6 +230,7 @@ class Accounts:
                 )
             before = {k: getattr(user, k) for k in changes}
             changed = {k: v for k, v in changes.items() if before[k] != v}
+            event = None
             if changed:
                 for k, v in changed.items():
                     setattr(user, k, v)
@@ -224,9 +243,12 @@ class Accounts:
                         origin,
                         "user",
                         user.id,
-                        {k: {"from": before[k], "to": v} for k, v in changed.items()},
+                        {k: {"from": _json(before[k]), "to": _json(v)} for k, v in changed.items()},
                     ),
                 )
+                if changed.get("start_date") is not None:  # set or moved; not cleared
+                    event = self._event(s, MemberEvent.ONBOARDED, user)
+        self.events.publish([event])
         return user
 
     def change_password(
@@ -319,6 +341,7 @@ class Accounts:
                 role=old.role,
                 password_hash=hash_password(password),
                 timezone=old.timezone,
+                start_date=old.start_date,  # the same person: no new onboarding
                 restored_from_id=old.id,
                 org=old.org,
             )
@@ -381,14 +404,28 @@ class Accounts:
         if (owners or 0) <= 1:
             raise Conflict("role", "an organisation must keep at least one active owner")
 
+    def _today(self) -> dt.date:
+        # In UTC: the limits on a start date are years wide, a zone's day either way is nothing.
+        return self.clock.now().astimezone(dt.UTC).date()
+
     def _event(self, s: Session, name: MemberEvent, user: User, **data: str) -> str | None:
+        """Records `name` for `user`; the data is the member after the change, so a subscriber
+        (a workflow: "{{ member.start_date }} 09:00" in the member's zone) needs no read."""
         return self.events.record(
             s,
             name,
             org_id=user.org_id,
             subject_type="user",
             subject_id=user.id,
-            data={"email": user.email, "role": user.role, **data},
+            data={
+                "member_id": user.id,
+                "email": user.email,
+                "role": user.role,
+                "name": user.name,
+                "timezone": user.timezone,
+                "start_date": user.start_date.isoformat() if user.start_date else None,
+                **data,
+            },
         )
 
     def _queue_welcome(self, s: Session, actor: User, user: User) -> str | None:
@@ -411,3 +448,8 @@ class Accounts:
             },
         )
         return msg.id if msg else None
+
+
+def _json(value: object) -> object:
+    """An audit detail's value as JSON holds it (a date as YYYY-MM-DD)."""
+    return value.isoformat() if isinstance(value, dt.date) else value

@@ -38,6 +38,7 @@ def create_member(body: MemberCreate, c: C, actor: Actor, origin: From, once: Id
             role=body.role,
             password=body.password,
             timezone=body.timezone,
+            start_date=body.start_date,
             origin=origin,
             user_id=uid,
         ),
@@ -70,6 +71,8 @@ def update_member(user_id: str, body: MemberUpdate, c: C, actor: Actor, origin: 
         email=body.email,
         role=body.role,
         timezone=body.timezone,
+        # Sent as null (or ""): cleared; not sent: left as it is.
+        start_date=(body.start_date or "") if "start_date" in body.model_fields_set else None,
     )
 
 

@@ -42,6 +42,17 @@ Name = Annotated[str, Field(min_length=1, max_length=200, pattern=meeting.TITLE_
 TokenName = Annotated[str, Field(min_length=1, max_length=100, pattern=meeting.TITLE_PATTERN)]
 Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=256)]
 Emails = Annotated[list[Email], Field(max_length=meeting.MAX_INVITEES)]
+# Text, not a date type, and no length limit here: the service reads it (accounts/inputs.py,
+# any length), so a malformed date is reported together with the service's other findings (an
+# unknown time zone), not alone.
+StartDate = Annotated[
+    str,
+    Field(
+        json_schema_extra={"format": "date"},
+        description="The member's first day, YYYY-MM-DD: at most 2 years ago, 5 years ahead",
+        examples=["2027-01-04"],
+    ),
+]
 
 
 class Input(BaseModel):
@@ -96,6 +107,7 @@ class UserOut(BaseModel):
     role: str
     status: str
     timezone: str
+    start_date: dt.date | None
     restored_from_id: str | None
     created_at: dt.datetime
     deactivated_at: dt.datetime | None
@@ -111,6 +123,9 @@ class MemberCreate(Input):
     role: Role = "member"
     password: Password
     timezone: ZoneName | None = None
+    start_date: StartDate | None = Field(
+        None, description="With one, the member is onboarded (the member.onboarded event)"
+    )
 
 
 class MemberUpdate(Input):
@@ -118,6 +133,11 @@ class MemberUpdate(Input):
     name: Name | None = None
     role: Role | None = None
     timezone: ZoneName | None = None
+    start_date: StartDate | None = Field(
+        None,
+        description="Setting or moving it onboards the member (member.onboarded); null clears "
+        "it; absent leaves it. Admins only",
+    )
 
 
 class EmailChangeIn(Input):

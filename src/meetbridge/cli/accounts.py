@@ -46,6 +46,10 @@ def users_create(
     name: Annotated[str, typer.Option()],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
     role: Annotated[str, typer.Option(help="owner, admin or member")] = "member",
+    start_date: Annotated[
+        str | None,
+        typer.Option(help="Their first day, YYYY-MM-DD (onboards them: member.onboarded)"),
+    ] = None,
 ) -> None:
     """Create a login in an organisation (acting as its first owner)."""
     c = open_container(load_settings())
@@ -55,8 +59,16 @@ def users_create(
         raise typer.Exit(1)
     try:
         user = c.accounts.create_member(
-            owner, email=email, name=name, role=role, password=password, origin=cli_origin()
+            owner,
+            email=email,
+            name=name,
+            role=role,
+            password=password,
+            start_date=start_date,
+            origin=cli_origin(),
         )
     except DomainError as exc:
         raise fail(exc) from None
     console.print(f"Created {user.role} {user.email} (id {user.id}); a welcome e-mail is queued.")
+    if user.start_date:
+        console.print(f"Starts on {user.start_date.isoformat()}.")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from meetbridge.accounts.inputs import normalize_email
+from meetbridge.accounts.inputs import normalize_email, start_date_bounds
 from meetbridge.core.errors import DomainError
 from meetbridge.web.booking_admin import booking_health
 from meetbridge.web.http import origin_of
@@ -23,6 +25,14 @@ from meetbridge.web.kit import (
 )
 
 router = APIRouter(include_in_schema=False)
+
+
+def _form_context(request: Request) -> dict[str, Any]:
+    """What the member form needs besides the member: the zones, and the start dates the
+    service accepts today (the date picker's min and max)."""
+    today = container(request).clock.now().astimezone(dt.UTC).date()
+    earliest, latest = start_date_bounds(today)
+    return {"timezones": TIMEZONES, "start_min": earliest, "start_max": latest, "nav": "team"}
 
 
 @router.get("/team")
@@ -41,6 +51,7 @@ async def team(request: Request) -> Response:
         show_all=show_all,
         zoom=zoom,
         health=health,
+        today=c.clock.now().astimezone(dt.UTC).date(),
         nav="team",
     )
 
@@ -55,8 +66,7 @@ async def member_new_page(request: Request) -> Response:
         member=None,
         values={},
         errors={},
-        timezones=TIMEZONES,
-        nav="team",
+        **_form_context(request),
     )
 
 
@@ -73,6 +83,7 @@ async def member_create(request: Request) -> Response:
             role=form.get("role", "member"),
             password=form.get("password", ""),
             timezone=form.get("timezone") or None,
+            start_date=form.get("start_date") or None,
             origin=origin_of(request),
         )
     except DomainError as exc:
@@ -85,8 +96,7 @@ async def member_create(request: Request) -> Response:
             member=None,
             values=values,
             errors=field_errors(exc),
-            timezones=TIMEZONES,
-            nav="team",
+            **_form_context(request),
         )
     return redirect(request, "/team", f"{member.name} can now sign in as {member.email}.")
 
@@ -100,6 +110,7 @@ async def member_edit_page(request: Request, user_id: str) -> Response:
         "email": member.email,
         "role": member.role,
         "timezone": member.timezone,
+        "start_date": member.start_date.isoformat() if member.start_date else "",
     }
     return render(
         request,
@@ -108,8 +119,7 @@ async def member_edit_page(request: Request, user_id: str) -> Response:
         member=member,
         values=values,
         errors={},
-        timezones=TIMEZONES,
-        nav="team",
+        **_form_context(request),
     )
 
 
@@ -140,6 +150,8 @@ async def member_update(request: Request, user_id: str) -> Response:
             name=form.get("name"),
             role=form.get("role") if user.is_admin else None,
             timezone=form.get("timezone"),
+            # Emptied: cleared. Only admins see the field (accounts.service).
+            start_date=form.get("start_date") if user.is_admin else None,
         )
     except DomainError as exc:
         member = c.accounts.get_member(user, user_id)
@@ -151,8 +163,7 @@ async def member_update(request: Request, user_id: str) -> Response:
             member=member,
             values=form,
             errors=field_errors(exc),
-            timezones=TIMEZONES,
-            nav="team",
+            **_form_context(request),
         )
     return redirect(request, "/team", f"Saved {member.name}. {said}".strip())
 
