@@ -347,3 +347,43 @@ def test_a_workflow_that_would_trigger_itself_is_refused(env: ZoomEnv) -> None:
     assert r.status_code == 422
     errors = {e["field"]: e["reason"] for e in r.json()["error"]["fields"]}
     assert "would start itself" in errors["trigger.kind"]
+
+
+def test_a_zoom_event_starts_the_workflows_of_the_account(env: ZoomEnv, smtp: SmtpServer) -> None:
+    c = env.c
+    # The account's app sends its events to meetbridge (as a Zoom admin sets it up).
+    env.control(
+        "PATCH",
+        f"/apps/{ACCOUNT[1]}",
+        json={"webhook_url": f"{env.product}/webhooks/zoom", "events": ["meeting.ended"]},
+    )
+    ended = {
+        "trigger": {"kind": "zoom:meeting.ended"},
+        "steps": [
+            {"key": "tell", "action": "email.send",
+             "inputs": {"to": "owner@acme.test", "subject": "{{ meeting.topic }} has ended",
+                        "text": "It ran from {{ meeting.start_time }} to {{ meeting.end_time }}."}},
+        ],
+    }  # fmt: skip
+    wf = c.workflows.create(owner(env), "Ended", ended, ORIGIN, enabled=True)
+    make = {
+        "trigger": {"kind": "manual"},
+        "steps": [{"key": "m", "action": "zoom.create_meeting",
+                   "inputs": {"topic": "Quarterly review", "start": "2030-01-07 15:00",
+                              "timezone": "UTC", "host": HOST}}],
+    }  # fmt: skip
+    maker = c.workflows.create(owner(env), "Make", make, ORIGIN, enabled=True)
+    made = wait_run(env, c.workflows.run_now(owner(env), maker.id, {}, ORIGIN).id)
+    zoom_id = steps_of(env, made.id)[0].output["zoom_id"]
+    env.control("POST", f"/meetings/{zoom_id}/start", json={})
+    env.control("POST", f"/meetings/{zoom_id}/end", json={})
+    env.control("POST", "/webhooks/flush")
+    [mail] = [
+        m for m in smtp.inbox.wait_for("owner@acme.test", count=1, timeout=20)
+        if "has ended" in str(m["Subject"])
+    ]  # fmt: skip
+    assert str(mail["Subject"]) == "Quarterly review has ended"
+    [run] = runs_of(env, wf.id)
+    assert (
+        run.trigger == "zoom:meeting.ended" and run.data["meeting"]["topic"] == "Quarterly review"
+    )
