@@ -12,11 +12,14 @@ looked up: when its outcome is unknown the step fails and says so, rather than r
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy.exc import IntegrityError
 
 import meetbridge.integrations.zoom.openapi as openapi
 from meetbridge.core.audit import Origin
@@ -149,39 +152,39 @@ def _need_owner(ctx: StepContext) -> User:
 # ---- meetings, through the meetings service ---------------------------------------------------
 
 
-def meeting_id_of(step_id: str) -> str:
-    """The id of the meeting a step makes: the same on every attempt (never two)."""
-    return str(uuid.uuid5(_MEETING_IDS, step_id))
+def meeting_id_of(step_id: str, made_before: int = 0) -> str:
+    """The id of the meeting a step makes: the same on every attempt (never two); after Zoom
+    refused `made_before` of them, the next one's."""
+    name = step_id if made_before == 0 else f"{step_id}:{made_before}"
+    return str(uuid.uuid5(_MEETING_IDS, name))
 
 
 def _create_meeting(ctx: StepContext, v: dict[str, Any]) -> Result:
     owner = _need_owner(ctx)
     source = Source(SourceKind.WORKFLOW, ctx.step_id)
     mine = ctx.meetings.list_by_source(ctx.org_id, source)
-    if not mine:
-        start: dt.datetime = v["start"]
-        data = MeetingInput(
-            title=v["topic"],
-            start=start,
-            timezone=v["timezone"] or ctx.org_timezone,
-            duration=v["duration"],
-            agenda=v["agenda"] or "",
-            passcode=v["password"],
-            waiting_room=bool(v["waiting_room"]),
-            join_before_host=bool(v["join_before_host"]),
-            registration=bool(v["registration"]),
-            invitees=v["invitees"] or [],
-            source=source,
-            host=v["host"],
-        )
-        try:
-            ctx.meetings.schedule(owner, data, ORIGIN, meeting_id=meeting_id_of(ctx.step_id))
-        except DomainError as exc:
-            raise StepError("input", _words(exc)) from None
+    live = [m for m in mine if Status(m.status) != Status.FAILED and not Status(m.status).gone]
+    if not live and mine and not ctx.resumed:
+        m = mine[-1]
+        reason = m.last_error or m.status
+        # The meetings engine keeps Zoom's refusal in words; a missing scope (4711) is one a
+        # re-connect fixes, so the run says so (and is retried when the account reconnects).
+        kind = "scope" if "does not contain scopes" in reason else "meeting"
+        raise StepError(kind, f"Zoom did not make the meeting: {reason}")
+    if not live:
+        # None yet, or the run is retried after Zoom refused one: a new meeting, whose id
+        # counts the step's meetings so far (the same on every attempt: never two). A refused
+        # one is cancelled (it never existed at Zoom).
+        for failed in mine:
+            if Status(failed.status) == Status.FAILED:
+                with contextlib.suppress(DomainError):  # already cancelled meanwhile
+                    ctx.meetings.cancel(owner, failed.id, ORIGIN)
+        _schedule(ctx, owner, source, v, meeting_id_of(ctx.step_id, len(mine)))
         mine = ctx.meetings.list_by_source(ctx.org_id, source)
-    if not mine:  # written by a racing attempt and gone since: ask again
+        live = [m for m in mine if not Status(m.status).gone]
+    if not live:  # written by a racing attempt and gone since: ask again
         return Wait(ctx.now + MEETING_WAIT, "the meeting is being recorded")
-    m = mine[0]
+    m = live[-1]
     status = Status(m.status)
     if status == Status.SCHEDULED and m.join_url:
         return Ok(
@@ -196,9 +199,36 @@ def _create_meeting(ctx: StepContext, v: dict[str, Any]) -> Result:
                 "password": m.passcode,
             }
         )
-    if status.gone or status == Status.FAILED:
-        raise StepError("meeting", f"Zoom did not make the meeting: {m.last_error or m.status}")
+    if status == Status.FAILED:
+        reason = m.last_error or m.status
+        kind = "scope" if "does not contain scopes" in reason else "meeting"
+        raise StepError(kind, f"Zoom did not make the meeting: {reason}")
     return Wait(ctx.now + MEETING_WAIT, "Zoom is making the meeting")
+
+
+def _schedule(
+    ctx: StepContext, owner: User, source: Source, v: dict[str, Any], meeting_id: str
+) -> None:
+    data = MeetingInput(
+        title=v["topic"],
+        start=v["start"],
+        timezone=v["timezone"] or ctx.org_timezone,
+        duration=v["duration"],
+        agenda=v["agenda"] or "",
+        passcode=v["password"],
+        waiting_room=bool(v["waiting_room"]),
+        join_before_host=bool(v["join_before_host"]),
+        registration=bool(v["registration"]),
+        invitees=v["invitees"] or [],
+        source=source,
+        host=v["host"],
+    )
+    try:
+        ctx.meetings.schedule(owner, data, ORIGIN, meeting_id=meeting_id)
+    except IntegrityError:
+        pass  # a racing attempt wrote it: it is found by its source
+    except DomainError as exc:
+        raise StepError("input", _words(exc)) from None
 
 
 def _invite(ctx: StepContext, v: dict[str, Any]) -> Result:

@@ -152,14 +152,21 @@ def redact(fields: Sequence[Field], values: dict[str, Any]) -> dict[str, Any]:
     return {k: ("••••••" if k in secret and v else _redact_deep(v)) for k, v in values.items()}
 
 
-_SECRET_KEYS = re.compile(r"(password|passcode|secret|token|authorization)", re.I)
+# Keys whose values are secrets wherever they appear (Zoom's replies carry `password`,
+# `h323_password`, `encrypted_password`, a recording's `download_token`); a paging token
+# (`next_page_token`) is not one.
+_SECRET_KEYS = re.compile(
+    r"^((.*_)?(password|passcode|pwd|secret|access_token|refresh_token|download_token"
+    r"|authorization|api_key)|token)$",
+    re.I,
+)
 
 
 def _redact_deep(value: Any) -> Any:
     """Secrets inside a JSON value (a call's body, Zoom's reply): by their key's name."""
     if isinstance(value, dict):
         return {
-            k: ("••••••" if _SECRET_KEYS.search(str(k)) and v else _redact_deep(v))
+            k: ("••••••" if _SECRET_KEYS.match(str(k)) and v else _redact_deep(v))
             for k, v in value.items()
         }
     if isinstance(value, list):

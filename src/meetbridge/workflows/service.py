@@ -58,7 +58,7 @@ ZOOM_TRIGGERS = tuple(
 )
 HOOK_TOLERANCE = dt.timedelta(minutes=5)  # an inbound webhook's timestamp, either way
 MAX_HOOK_BODY = 256 * 1024
-MAX_SAMPLE = 64 * 1024
+MAX_SAMPLE = 1024 * 1024  # what a person gives a run (a list of 10,000 hires fits)
 
 
 class HookRefused(DomainError):
@@ -353,7 +353,7 @@ class Workflows:
         if not isinstance(data, dict):
             raise ValidationFailed("data", "the trigger's data is a JSON object")
         if len(json.dumps(data, default=str)) > MAX_SAMPLE:
-            raise ValidationFailed("data", f"at most {MAX_SAMPLE // 1024} KB of data")
+            raise ValidationFailed("data", f"at most {MAX_SAMPLE // 1024 // 1024} MB of data")
         if wf.trigger == "manual" and "data" not in data:
             data = {"data": data}
         with self.db.write() as s:
