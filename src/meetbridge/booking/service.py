@@ -7,7 +7,10 @@ booking) on the assigned host's Zoom and keeps it matching; "confirm" sends the 
 only from the meeting as created (its join link), or the fallback, truthfully. Two bookers
 never get one member for overlapping times: a booking locks the members' availability rows
 and checks again under the lock (both databases, any number of processes), with a unique
-index on (host, start) beneath."""
+index on (host, start) beneath.
+
+Each change is a domain event too (booking/events.py: created, rescheduled, reassigned,
+cancelled), written in the change's transaction and published after its commit."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from meetbridge.booking import events as booking_events
 from meetbridge.booking.availability import (
     Availabilities,
     MemberHours,
@@ -30,6 +34,7 @@ from meetbridge.booking.availability import (
     default_availability,
     member_hours,
 )
+from meetbridge.booking.events import BookingEvent, booking_data, iso
 from meetbridge.booking.inputs import (
     SLOTS_SPAN_MAX_DAYS,
     BookingInput,
@@ -59,12 +64,13 @@ from meetbridge.core.errors import (
     Throttled,
     ValidationFailed,
 )
-from meetbridge.core.events import Event
+from meetbridge.core.events import Event, EventBus
 from meetbridge.core.models import Organization, User, new_id
 from meetbridge.core.security import LinkSigner, spreadsheet_cell
 from meetbridge.core.settings import Settings
 from meetbridge.meetings.service import Meetings
 from meetbridge.meetings.source import SourceKind
+from meetbridge.meetings.status import Status
 from meetbridge.scheduling import assign
 from meetbridge.scheduling.availability import MemberAvailability
 from meetbridge.scheduling.intervals import Interval
@@ -140,8 +146,11 @@ class Bookings:
         notices: Notices,
         clock: Clock,
         limiter: Limiter,
+        events: EventBus | None = None,
     ) -> None:
         self.db = db
+        # The domain events' bus: the meetings service's unless given (one bus per process).
+        self.events = events if events is not None else meetings.events
         self.limiter = limiter
         self.slots_per_minute = SLOTS_PER_ATTEMPT * settings.booking_attempts_per_address
         self.settings = settings
@@ -359,6 +368,7 @@ class Bookings:
                 s.add(booking)
                 s.flush()
                 notices = self.notices.for_new(s, booking, b.type, now)
+                event = self._record(s, BookingEvent.CREATED, booking, b.type.name, b.users)
                 audit.write(
                     s,
                     audit.row(
@@ -375,6 +385,7 @@ class Bookings:
                 s.expunge(booking)
         except IntegrityError:
             raise Conflict("start", "this time was just taken; pick another") from None
+        self._publish(event)
         known = Known(booking, b.type, b.org, b.users[host], b.hours[host].timezone)
         self.notices.run_now(notices, known)
         return booking
@@ -666,6 +677,7 @@ class Bookings:
         if not free:
             raise Conflict("start", "this time is not available; pick another")
         end = new_start + dt.timedelta(minutes=b.type.duration_min)
+        zoom_link = self._zoom_link(bk)
         with self.db.write() as s:
             row = s.get(Booking, bk.id, with_for_update=True)
             assert row is not None
@@ -681,6 +693,7 @@ class Bookings:
             if not free:
                 raise Conflict("start", "this time was just taken; pick another")
             before = row.start_at
+            previous = (row.start_at, row.end_at, row.host_user_id, row.meeting_id)
             new_host, members, reason = row.host_user_id, list(row.member_ids), None
             if row.host_user_id not in free or move_host:
                 if b.type.assignment == Assignment.ROUND_ROBIN:
@@ -688,6 +701,7 @@ class Bookings:
                 else:
                     raise Conflict("start", "the host is not free then; pick another time")
             self.notices.moved(s, row, b, new_start, end, new_host, members, reason, now)
+            event = self._record_move(s, row, b.type.name, previous, move_host, zoom_link)
             audit.write(
                 s,
                 audit.row(
@@ -708,6 +722,7 @@ class Bookings:
             notices = self.notices.due_now(s, row.id)
             s.flush()
             s.expunge(row)
+        self._publish(event)
         self.notices.run_now(notices)
         return row
 
@@ -719,6 +734,12 @@ class Bookings:
                 s.expunge(row)
                 return row
             self.notices.cancelled(s, row, who, self.clock.now())
+            event = None
+            if self._wanted(BookingEvent.CANCELLED):
+                t = s.get(MeetingType, row.type_id)
+                event = self._record(
+                    s, BookingEvent.CANCELLED, row, t.name if t else "", cancelled_by=who
+                )
             audit.write(
                 s,
                 audit.row(
@@ -735,8 +756,92 @@ class Bookings:
             notices = self.notices.due_now(s, row.id)
             s.flush()
             s.expunge(row)
+        self._publish(event)
         self.notices.run_now(notices)
         return row
+
+    # ---- domain events --------------------------------------------------------------------
+
+    def _wanted(self, name: BookingEvent) -> bool:
+        return self.events is not None and self.events.wants(name)
+
+    def _record(
+        self,
+        s: Session,
+        name: BookingEvent,
+        bk: Booking,
+        type_name: str,
+        users: dict[str, User] | None = None,
+        *,
+        zoom_join_url: str | None = None,
+        **more: Any,
+    ) -> str | None:
+        """Writes `name` about `bk` (as it is now) in `s`'s transaction when anyone listens;
+        its id for `_publish` after the commit. `users`: the people it names, when the caller
+        has them (else read here, only when someone listens)."""
+        if self.events is None or not self.events.wants(name):
+            return None
+        ids = booking_events.people(bk)
+        if users is None or any(u not in users for u in ids):
+            users = {u.id: u for u in s.scalars(select(User).where(User.id.in_(ids)))}
+        return self.events.record(
+            s,
+            name,
+            org_id=bk.org_id,
+            subject_type=booking_events.SUBJECT,
+            subject_id=bk.id,
+            data=booking_data(bk, type_name, users, zoom_join_url=zoom_join_url, **more),
+        )
+
+    def _record_move(
+        self,
+        s: Session,
+        row: Booking,
+        type_name: str,
+        previous: tuple[dt.datetime, dt.datetime, str, str | None],
+        move_host: bool,
+        zoom_link: tuple[str, str] | None,
+    ) -> str | None:
+        """A reschedule's or a reassignment's event, with where the booking was before."""
+        name = BookingEvent.REASSIGNED if move_host else BookingEvent.RESCHEDULED
+        if not self._wanted(name):
+            return None
+        start, end, host_id, meeting_id = previous
+        old = s.get(User, host_id)
+        # The Zoom link stays the meeting's while the booking keeps its meeting (a move is a
+        # change of the same meeting); a new host's meeting is made after the commit.
+        link = zoom_link[1] if zoom_link and zoom_link[0] == row.meeting_id else None
+        return self._record(
+            s,
+            name,
+            row,
+            type_name,
+            zoom_join_url=link,
+            previous={
+                "start_at": iso(start),
+                "end_at": iso(end),
+                "host_user_id": host_id,
+                "host_email": old.email if old is not None else None,
+                "host_name": old.name if old is not None else None,
+                "meeting_id": meeting_id,
+            },
+        )
+
+    def _zoom_link(self, bk: Booking) -> tuple[str, str] | None:
+        """(meeting id, join link) of the booking's live Zoom meeting, read only when a move's
+        event is wanted (it is read before the move's transaction: the meetings service's)."""
+        if bk.meeting_id is None or not (
+            self._wanted(BookingEvent.RESCHEDULED) or self._wanted(BookingEvent.REASSIGNED)
+        ):
+            return None
+        for m in self.meetings.list_by_source_ids(bk.org_id, SourceKind.BOOKING, [bk.id]):
+            if m.id == bk.meeting_id and m.join_url and not Status(m.status).gone:
+                return m.id, m.join_url
+        return None
+
+    def _publish(self, event_id: str | None) -> None:
+        if self.events is not None and event_id is not None:
+            self.events.publish([event_id])
 
     def on_member_gone(self, event: Event) -> None:
         """A deactivated member's bookings to come: a round-robin one goes to another free

@@ -7,7 +7,10 @@ in one transaction under the organisation's settings row lock, holds the window
 "sync" work row; the work (`sync.py`) then makes the request's meeting match the request
 through the meetings service, which makes it true at Zoom. So two conversions at the same
 moment never pick the same host for overlapping times, a retry never makes a second
-meeting, and a failure at Zoom is on the meeting and the work row for a person to see."""
+meeting, and a failure at Zoom is on the meeting and the work row for a person to see.
+
+Converting, converting back and cancelling are domain events too (requests/events.py),
+written in the change's transaction and published after its commit."""
 
 from __future__ import annotations
 
@@ -26,12 +29,15 @@ from meetbridge.core.audit import Origin
 from meetbridge.core.clock import Clock
 from meetbridge.core.db import Database
 from meetbridge.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from meetbridge.core.events import EventBus
 from meetbridge.core.models import Meeting, User, new_id
 from meetbridge.core.security import spreadsheet_cell
 from meetbridge.meetings.service import Meetings
 from meetbridge.meetings.source import SourceKind
 from meetbridge.notify.outbox import MailDelivery
+from meetbridge.requests import events as request_events
 from meetbridge.requests import inputs
+from meetbridge.requests.events import RequestEvent, request_data
 from meetbridge.requests.hosting import Choice, HostChooser
 from meetbridge.requests.inputs import RequestInput, SettingsInput
 from meetbridge.requests.sync import Sync
@@ -89,10 +95,18 @@ class RequestView:
 
 class Requests:
     def __init__(
-        self, db: Database, meetings: Meetings, mail: MailDelivery, jobs: Any, clock: Clock
+        self,
+        db: Database,
+        meetings: Meetings,
+        mail: MailDelivery,
+        jobs: Any,
+        clock: Clock,
+        events: EventBus | None = None,
     ) -> None:
         self.db = db
         self.meetings = meetings
+        # The domain events' bus: the meetings service's unless given (one bus per process).
+        self.events = events if events is not None else meetings.events
         self.clock = clock
         self.hosting = HostChooser(db, meetings)
         self.sync = Sync(db, meetings, mail, jobs, clock)
@@ -262,10 +276,12 @@ class Requests:
                 r.updated_at = self.clock.now()
                 r.sequence += 1
                 self.set_people(s, r, ok)
-                queued = None
+                queued = event = None
                 if ok.status == RequestStatus.CANCELED and r.status != RequestStatus.CANCELED:
+                    previous = _previous(r)
                     r.status = ok.status
                     queued = self._leave_zoom(s, r, actor, "the request was canceled")
+                    event = self._record(s, RequestEvent.CANCELLED, r, previous=previous)
                 else:
                     r.status = ok.status
                     if choice is not None and st is not None:
@@ -288,6 +304,7 @@ class Requests:
                 )
                 s.flush()
                 s.expunge(r)
+            self._publish(event)
             self.sync.run_now(queued, told)
             return r
         raise Conflict("host", "the pool's hosts were taken while choosing; try again")
@@ -305,12 +322,14 @@ class Requests:
                 return r
             if status == RequestStatus.DRAFT and r.kind == RequestKind.ZOOM:
                 raise Conflict("status", "a Zoom meeting cannot be a draft: convert it back first")
-            queued = None
+            queued = event = None
+            previous = _previous(r)
             before, r.status = r.status, status
             r.updated_at = self.clock.now()
             r.sequence += 1
             if status == RequestStatus.CANCELED:
                 queued = self._leave_zoom(s, r, actor, "the request was canceled")
+                event = self._record(s, RequestEvent.CANCELLED, r, previous=previous)
             told = self._tell(s, r, actor)
             audit.write(
                 s,
@@ -325,6 +344,7 @@ class Requests:
             )
             s.flush()
             s.expunge(r)
+        self._publish(event)
         self.sync.run_now(queued, told)
         return r
 
@@ -374,6 +394,7 @@ class Requests:
                 row.sequence += 1
                 queued = self.sync.add(s, row, actor)
                 told = self._tell(s, row, actor) if tell else None
+                event = self._record(s, RequestEvent.CONVERTED, row)
                 audit.write(
                     s,
                     audit.by(
@@ -387,6 +408,7 @@ class Requests:
                 )
                 s.flush()
                 s.expunge(row)
+            self._publish(event)
             self.sync.run_now(queued, told)
             return row, choice
         raise Conflict("host", "the pool's hosts were taken while choosing; try again")
@@ -401,14 +423,17 @@ class Requests:
                 return r
             r.updated_at = self.clock.now()
             r.sequence += 1
+            previous = _previous(r)
             queued = self._leave_zoom(s, r, actor, "converted back to a regular request")
             told = self._tell(s, r, actor)
+            event = self._record(s, RequestEvent.CONVERTED_BACK, r, previous=previous)
             audit.write(
                 s,
                 audit.by(actor, "request.converted", origin, "request", r.id, {"to": "regular"}),
             )
             s.flush()
             s.expunge(r)
+        self._publish(event)
         self.sync.run_now(queued, told)
         return r
 
@@ -587,6 +612,37 @@ class Requests:
                 raise NotFound("no such request")
         return r
 
+    def _record(self, s: Session, name: RequestEvent, r: ServiceRequest, **more: Any) -> str | None:
+        """Writes `name` about `r` (as it is now, its people and tags as written in `s`) in
+        `s`'s transaction when anyone listens; its id for `_publish` after the commit."""
+        if self.events is None or not self.events.wants(name):
+            return None
+        s.flush()  # the people and tags this change wrote
+        people = list(
+            s.scalars(
+                select(RequestParticipant)
+                .where(RequestParticipant.request_id == r.id)
+                .order_by(RequestParticipant.role.desc(), RequestParticipant.email)
+            ).all()
+        )
+        tags = list(
+            s.scalars(
+                select(RequestTag.tag).where(RequestTag.request_id == r.id).order_by(RequestTag.tag)
+            ).all()
+        )
+        return self.events.record(
+            s,
+            name,
+            org_id=r.org_id,
+            subject_type=request_events.SUBJECT,
+            subject_id=r.id,
+            data=request_data(r, people, tags, **more),
+        )
+
+    def _publish(self, event_id: str | None) -> None:
+        if self.events is not None and event_id is not None:
+            self.events.publish([event_id])
+
     def _lock_settings(self, s: Session, org_id: str) -> RequestSettings:
         """The organisation's settings row, locked (see the module): host choices queue here."""
         st = s.get(RequestSettings, org_id, with_for_update=True)
@@ -694,3 +750,13 @@ class Requests:
 
 
 UNKNOWN = "not a user of the organisation's Zoom account"
+
+
+def _previous(r: ServiceRequest) -> dict[str, Any]:
+    """What a converted-back or cancelled request was before (its Zoom side goes with it)."""
+    return {
+        "status": r.status,
+        "kind": r.kind,
+        "zoom_host_email": r.zoom_host_email,
+        "meeting_id": r.meeting_id,
+    }

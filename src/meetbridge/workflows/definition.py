@@ -26,12 +26,15 @@ KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 MEMBER = ("member_id", "name", "email", "role", "timezone", "start_date")
 BOOKING = (
-    *("id", "meeting_type", "start_at", "end_at", "timezone", "attendee_name"),
-    *("attendee_email", "host_email", "host_name", "meeting_id", "status", "join_url"),
+    *("id", "meeting_type", "meeting_type_id", "start_at", "end_at", "timezone"),
+    *("attendee_name", "attendee_email", "notes", "host_user_id", "host_email", "host_name"),
+    *("member_emails", "meeting_id", "location", "location_value", "join_url", "status"),
+    *("cancelled_by", "previous"),
 )
 REQUEST = (
-    *("id", "service", "client", "start_at", "end_at", "timezone", "zoom_host_email"),
-    *("meeting_id", "status", "participants"),
+    *("id", "service", "client", "requester", "start_at", "end_at", "timezone", "status"),
+    *("kind", "zoom_host_email", "meeting_id", "location", "notes", "participants", "people"),
+    *("tags", "series_id", "occurrence"),
 )
 MEETING = ("id", "title", "start_at", "host_user_id", "source", "join_url", "zoom_id")
 ZOOM_MEETING = (
@@ -83,9 +86,17 @@ TRIGGERS: dict[str, Trigger] = {
                 {"member": _SAMPLE_MEMBER}),
         Trigger("booking.created", "Booking created", "meetbridge", {"booking": BOOKING},
                 {"booking": dict.fromkeys(BOOKING, "")}),
+        Trigger("booking.rescheduled", "Booking rescheduled", "meetbridge",
+                {"booking": BOOKING}, {"booking": dict.fromkeys(BOOKING, "")}),
+        Trigger("booking.reassigned", "Booking reassigned", "meetbridge", {"booking": BOOKING},
+                {"booking": dict.fromkeys(BOOKING, "")}),
         Trigger("booking.cancelled", "Booking cancelled", "meetbridge", {"booking": BOOKING},
                 {"booking": dict.fromkeys(BOOKING, "")}),
         Trigger("request.converted", "Service request converted to Zoom", "meetbridge",
+                {"request": REQUEST}, {"request": dict.fromkeys(REQUEST, "")}),
+        Trigger("request.converted_back", "Service request converted back", "meetbridge",
+                {"request": REQUEST}, {"request": dict.fromkeys(REQUEST, "")}),
+        Trigger("request.cancelled", "Service request cancelled", "meetbridge",
                 {"request": REQUEST}, {"request": dict.fromkeys(REQUEST, "")}),
         Trigger("meeting.scheduled", "Meeting scheduled", "meetbridge", {"meeting": MEETING},
                 {"meeting": dict.fromkeys(MEETING, "")}),
