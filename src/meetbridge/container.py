@@ -193,7 +193,9 @@ def build_container(
         db, crypto, calendars, jobs, clock, settings.calendar_refresh_minutes
     )
     notices = Notices(db, settings, meetings, availability, calendars, mail, jobs, clock)
-    bookings = Bookings(db, settings, meetings, availability, notices, clock, limiter)
+    bookings = Bookings(
+        db, settings, meetings, availability, notices, clock, limiter, events=events
+    )
     notices.manage_url = bookings.manage_url
     mail.secrets["booking"] = notices.link_for_mail
     # A booking's confirmation waits for its meeting's join link (booking/notices.py).
@@ -201,11 +203,11 @@ def build_container(
         events.subscribe(name, "booking.confirm", notices.on_meeting_event)
     events.subscribe(MemberEvent.DEACTIVATED, "booking.reassign", bookings.on_member_gone)
     # Workflows start on meetbridge's events and wake when a meeting they made exists.
-    for name in EVENT_TRIGGERS:
-        events.subscribe(name, "workflows.trigger", workflows.on_event)
+    for trigger in EVENT_TRIGGERS:
+        events.subscribe(trigger, "workflows.trigger", workflows.on_event)
     for name in (MeetingEvent.CREATED, MeetingEvent.FAILED):
         events.subscribe(name, "workflows.wake", workflows.on_meeting_event)
-    requests = Requests(db, meetings, mail, jobs, clock)
+    requests = Requests(db, meetings, mail, jobs, clock, events=events)
     series = Series(db, requests, jobs, clock)
     c = Container(
         settings=settings,

@@ -24,6 +24,10 @@ from meetbridge_sandbox.rules import (
 )
 from meetbridge_sandbox.state import UTC, User, iso, zoom_id
 
+# Zoom's built-in roles and their ids (the roles API's default roles: Owner 0, Admin 1,
+# Member 2); the user object's role_id names one of them.
+ROLE_IDS = {"Owner": "0", "Admin": "1", "Member": "2"}
+
 
 class Access(OAuth):
     def authenticate(self, authorization: str | None) -> Caller:
@@ -159,7 +163,7 @@ class Access(OAuth):
             "created_at": created,
             "user_created_at": created,
             "status": u.status,
-            "role_id": "0" if u.role_name == "Owner" else "2",
+            "role_id": ROLE_IDS.get(u.role_name, "2"),
             "language": "en-US",
         }
         if not brief:

@@ -157,7 +157,7 @@ async def oauth_token(request: Request) -> Response:
         p = await oauth_params(request)
         grant = p.get("grant_type")
         if grant == "authorization_code":
-            if app.kind != "user":
+            if app.kind not in ("user", "admin"):
                 raise OAuthError(400, "unsupported_grant_type", "Unsupported grant type")
             body = sb.exchange_code(
                 app, p.get("code", ""), p.get("redirect_uri"), p.get("code_verifier")

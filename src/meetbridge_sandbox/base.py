@@ -69,15 +69,26 @@ class SandboxBase:
 
     def emit(self, event: str, host: User, payload: dict[str, Any], **top: Any) -> None:
         """Queues `event` for every app subscribed to it that may see this host's meetings:
-        user-level apps the host authorized, and account-level apps of the host's account."""
+        user-managed apps the host authorized, admin-managed apps an admin of the host's account
+        authorized, and Server-to-Server apps of the host's account."""
         for app in self.state.apps.values():
             if not app.webhook_url or event not in app.events:
                 continue
             if app.kind == "user" and f"{app.client_id}/{host.id}" not in self.state.grants:
                 continue
+            if app.kind == "admin" and not self._authorized_for(app, host.account_id):
+                continue
             if app.kind == "s2s" and app.account_id != host.account_id:
                 continue
             self.queue_delivery(app, app.webhook_url, events.body(event, payload, **top), event)
+
+    def _authorized_for(self, app: App, account_id: str) -> bool:
+        """Whether a user of this account authorized the (admin-managed) app."""
+        for g in self.state.grants.values():
+            user = self.state.users.get(g.user_id)
+            if g.client_id == app.client_id and user is not None and user.account_id == account_id:
+                return True
+        return False
 
     def queue_delivery(self, app: App, url: str, body: str, event: str) -> None:
         self.state.deliveries.append(

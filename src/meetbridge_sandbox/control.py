@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from meetbridge_sandbox import pages
+from meetbridge_sandbox.access import ROLE_IDS
 from meetbridge_sandbox.config import DEMO_USER_PASSWORD
 from meetbridge_sandbox.core import Sandbox, ZoomError
 from meetbridge_sandbox.faults import Faults
@@ -132,8 +133,37 @@ async def c_user_create(request: Request, sb: Sandbox) -> Any:
         timezone=b.get("timezone", "America/New_York"),
         password=b.get("password", DEMO_USER_PASSWORD),
         created_at=sb.clock.time(),
+        role_name=_role(b.get("role_name", "Member")),
     )
     sb.state.users[user.id] = user
+    sb.save()
+    return {k: v for k, v in vars(user).items() if k != "password"}
+
+
+def _role(value: object) -> str:
+    if value not in ROLE_IDS:
+        raise ValueError(f"role_name must be one of {', '.join(ROLE_IDS)}")
+    return str(value)
+
+
+@control
+async def c_user_update(request: Request, sb: Sandbox) -> Any:
+    """A change an owner makes in Zoom's admin pages: a user's role (an admin demoted to
+    member, say), status or licence type."""
+    user = sb.state.users.get(request.path_params["user_id"]) or sb.state.user_by_email(
+        request.path_params["user_id"]
+    )
+    if user is None:
+        raise LookupError("no such user")
+    b = await _body(request)
+    if "role_name" in b:
+        user.role_name = _role(b["role_name"])
+    if "status" in b:
+        if b["status"] not in ("active", "inactive", "pending"):
+            raise ValueError("status must be active, inactive or pending")
+        user.status = b["status"]
+    if "type" in b:
+        user.type = int(b["type"])
     sb.save()
     return {k: v for k, v in vars(user).items() if k != "password"}
 
@@ -152,8 +182,8 @@ APP_FIELDS = (
 @control
 async def c_app_create(request: Request, sb: Sandbox) -> Any:
     b = await _body(request)
-    if b.get("kind") not in ("user", "s2s"):
-        raise ValueError("kind must be user or s2s")
+    if b.get("kind") not in ("user", "admin", "s2s"):
+        raise ValueError("kind must be user, admin or s2s")
     if b.get("account_id") not in sb.state.accounts:
         raise ValueError("account_id must name an account")
     app = App(
@@ -184,6 +214,8 @@ async def c_app_update(request: Request, sb: Sandbox) -> Any:
     for f in APP_FIELDS:
         if f in b:
             setattr(app, f, b[f])
+    if b.get("client_secret"):  # "Regenerate" on the app's credentials page: the old one dies
+        app.client_secret = str(b["client_secret"])
     sb.save()
     out = dict(vars(app))
     if "webhook_url" in b and app.webhook_url:
@@ -336,6 +368,7 @@ def routes() -> list[Route]:
         Route("/_sandbox/accounts", c_account_create, methods=["POST"]),
         Route("/_sandbox/accounts/{account_id}", c_account_update, methods=["PATCH"]),
         Route("/_sandbox/accounts/{account_id}/users", c_user_create, methods=["POST"]),
+        Route("/_sandbox/users/{user_id}", c_user_update, methods=["PATCH"]),
         Route("/_sandbox/apps", c_app_create, methods=["POST"]),
         Route("/_sandbox/apps/{client_id}", c_app_update, methods=["PATCH"]),
         Route("/_sandbox/apps/{client_id}/validate", c_app_validate, methods=["POST"]),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -40,9 +41,31 @@ def zoom_json(status: int, body: Any, headers: dict[str, str] | None = None) -> 
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def zoom_route(fn: Callable[[Request, Sandbox, Caller], Awaitable[Response]]) -> Handler:
-    """Wraps a /v2 handler: faults first, then the bearer token, then Zoom's error mapping."""
+# Zoom's request-tracking header, on every REST reply: Zoom's own SDK reads it from each
+# response as the call's tracking id (zoom/rivet-javascript @7309ea34, meetings/meetings.cjs:
+# `WebEndpoints.TRACKING_ID_HEADER = "x-zm-trackingid"`); values seen look like
+# `v=2.0;clid=aw1;rid=WEB_<32 hex>`. Zoom support asks for it to trace a call.
+TRACKING_HEADER = "x-zm-trackingid"
 
+
+def tracking_id() -> str:
+    return f"v=2.0;clid=sbx;rid=WEB_{secrets.token_hex(16)}"
+
+
+def zoom_route(fn: Callable[[Request, Sandbox, Caller], Awaitable[Response]]) -> Handler:
+    """Wraps a /v2 handler: faults first, then the bearer token, then Zoom's error mapping;
+    every reply carries a tracking id."""
+    inner = _zoom_route(fn)
+
+    async def handler(request: Request) -> Response:
+        response = await inner(request)
+        response.headers[TRACKING_HEADER] = tracking_id()
+        return response
+
+    return handler
+
+
+def _zoom_route(fn: Callable[[Request, Sandbox, Caller], Awaitable[Response]]) -> Handler:
     async def handler(request: Request) -> Response:
         start = getattr(request.state, "arrived", None) or time.perf_counter()
         sandbox: Sandbox = request.app.state.sandbox

@@ -25,7 +25,30 @@ SCOPE_TEXT = {
     "user:read": "View your user information",
     "user_info:read": "View your basic profile",
     "recording:read": "View your cloud recordings",
+    # Granular, account-wide (the admin-managed app's).
+    "meeting:read:list_meetings:admin": "View the meetings of every user on the account",
+    "meeting:read:meeting:admin": "View any meeting on the account",
+    "meeting:write:meeting:admin": "Create meetings for any user on the account",
+    "meeting:update:meeting:admin": "Update any meeting on the account",
+    "meeting:delete:meeting:admin": "Delete any meeting on the account",
+    "meeting:read:list_registrants:admin": "View the registrants of any meeting",
+    "meeting:write:registrant:admin": "Register people for any meeting",
+    "user:read:list_users:admin": "View the account's users",
+    "user:read:user:admin": "View any user's information",
+    "user:write:user:admin": "Add users to the account",
+    "cloud_recording:read:list_recording_files:admin": "View any meeting's cloud recordings",
+    "cloud_recording:read:list_user_recordings:admin": "View every user's cloud recordings",
 }
+# Who may authorize an admin-managed app: the account's owner or an admin (Zoom checks the
+# installer's role; a member with no admin role cannot add such an app: community.zoom.com
+# t5/Zoom-App-Marketplace/.../m-p/215195, ZOOM_API_FACTS.md §1 "User-level vs account-level").
+ADMIN_ROLES = ("Owner", "Admin")
+# What Zoom shows a member who tries (quoted in devforum.zoom.us/t/50993, "Zoom app
+# authorisation changes"). Zoom shows it on its own page and sends nothing back to the app.
+ADMIN_REQUIRED = (
+    "An account admin is required to install this type of app. Please contact your account "
+    "admin or IT administrator to install this app."
+)
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:0;background:#f4f6fa;color:#232333}
 header{background:#0b5cff;color:#fff;padding:.8rem 1.5rem;font-weight:700}
@@ -122,8 +145,8 @@ async def signin(request: Request) -> Response:
 <form method="post"><label>Email <input name="email" type="email" required autofocus></label>
 <label>Password <input name="password" type="password" required></label>
 <button class="primary">Sign In</button></form>
-<p><small>Sandbox users: dana@, maria@, sam@, priya@, li@ and basil@zoom-sandbox.test,
-password <code>sandbox-password</code>.</small></p>""",
+<p><small>Sandbox users: dana@ (the owner), maria@, sam@, priya@ (an admin), li@ and
+basil@zoom-sandbox.test, password <code>sandbox-password</code>.</small></p>""",
     )
 
 
@@ -139,7 +162,7 @@ async def authorize(request: Request) -> Response:
         else {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     )
     app = sb.state.apps.get(q.get("client_id", ""))
-    if app is None or app.kind != "user":
+    if app is None or app.kind not in ("user", "admin"):
         return page("Invalid client_id", "<p class='error'>The app was not found (4,700).</p>", 400)
     redirect_uri = q.get("redirect_uri", "")
     if redirect_uri not in app.redirect_uris:
@@ -173,6 +196,13 @@ async def authorize(request: Request) -> Response:
             status_code=303,
         )
     user, csrf = who
+    if app.kind == "admin" and user.role_name not in ADMIN_ROLES:
+        return page(
+            "You cannot install this app",
+            f"<p>Signed in as <strong>{e(user.email)}</strong>.</p>"
+            f"<p class='error' role='alert'>{e(ADMIN_REQUIRED)}</p>",
+            403,
+        )
     if request.method == "POST":
         if not secrets.compare_digest(q.get("csrf", ""), csrf):
             return page("Expired", "<p class='error'>Reload the page and try again.</p>", 403)
@@ -182,11 +212,13 @@ async def authorize(request: Request) -> Response:
         return back(code=code)
     hidden = "".join(f"<input type='hidden' name='{e(k)}' value='{e(v)}'>" for k, v in q.items())
     items = "".join(
-        f"<li><code>{e(s)}</code> — {e(SCOPE_TEXT.get(s.removesuffix(':admin'), s))}</li>"
+        f"<li><code>{e(s)}</code> — "
+        f"{e(SCOPE_TEXT.get(s) or SCOPE_TEXT.get(s.removesuffix(':admin'), s))}</li>"
         for s in requested
     )
+    everyone = " and every user on it" if app.kind == "admin" else ""
     return page(
-        f"{app.name} would like to access your Zoom account",
+        f"{app.name} would like to access your Zoom account{everyone}",
         f"""
 <p>Signed in as <strong>{e(user.email)}</strong>.</p>
 <p>This app is requesting the following permissions:</p><ul class="scopes">{items}</ul>

@@ -69,7 +69,10 @@ class User:
 class App:
     client_id: str
     client_secret: str
-    kind: str  # "user" (OAuth authorization code) or "s2s" (account credentials)
+    # "user" (user-managed OAuth, authorization code), "admin" (admin-managed OAuth: the code
+    # flow, authorized by an owner or admin for the whole account) or "s2s" (account
+    # credentials)
+    kind: str
     account_id: str  # the account that owns the app
     name: str
     scopes: list[str]
@@ -83,7 +86,7 @@ class App:
 
 @dataclass
 class Grant:
-    """A Zoom user's authorization of a user-level app ("Added Apps")."""
+    """A Zoom user's authorization of an OAuth app, user- or admin-managed ("Added Apps")."""
 
     client_id: str
     user_id: str
@@ -243,15 +246,16 @@ class Persistence:
 
 
 def seed(state: State, config: SandboxConfig, clock: Clock) -> None:
-    """The demo Zoom account (Pro) with five licensed users and one Basic user, one user-level
-    OAuth app and one Server-to-Server app."""
+    """The demo Zoom account (Pro) with five licensed users (Dana the owner, Priya an admin) and
+    one Basic user, a user-managed OAuth app, an admin-managed OAuth app and a
+    Server-to-Server app."""
     acct = Account(config.s2s_account_id, "Demo Zoom Account", "pro")
     state.accounts[acct.id] = acct
     people = [
         ("dana", "Dana", "Admin", 2, "Owner"),
         ("maria", "Maria", "Lopez", 2, "Member"),
         ("sam", "Sam", "Okafor", 2, "Member"),
-        ("priya", "Priya", "Nair", 2, "Member"),
+        ("priya", "Priya", "Nair", 2, "Admin"),
         ("li", "Li", "Wei", 2, "Member"),
         ("basil", "Basil", "Basic", 1, "Member"),
     ]
@@ -291,6 +295,19 @@ def seed(state: State, config: SandboxConfig, clock: Clock) -> None:
             "meeting.registration_denied",
             "meeting.registration_cancelled",
         ],
+    )
+    # Admin-managed: an owner or admin authorizes it for the account (pages.authorize). No
+    # event subscriptions and no deauthorization URL: Zoom gives each app its own secret
+    # token, and meetbridge verifies with the user app's; a removal shows at the next refresh.
+    state.apps[config.admin_client_id] = App(
+        client_id=config.admin_client_id,
+        client_secret=config.admin_client_secret,
+        kind="admin",
+        account_id=acct.id,
+        name="meetbridge (admin)",
+        scopes=list(config.admin_scopes),
+        redirect_uris=list(config.effective_admin_redirect_uris),
+        webhook_secret=config.webhook_secret,
     )
     state.apps[config.s2s_client_id] = App(
         client_id=config.s2s_client_id,

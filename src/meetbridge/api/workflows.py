@@ -261,7 +261,7 @@ def check(body: CheckIn, c: C, actor: Actor) -> CheckOut:
 
 @router.get("/workflows", response_model=list[WorkflowOut])
 def list_workflows(c: C, actor: Actor) -> list[WorkflowOut]:
-    return [_wf(c, s.workflow, s.definition) for s in c.workflows.list(actor)]
+    return [_wf(c, s.workflow, s.definition) for s in c.workflows.all(actor)]
 
 
 @router.post("/workflows", response_model=WorkflowOut, status_code=201)

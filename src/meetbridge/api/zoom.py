@@ -21,6 +21,11 @@ class ZoomConnectionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str
     kind: str
+    auth_method: Literal["user_oauth", "server_to_server", "admin_oauth"] = Field(
+        description="How it reaches Zoom: a member's own OAuth; for the account, a "
+        "Server-to-Server app, or admin OAuth (a Zoom owner or admin authorized meetbridge's "
+        "admin app; `zoom_email` names them)"
+    )
     user_id: str | None
     status: str
     end_reason: str | None
@@ -112,6 +117,13 @@ def save_account(body: AccountCredentials, c: C, actor: Actor, origin: From) -> 
     return c.connections.save_account(
         actor, body.account_id, body.client_id, body.client_secret, origin
     )
+
+
+@router.post("/account/authorize", response_model=AuthorizeOut)
+def account_authorize(c: C, actor: Actor) -> AuthorizeOut:
+    """Where to send an owner or admin of the Zoom account to connect it through admin OAuth
+    (open it in the browser signed in to meetbridge: Zoom returns to its Integrations page)."""
+    return AuthorizeOut(authorize_url=c.connections.start_admin_connect(actor))
 
 
 @router.get("/account", response_model=ZoomConnectionOut)

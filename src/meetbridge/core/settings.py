@@ -20,6 +20,19 @@ DEMO_ENCRYPTION_KEY = "ZGVtby1lbmNyeXB0aW9uLWtleS1jaGFuZ2UtbWUhIT0="
 DEMO_ZOOM_CLIENT_ID = "mbDemoUserApp"
 DEMO_ZOOM_CLIENT_SECRET = "mb-demo-user-app-secret-0123456789"  # noqa: S105
 DEMO_ZOOM_WEBHOOK_SECRET = "mb-demo-webhook-secret-token"  # noqa: S105
+# The sandbox's admin-managed OAuth app (the organisation's account through admin OAuth).
+DEMO_ZOOM_ADMIN_CLIENT_ID = "mbDemoAdminApp"
+DEMO_ZOOM_ADMIN_CLIENT_SECRET = "mb-demo-admin-app-secret-0123456789"  # noqa: S105
+# What connecting the account through admin OAuth asks for: granular scopes, each on any user
+# of the account (docs/zoom.md; /work/shared/ZOOM_API_FACTS.md §3).
+ZOOM_ADMIN_SCOPES = (
+    "meeting:read:list_meetings:admin meeting:read:meeting:admin meeting:write:meeting:admin "
+    "meeting:update:meeting:admin meeting:delete:meeting:admin "
+    "meeting:read:list_registrants:admin meeting:write:registrant:admin "
+    "user:read:list_users:admin user:read:user:admin user:write:user:admin "
+    "cloud_recording:read:list_recording_files:admin "
+    "cloud_recording:read:list_user_recordings:admin"
+)
 
 
 class Settings(BaseSettings):
@@ -78,6 +91,12 @@ class Settings(BaseSettings):
     # meeting:delete:meeting meeting:read:meeting user:read:user (docs/zoom.md).
     zoom_scopes: str = "meeting:write meeting:read user:read"
     zoom_webhook_secret: SecretStr = SecretStr(DEMO_ZOOM_WEBHOOK_SECRET)
+    # The admin-managed OAuth app an owner or admin connects the organisation's Zoom account
+    # with (besides Server-to-Server), its redirect URI and the scopes it asks for.
+    zoom_admin_client_id: str = DEMO_ZOOM_ADMIN_CLIENT_ID
+    zoom_admin_client_secret: SecretStr = SecretStr(DEMO_ZOOM_ADMIN_CLIENT_SECRET)
+    zoom_admin_redirect_uri: str | None = None
+    zoom_admin_scopes: str = ZOOM_ADMIN_SCOPES
     zoom_plan: Literal["basic", "pro", "business"] = "pro"
     # Zoom raises the per-second limits of some accounts on request: scale ours to match.
     zoom_qps_multiplier: float = Field(1.0, gt=0)
@@ -154,6 +173,13 @@ class Settings(BaseSettings):
     @property
     def effective_zoom_redirect_uri(self) -> str:
         return self.zoom_redirect_uri or f"{self.effective_base_url}/integrations/zoom/callback"
+
+    @property
+    def effective_zoom_admin_redirect_uri(self) -> str:
+        return (
+            self.zoom_admin_redirect_uri
+            or f"{self.effective_base_url}/integrations/zoom/account/callback"
+        )
 
     @property
     def huey_file(self) -> Path:

@@ -239,8 +239,8 @@ def references(source: str) -> list[tuple[str, ...]]:
     check_source(source)
     tree = _custom.parse(source)
     local: set[str] = set()
-    for node in tree.find_all((nodes.Assign, nodes.For)):
-        target = node.target
+    for stmt in tree.find_all((nodes.Assign, nodes.For)):
+        target: nodes.Expr = stmt.target  # type: ignore[attr-defined]
         for name in [target, *target.find_all(nodes.Name)]:
             if isinstance(name, nodes.Name):
                 local.add(name.name)

@@ -1,5 +1,6 @@
 """Settings → Integrations → Zoom: connect and disconnect your own Zoom, the organisation's
-Zoom account (Server-to-Server, "Test Zoom"), and the team's connections."""
+Zoom account (admin OAuth, or Server-to-Server with "Test Zoom"), and the team's
+connections."""
 
 from __future__ import annotations
 
@@ -146,6 +147,40 @@ async def account_test_and_save(request: Request) -> Response:
         "/integrations/zoom",
         f"{result.message} The Zoom account is "
         "saved; the client secret is stored encrypted and not shown again.",
+    )
+
+
+@router.post("/integrations/zoom/account/connect")
+async def account_connect(request: Request) -> Response:
+    """Connect with Zoom (admin OAuth): off to Zoom's consent page for the admin app."""
+    user = signed_in_user(request)
+    await posted_form(request)
+    url = await in_thread(container(request).connections.start_admin_connect, user)
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/integrations/zoom/account/callback")
+async def account_callback(request: Request) -> Response:
+    """Zoom's redirect back from the admin app's consent page."""
+    user = signed_in_user(request)
+    q = request.query_params
+    try:
+        conn = await in_thread(
+            container(request).connections.finish_admin_connect,
+            user,
+            state=q.get("state"),
+            code=q.get("code"),
+            error=q.get("error"),
+            origin=origin_of(request),
+        )
+    except DomainError as exc:  # shown in the account's section (a member's: their own)
+        where = "account_error" if user.is_admin else "connect_error"
+        return page(request, user, exc.status, **{where: exc.message})
+    return redirect(
+        request,
+        "/integrations/zoom",
+        f"The Zoom account {conn.zoom_account_id} is connected through admin OAuth, "
+        f"authorized by {conn.zoom_email}.",
     )
 
 

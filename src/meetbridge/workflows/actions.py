@@ -274,7 +274,8 @@ def _list_users(ctx: StepContext, v: dict[str, Any]) -> Result:
 
 def _find_user(ctx: StepContext, email: str) -> dict[str, Any] | None:
     try:
-        return ctx.call("GET", f"/users/{email}").body
+        found: dict[str, Any] = ctx.call("GET", f"/users/{email}").body
+        return found
     except StepError as exc:
         if exc.kind == "not_found":
             return None

@@ -221,7 +221,7 @@ class Engine:
                     or_(WorkflowRun.claimed_until.is_(None), WorkflowRun.claimed_until <= now),
                 )
                 .values(next_attempt_at=now)
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]
         if woke:
             self.jobs.enqueue(RUN_TASK, run_id)
 
@@ -481,7 +481,7 @@ class Engine:
                 .values(
                     step=position + 1 if advance and status == StepStatus.SUCCEEDED else position
                 )
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]
             if not held:
                 raise LostClaim(row.id)
             st = s.scalar(
@@ -581,7 +581,7 @@ class Engine:
                     owner_told_at=None,
                     finished_at=None,
                 )
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]
         if changed:
             self.jobs.enqueue(RUN_TASK, run_id)
         return bool(changed)
@@ -597,7 +597,7 @@ class Engine:
                     WorkflowRun.status.in_((RunStatus.PENDING, RunStatus.FAILED)),
                 )
                 .values(status=RunStatus.CANCELLED, finished_at=now, claimed_until=None)
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]
         return bool(changed)
 
     def retry_after_reconnect(self, org_id: str, since: dt.timedelta = dt.timedelta(days=7)) -> int:

@@ -202,7 +202,7 @@ class Workflows:
             s.delete(wf)
             audit.write(s, audit.by(actor, "workflow.deleted", origin, "workflow", workflow_id))
 
-    def list(self, actor: User) -> list[Summary]:
+    def all(self, actor: User) -> list[Summary]:
         _admin(actor)
         with self.db.read() as s:
             wfs = list(

@@ -2,6 +2,9 @@
 typed calls for the operations meetbridge uses, iterators over Zoom's pages, and
 `call_api(method, path, …)` for any endpoint (what workflows' "call any Zoom API" uses).
 
+`call_api_reply` is the same call with Zoom's status and headers (its tracking id) besides the
+body.
+
 Every call: the account's per-label rate limit and, for meeting creates and updates, the host's
 100 per UTC day, counted in a store all processes share; a token from the store; one refresh
 and one retry on 401 / code 124; a wait on 429 per Retry-After (seconds, a date, or none, with
@@ -14,9 +17,9 @@ import datetime as dt
 import random
 import re
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -25,6 +28,7 @@ from meetbridge.core.logging import get_logger
 from meetbridge.integrations.zoom.auth import ZoomBearer
 from meetbridge.integrations.zoom.errors import (
     ZoomAmbiguous,
+    ZoomError,
     ZoomRateLimited,
     ZoomUnavailable,
     error_for,
@@ -78,6 +82,27 @@ class ClientConfig:
     retries: int = 3
     max_wait: float = 30.0
     backoff: float = 0.25
+
+
+# Zoom's id for one request, on its replies: what Zoom support asks for to trace a call (the
+# header Zoom's own SDK reads: zoom/rivet-javascript @7309ea34, meetings/meetings.cjs,
+# `WebEndpoints.TRACKING_ID_HEADER = "x-zm-trackingid"`).
+TRACKING_HEADER = "x-zm-trackingid"
+E = TypeVar("E", bound=ZoomError)
+
+
+@dataclass(frozen=True)
+class ApiReply:
+    """One answer from Zoom's REST API: its HTTP status, the decoded JSON body (None for a
+    reply without one, such as 204) and its headers."""
+
+    status: int
+    body: Any
+    headers: Mapping[str, str]
+
+    @property
+    def request_id(self) -> str | None:
+        return self.headers.get(TRACKING_HEADER)
 
 
 class ZoomClient:
@@ -239,6 +264,22 @@ class ZoomApi:
         None for 204. `host` names the meeting host for Zoom's per-host daily limit on creates
         and updates ("me" is the connection's own Zoom user). `prepaid`: hits already counted
         for this call, by key and window (see `create_meeting`)."""
+        return self.call_api_reply(
+            method, path, params=params, json=json, host=host, prepaid=prepaid
+        ).body
+
+    def call_api_reply(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        host: str | None = None,
+        prepaid: Collection[Counted] = (),
+    ) -> ApiReply:
+        """`call_api`, with Zoom's status and headers besides the body (an error raised also
+        carries Zoom's tracking id, `ZoomError.request_id`)."""
         method = method.upper()
         path = "/" + path.lstrip("/")
         c = self.c
@@ -297,24 +338,27 @@ class ZoomApi:
                 continue
             status = r.status_code
             if status < 300:
-                return r.json() if r.content else None
+                return ApiReply(status, r.json() if r.content else None, r.headers)
             body = _json(r)
             code = body.get("code") if isinstance(body, dict) else None
             message = str(body.get("message", r.reason_phrase)) if isinstance(body, dict) else ""
             if status == 429:
-                wait = self._on_429(r, message, waited)
+                try:
+                    wait = self._on_429(r, message, waited)
+                except ZoomRateLimited as exc:
+                    raise _tracked(exc, r) from None
                 c.sleep(wait)
                 waited += wait
                 continue
             if status >= 500:
                 error = f"Zoom answered {status}: {message}"
                 if method not in SAFE_TO_REPEAT:
-                    raise ZoomAmbiguous(error, status=status, code=code)
+                    raise _tracked(ZoomAmbiguous(error, status=status, code=code), r)
                 attempt = self._backoff_or_raise(
-                    attempt, ZoomUnavailable(error, status=status, code=code)
+                    attempt, _tracked(ZoomUnavailable(error, status=status, code=code), r)
                 )
                 continue
-            raise error_for(status, code, message, body)
+            raise _tracked(error_for(status, code, message, body), r)
 
     # ---- limits and retries ----------------------------------------------------------------
 
@@ -382,6 +426,12 @@ class ZoomApi:
         delay = self.c.config.backoff * 2**attempt
         self.c.sleep(delay + random.uniform(0, delay / 2))
         return attempt + 1
+
+
+def _tracked(error: E, r: httpx.Response) -> E:
+    """`error`, with Zoom's tracking id for the reply it came from."""
+    error.request_id = r.headers.get(TRACKING_HEADER)
+    return error
 
 
 def _json(r: httpx.Response) -> Any:

@@ -1,5 +1,6 @@
 """What a person is told while connecting Zoom: the Server-to-Server check ("Test Zoom"), the
-scopes Zoom granted, and the code exchange's failures, each with what to do next."""
+scopes Zoom granted, who authorized an admin OAuth connection, and the code exchange's
+failures, each with what to do next."""
 
 from __future__ import annotations
 
@@ -15,6 +16,42 @@ ACCOUNT_SCOPES = [
     ("meeting:read:admin", "meeting:read:meeting:admin"),
     ("user:read:admin", "user:read:user:admin"),
 ]
+
+
+# What an account connection through admin OAuth needs, each as a granular scope or the classic
+# one that covers it (classic meeting:write:admin also updates and deletes; granular write only
+# creates: ZOOM_API_FACTS.md §3).
+ADMIN_OAUTH_SCOPES = [
+    ("user:read:list_users:admin", "user:read:admin"),
+    ("meeting:write:meeting:admin", "meeting:write:admin"),
+    ("meeting:update:meeting:admin", "meeting:write:admin"),
+    ("meeting:delete:meeting:admin", "meeting:write:admin"),
+    ("meeting:read:meeting:admin", "meeting:read:admin"),
+]
+# Zoom's built-in member role (the roles API's default roles: Owner "0", Admin "1", Member
+# "2"). A custom role may or may not hold an admin's privileges; listing users proves it.
+MEMBER_ROLE_ID, MEMBER_ROLE = "2", "Member"
+
+
+@dataclass(frozen=True)
+class AppNames:
+    """How a person is told about one of meetbridge's OAuth apps."""
+
+    credentials: str  # the settings that hold its client id and secret
+    redirect: str  # the setting that holds its redirect URI
+    button: str  # what starts connecting
+
+
+USER_APP = AppNames(
+    "MEETBRIDGE_ZOOM_CLIENT_ID and MEETBRIDGE_ZOOM_CLIENT_SECRET",
+    "MEETBRIDGE_ZOOM_REDIRECT_URI",
+    "Connect Zoom",
+)
+ADMIN_APP = AppNames(
+    "MEETBRIDGE_ZOOM_ADMIN_CLIENT_ID and MEETBRIDGE_ZOOM_ADMIN_CLIENT_SECRET",
+    "MEETBRIDGE_ZOOM_ADMIN_REDIRECT_URI",
+    "Connect with Zoom (admin OAuth)",
+)
 
 
 @dataclass
@@ -149,23 +186,59 @@ def bound_elsewhere(email: str) -> str:
     )
 
 
-def exchange_message(exc: OAuthFailed) -> str:
+def exchange_message(exc: OAuthFailed, app: AppNames = USER_APP) -> str:
     if exc.status == 0:
         return "Zoom could not be reached to finish connecting. Try again in a minute."
     if exc.error == "invalid_client":
-        return (
-            "Zoom refused meetbridge's app credentials. An admin must check "
-            "MEETBRIDGE_ZOOM_CLIENT_ID and MEETBRIDGE_ZOOM_CLIENT_SECRET."
-        )
+        return f"Zoom refused meetbridge's app credentials. An admin must check {app.credentials}."
     reason = exc.reason.lower()
     if "redirect" in reason:
         return (
             "Zoom says the return address does not match the app's Redirect URL. An admin "
-            "must make MEETBRIDGE_ZOOM_REDIRECT_URI and the app's allow list the same."
+            f"must make {app.redirect} and the app's allow list the same."
         )
     if "expired" in reason or "invalid authorization code" in reason:
         return (
             "The authorization from Zoom expired or was already used (it lasts 5 minutes). "
-            "Click Connect Zoom to try again."
+            f"Click {app.button} to try again."
         )
-    return f"Zoom refused to finish connecting ({exc.error}). Click Connect Zoom to try again."
+    return f"Zoom refused to finish connecting ({exc.error}). Click {app.button} to try again."
+
+
+def not_an_admin(me: dict[str, object]) -> str | None:
+    """Why the Zoom user (Zoom's /users/me) cannot connect the whole account, if it is a
+    member. Zoom itself refuses a member on its consent page; this holds when its role changed
+    since, or a Zoom lets one through."""
+    if str(me.get("role_id") or "") != MEMBER_ROLE_ID and me.get("role_name") != MEMBER_ROLE:
+        return None
+    email = me.get("email") or "this Zoom user"
+    return (
+        f"The Zoom user {email} is a member of its Zoom account, not an owner or admin, so it "
+        "cannot connect the whole account. Sign in to Zoom as the account's owner or an admin "
+        f"and click {ADMIN_APP.button} again, or connect with a Server-to-Server OAuth app."
+    )
+
+
+def missing_admin_scopes(granted: str) -> str | None:
+    """Why the scopes Zoom granted cannot serve as the account connection, if they cannot."""
+    have = set(granted.split())
+    missing = [group[0] for group in ADMIN_OAUTH_SCOPES if not set(group) & have]
+    if not missing:
+        return None
+    return (
+        "Zoom granted fewer permissions than connecting the Zoom account needs: "
+        f"{', '.join(missing)}. Add them to the admin app's scopes in the Zoom App "
+        f"Marketplace, then click {ADMIN_APP.button} again."
+    )
+
+
+def not_granted(asked: str, granted: str) -> str | None:
+    """A warning when Zoom granted fewer of the scopes asked for than all (the account
+    connection still works; the calls that need the others fail with Zoom's 4711)."""
+    missing = [s for s in asked.split() if s not in set(granted.split())]
+    if not missing:
+        return None
+    return (
+        f"Zoom did not grant {', '.join(missing)}: calls that need them will be refused. Add "
+        f"them to the admin app's scopes, then click {ADMIN_APP.button} again."
+    )

@@ -9,7 +9,10 @@ from typing import Any
 
 
 class ZoomError(Exception):
-    """Base. `status` and `code` are Zoom's where Zoom answered."""
+    """Base. `status` and `code` are Zoom's where Zoom answered; `request_id` its tracking id
+    for the reply (the `x-zm-trackingid` header), when it sent one."""
+
+    request_id: str | None = None
 
     def __init__(self, message: str, *, status: int | None = None, code: int | None = None) -> None:
         super().__init__(message)

@@ -1,6 +1,6 @@
 """Installing Zoom: a member's own Zoom (OAuth authorization code with state and PKCE), the
-organisation's Zoom account (Server-to-Server, "Test Zoom", in account_install.py),
-disconnecting and releasing.
+organisation's Zoom account (Server-to-Server, "Test Zoom", or admin OAuth, in
+account_install.py), disconnecting and releasing.
 
 A Zoom user (account id + user id) is bound to one meetbridge user ID while a connection is not
 ended; a second meetbridge user connecting the same Zoom user is refused. Only the Zoom user id,
@@ -10,7 +10,6 @@ tokens at once and leaves the revoke at Zoom to a job (`revocations`)."""
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import select
@@ -23,7 +22,6 @@ from meetbridge.core.db import Database, utcnow
 from meetbridge.core.errors import Conflict, NotFound
 from meetbridge.core.jobs import JobQueue
 from meetbridge.core.models import User
-from meetbridge.core.security import digest
 from meetbridge.core.settings import Settings
 from meetbridge.integrations.zoom.account_install import (
     AccountInstall,
@@ -32,22 +30,23 @@ from meetbridge.integrations.zoom.account_install import (
 )
 from meetbridge.integrations.zoom.client import ZoomClient
 from meetbridge.integrations.zoom.credentials_check import (
+    USER_APP,
     bound_elsewhere,
     exchange_message,
     missing_scopes,
 )
 from meetbridge.integrations.zoom.errors import ZoomError
-from meetbridge.integrations.zoom.oauth import OAuthFailed, ZoomOAuth, pkce_pair
+from meetbridge.integrations.zoom.oauth import OAuthFailed, ZoomOAuth
 from meetbridge.integrations.zoom.revocations import REVOKE_TASK, queue_revocation
 from meetbridge.integrations.zoom.tables import (
+    AuthMethod,
     ConnectionKind,
     ConnectionStatus,
-    OAuthState,
     ZoomConnection,
     identity_of,
 )
 
-STATE_TTL = dt.timedelta(minutes=10)
+USER_STATE = ""  # a member's connect attempts: the state's digest as it always was
 
 
 class ZoomConnections(AccountInstall):
@@ -69,6 +68,11 @@ class ZoomConnections(AccountInstall):
         self.oauth = oauth
         self.client = client
         self.jobs = jobs
+        # The token manager renews the refresh tokens of the admin app's connections too (the
+        # account through admin OAuth): it knows the user app's credentials from its start.
+        client.tokens.add_app(
+            settings.zoom_admin_client_id, settings.zoom_admin_client_secret.get_secret_value()
+        )
         # Told each new or renewed connection's id once it is saved (the meetings it hosted
         # before a disconnect are attached to it again).
         self.on_connected: Callable[[str], object] | None = None
@@ -77,20 +81,7 @@ class ZoomConnections(AccountInstall):
 
     def start_connect(self, actor: User) -> str:
         """Returns the URL of Zoom's consent page for this user, with a fresh state and PKCE."""
-        state = secrets.token_urlsafe(32)
-        verifier, challenge = pkce_pair()
-        with self.db.write() as s:
-            s.execute(
-                OAuthState.__table__.delete().where(OAuthState.expires_at < utcnow())  # type: ignore[attr-defined]
-            )
-            s.add(
-                OAuthState(
-                    id=digest(state),
-                    user_id=actor.id,
-                    verifier_enc=self.crypto.encrypt(verifier),
-                    expires_at=utcnow() + STATE_TTL,
-                )
-            )
+        state, challenge = self._open_state(actor, USER_STATE)
         return self.oauth.authorize_url(
             self.settings.zoom_client_id,
             self.settings.effective_zoom_redirect_uri,
@@ -108,20 +99,7 @@ class ZoomConnections(AccountInstall):
         origin: Origin,
     ) -> ZoomConnection:
         """Handles Zoom's redirect back. Every failure says what happened and what to do."""
-        with self.db.write() as s:
-            row = s.get(OAuthState, digest(state)) if state else None
-            if row is not None:
-                s.delete(row)  # a state works once
-        if row is None or row.user_id != actor.id:
-            raise ConnectFailed(
-                "This sign-in with Zoom was not started here, or was already "
-                "used. Start again with Connect Zoom."
-            )
-        if row.expires_at < utcnow():
-            raise ConnectFailed(
-                "The sign-in with Zoom took too long (over 10 minutes). "
-                "Start again with Connect Zoom."
-            )
+        verifier = self._close_state(actor, USER_STATE, state, USER_APP.button)
         if error:
             if error == "access_denied":
                 raise ConnectFailed(
@@ -144,7 +122,7 @@ class ZoomConnections(AccountInstall):
                 secret,
                 code,
                 self.settings.effective_zoom_redirect_uri,
-                self.crypto.decrypt(row.verifier_enc),
+                verifier,
             )
         except OAuthFailed as exc:
             raise ConnectFailed(exchange_message(exc)) from None
@@ -290,15 +268,21 @@ class ZoomConnections(AccountInstall):
         if revocation:
             self.jobs.enqueue(REVOKE_TASK, revocation)
 
-    def _end(self, s: Session, conn: ZoomConnection, reason: str) -> str | None:
-        """Deletes the tokens now; returns the id of a queued revocation, if there was a token."""
+    def _end(
+        self, s: Session, conn: ZoomConnection, reason: str, revoke: bool = True
+    ) -> str | None:
+        """Deletes the tokens now; returns the id of a queued revocation, if there was a token
+        of an OAuth app (a member's, or the account's through admin OAuth) and `revoke`."""
         self.client.tokens.forget(conn.id)
+        method = conn.auth_method
         token = conn.refresh_token_enc or conn.access_token_enc
         conn.status = ConnectionStatus.ENDED
         conn.end_reason = reason
         conn.ended_at = conn.updated_at = utcnow()
         conn.access_token_enc = conn.refresh_token_enc = None
         conn.access_expires_at = None
-        if not token or conn.kind != ConnectionKind.USER:
-            return None
+        if not token or not revoke or method == AuthMethod.SERVER_TO_SERVER:
+            return None  # a Server-to-Server token is not a user's grant: it just expires
+        if method == AuthMethod.ADMIN_OAUTH:
+            return queue_revocation(s, token, conn.client_id or self.settings.zoom_admin_client_id)
         return queue_revocation(s, token, self.settings.zoom_client_id)

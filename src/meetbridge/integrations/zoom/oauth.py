@@ -42,18 +42,27 @@ class ZoomOAuth:
         self.base = oauth_base.rstrip("/")
         self.http = http
 
-    def authorize_url(self, client_id: str, redirect_uri: str, state: str, challenge: str) -> str:
-        query = urlencode(
-            {
-                "response_type": "code",
-                "client_id": client_id,
-                "redirect_uri": redirect_uri,
-                "state": state,
-                "code_challenge": challenge,
-                "code_challenge_method": "S256",
-            }
-        )
-        return f"{self.base}/oauth/authorize?{query}"
+    def authorize_url(
+        self,
+        client_id: str,
+        redirect_uri: str,
+        state: str,
+        challenge: str,
+        scope: str | None = None,
+    ) -> str:
+        """`scope`: space-separated, asked for explicitly; without it Zoom asks for the app's
+        configured scopes."""
+        params = {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "state": state,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+        if scope:
+            params["scope"] = " ".join(scope.split())
+        return f"{self.base}/oauth/authorize?{urlencode(params)}"
 
     def exchange_code(
         self, client_id: str, secret: str, code: str, redirect_uri: str, verifier: str

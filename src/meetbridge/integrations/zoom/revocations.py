@@ -91,7 +91,13 @@ class Revocations:
         return attempt.status
 
     def _revoke(self, row: Row[Any]) -> Outcome:
-        secret = self.settings.zoom_client_secret.get_secret_value()
+        # With the secret of the app the token belongs to: the user app, or the admin app.
+        st = self.settings
+        secret = (
+            st.zoom_admin_client_secret
+            if row.client_id == st.zoom_admin_client_id and row.client_id != st.zoom_client_id
+            else st.zoom_client_secret
+        ).get_secret_value()
         try:
             self.oauth.revoke(row.client_id, secret, self.crypto.decrypt(row.token_enc))
         except OAuthFailed as exc:
@@ -141,11 +147,19 @@ class Revocations:
         if not account_id or not zoom_user_id:
             return WebhookStatus.IGNORED  # `== None` would match purged connections
         retain = str(payload.get("user_data_retention", "false")).lower() == "true"
+        # Whose app was removed: the admin app's removal ends the account connection that
+        # admin authorized; any other (the user app's) ends the member's own connection.
+        st = self.settings
+        admin_app = (
+            payload.get("client_id") == st.zoom_admin_client_id
+            and st.zoom_admin_client_id != st.zoom_client_id
+        )
         messages = []
         with self.db.write() as s:
             conns = s.scalars(
                 select(ZoomConnection).where(
-                    ZoomConnection.kind == ConnectionKind.USER,
+                    ZoomConnection.kind
+                    == (ConnectionKind.ACCOUNT if admin_app else ConnectionKind.USER),
                     ZoomConnection.zoom_account_id == account_id,
                     ZoomConnection.zoom_user_id == zoom_user_id,
                 )

@@ -31,7 +31,15 @@ from meetbridge.core.models import new_id
 
 class ConnectionKind(enum.StrEnum):
     USER = "user"  # a member's own Zoom (OAuth authorization code)
-    ACCOUNT = "account"  # the organisation's Zoom account (Server-to-Server OAuth)
+    # The organisation's Zoom account: Server-to-Server OAuth, or admin OAuth (an owner or
+    # admin authorized the admin-managed app; `ZoomConnection.auth_method` tells them apart).
+    ACCOUNT = "account"
+
+
+class AuthMethod(enum.StrEnum):
+    USER_OAUTH = "user_oauth"
+    SERVER_TO_SERVER = "server_to_server"
+    ADMIN_OAUTH = "admin_oauth"
 
 
 class ConnectionStatus(enum.StrEnum):
@@ -122,6 +130,20 @@ class ZoomConnection(Base):
     connected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def auth_method(self) -> str:
+        """How the connection reaches Zoom, from the columns it has (no column of its own):
+        an account connection through Server-to-Server keeps its app's client secret until it
+        ends; one through admin OAuth never has one, and names the Zoom admin who authorized
+        it (`zoom_user_id`) and the admin app (`client_id`), with a refresh token."""
+        if self.kind != ConnectionKind.ACCOUNT:
+            return AuthMethod.USER_OAUTH
+        if self.client_secret_enc is None and (
+            self.status != ConnectionStatus.ENDED or self.zoom_user_id or self.refresh_token_enc
+        ):
+            return AuthMethod.ADMIN_OAUTH
+        return AuthMethod.SERVER_TO_SERVER
 
 
 def identity_of(secret_key: str, zoom_account_id: str, zoom_user_id: str) -> str:

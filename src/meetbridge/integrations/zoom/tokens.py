@@ -10,7 +10,12 @@ else who needs a token meanwhile waits, reading, until the version moves on (and
 token), or the lease is released (the refresh failed: they fail the same way) or runs out (its
 holder died: one of them takes over). Server-to-Server tokens are cached in the same row,
 shared by all processes (Zoom has been seen to invalidate older S2S tokens when a new one is
-minted, so minting one per process breaks)."""
+minted, so minting one per process breaks).
+
+Which grant renews a connection's token: a member's connection and an account connection made
+through admin OAuth hold a refresh token (the refresh_token grant, with the credentials of the
+OAuth app that issued it: the user app, or the admin app its row names in `client_id`); a
+Server-to-Server one holds its app's client secret (the account_credentials grant)."""
 
 from __future__ import annotations
 
@@ -33,7 +38,12 @@ from meetbridge.integrations.zoom.errors import (
     ZoomUnavailable,
 )
 from meetbridge.integrations.zoom.oauth import OAuthFailed, ZoomOAuth
-from meetbridge.integrations.zoom.tables import ConnectionKind, ConnectionStatus, ZoomConnection
+from meetbridge.integrations.zoom.tables import (
+    AuthMethod,
+    ConnectionKind,
+    ConnectionStatus,
+    ZoomConnection,
+)
 
 log = get_logger("meetbridge.integrations.zoom.tokens")
 SKEW = dt.timedelta(seconds=60)
@@ -61,9 +71,9 @@ class _Claim:
 
     token: str
     version: int
-    kind: str
-    secret: str  # the refresh token (user) or the app's client secret (account)
-    client_id: str
+    grant: str  # "refresh_token" | "account_credentials"
+    secret: str  # the refresh token, or the S2S app's client secret
+    client_id: str  # the OAuth app the refresh token belongs to, or the S2S app
     account_id: str
 
 
@@ -99,9 +109,18 @@ class TokenManager:
         self.oauth = oauth
         self.client_id = client_id
         self.client_secret = client_secret
+        # The OAuth apps whose refresh tokens may be renewed here, by client id: the user app,
+        # and the admin app (`add_app`).
+        self.apps: dict[str, str] = {client_id: client_secret}
         self.on_lost = on_lost  # (connection id, reason), after the connection is marked
         # connection id → (reuse until, monotonic; credentials; access token's expiry)
         self._cache: dict[str, tuple[float, Credentials, dt.datetime]] = {}
+
+    def add_app(self, client_id: str, client_secret: str) -> None:
+        """Another OAuth app whose connections' refresh tokens are renewed here (the admin
+        app of account connections made through admin OAuth)."""
+        if client_id:
+            self.apps.setdefault(client_id, client_secret)
 
     def forget(self, connection_id: str) -> None:
         self._cache.pop(connection_id, None)
@@ -184,15 +203,17 @@ class TokenManager:
                 return None
             token = new_id()
             row.refresh_claim, row.refresh_claimed_until = token, now + self.lease
-            enc = (
-                row.refresh_token_enc if row.kind == ConnectionKind.USER else row.client_secret_enc
-            )
+            if row.auth_method == AuthMethod.SERVER_TO_SERVER:
+                grant, enc, client_id = "account_credentials", row.client_secret_enc, row.client_id
+            else:  # a member's connection, or the account's through admin OAuth
+                grant, enc = "refresh_token", row.refresh_token_enc
+                client_id = row.client_id if row.kind == ConnectionKind.ACCOUNT else None
             return _Claim(
                 token=token,
                 version=row.token_version,
-                kind=row.kind,
+                grant=grant,
                 secret=self.crypto.decrypt(enc or ""),
-                client_id=row.client_id or "",
+                client_id=client_id or self.client_id,
                 account_id=row.zoom_account_id or "",
             )
 
@@ -222,8 +243,15 @@ class TokenManager:
             & (ZoomConnection.token_version == claim.version)
         )
         try:
-            if claim.kind == ConnectionKind.USER:
-                tokens = self.oauth.refresh(self.client_id, self.client_secret, claim.secret)
+            if claim.grant == "refresh_token":
+                app_secret = self.apps.get(claim.client_id)
+                if app_secret is None:
+                    # The app that issued the refresh token is no longer configured here (its
+                    # client id changed): only that app can renew it.
+                    raise OAuthFailed(
+                        "invalid_client", f"the Zoom app {claim.client_id} is not configured", 401
+                    )
+                tokens = self.oauth.refresh(claim.client_id, app_secret, claim.secret)
             else:
                 tokens = self.oauth.account_token(claim.client_id, claim.secret, claim.account_id)
         except OAuthFailed as exc:
