@@ -440,7 +440,7 @@ def _editor(
     """The editor page (sync: its reads include the Zoom connection's scopes)."""
     c = container(request)
     granted = c.workflows.granted_scopes(user)
-    checked = defs.check(draft.definition, granted)
+    checked = c.workflows.check(user, draft.definition)
     trigger = draft.definition.get("trigger") or {}
     kind = str(trigger.get("kind") or "")
     steps, shown = _step_views(draft.definition.get("steps") or [], ed.errors)
@@ -507,7 +507,7 @@ def _list_page(request: Request, user: User) -> Response:
     granted = c.workflows.granted_scopes(user)
     rows = []
     lacking = []
-    for s in c.workflows.list(user):
+    for s in c.workflows.all(user):
         missing = defs.check(s.definition, granted).missing_scopes
         if missing:
             lacking.append((s.workflow, missing))
@@ -968,6 +968,7 @@ async def directory_create(request: Request) -> Response:
         if isinstance(exc, NotFound):
             raise
         errors = _grouped_errors(exc)
+        values["password"] = ""  # never sent back in a page
         if any(k not in values for k in errors):
             errors["_"] = "; ".join(r for k, r in errors.items() if k not in values) or exc.message
         return await in_thread(_directory, request, user, exc.status, values, errors)
