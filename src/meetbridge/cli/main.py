@@ -21,6 +21,7 @@ from meetbridge.cli.booking import booking_app
 from meetbridge.cli.common import console, err, load_settings, open_container
 from meetbridge.cli.meetings import meetings_app
 from meetbridge.cli.requests import requests_app
+from meetbridge.cli.workflows import workflows_app
 
 if TYPE_CHECKING:
     from meetbridge.core.settings import Settings
@@ -31,6 +32,7 @@ app.add_typer(orgs_app, name="orgs")
 app.add_typer(meetings_app, name="meetings")
 app.add_typer(booking_app, name="booking")
 app.add_typer(requests_app, name="requests")
+app.add_typer(workflows_app, name="workflows")
 app.command()(login.login)
 app.command()(login.logout)
 app.command()(login.whoami)

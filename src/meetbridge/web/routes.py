@@ -21,6 +21,7 @@ from meetbridge.web import (
     signin,
     team,
     tokens,
+    workflows,
     zoom,
 )
 
@@ -42,4 +43,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     booking_public.router,
     reports.router,
     requests.router,
+    workflows.router,
 )
