@@ -254,7 +254,7 @@ def test_a_form_without_its_csrf_token_is_refused(
     assert client.post("/zoom/directory", data={"email": "x@example.com"}).status_code == 403
     assert versions(container, wf.id) == 1
     assert container.workflows.runs(acme.owner, wf.id) == []
-    assert [s.workflow.name for s in container.workflows.list(acme.owner)] == ["Tell me"]
+    assert [s.workflow.name for s in container.workflows.all(acme.owner)] == ["Tell me"]
 
 
 # ---- the editor --------------------------------------------------------------------------------
@@ -576,7 +576,7 @@ def test_delete_asks_first(client: TestClient, container: Container, acme: Org) 
     assert "Delete “Tell me”?" in confirm
     r = client.post(f"/workflows/{wf.id}/delete", data={"csrf_token": csrf(confirm)})
     assert r.status_code == 200 and "is deleted" in r.text
-    assert container.workflows.list(acme.owner) == []
+    assert container.workflows.all(acme.owner) == []
     assert client.get(f"/workflows/{wf.id}").status_code == 404
 
 

@@ -507,7 +507,7 @@ def _list_page(request: Request, user: User) -> Response:
     granted = c.workflows.granted_scopes(user)
     rows = []
     lacking = []
-    for s in c.workflows.list(user):
+    for s in c.workflows.all(user):
         missing = defs.check(s.definition, granted).missing_scopes
         if missing:
             lacking.append((s.workflow, missing))
