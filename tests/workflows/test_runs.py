@@ -387,3 +387,39 @@ def test_a_zoom_event_starts_the_workflows_of_the_account(env: ZoomEnv, smtp: Sm
     assert (
         run.trigger == "zoom:meeting.ended" and run.data["meeting"]["topic"] == "Quarterly review"
     )
+
+
+def test_over_admin_oauth_a_removed_app_fails_the_run_and_reconnecting_retries_it(
+    env: ZoomEnv, smtp: SmtpServer
+) -> None:
+    import re
+
+    from tests.integrations.zoom.test_admin_oauth import ADMIN_APP, admin_connect
+
+    c = env.c
+    browser = env.signed_in("owner@acme.test")
+    admin_connect(env, browser, "dana@zoom-sandbox.test")  # replaces Server-to-Server
+    wf = c.workflows.create(owner(env), "Onboarding", onboarding(), ORIGIN, enabled=True)
+    ok = wait_run(
+        env, c.workflows.run_now(owner(env), wf.id, member_data("a@acme.test"), ORIGIN).id
+    )
+    assert ok.status == RunStatus.SUCCEEDED, ok.last_error
+    # Dana removes the app in Zoom: the next run fails on its first Zoom step.
+    apps = browser.get(f"{env.zoom}/marketplace/user/installed")
+    token = re.search(r"name='csrf' value='([^']+)'", apps.text)
+    assert token
+    browser.post(f"{env.zoom}/marketplace/user/installed",
+                 data={"csrf": token.group(1), "client_id": ADMIN_APP})  # fmt: skip
+    smtp.inbox.clear()
+    run = wait_run(
+        env, c.workflows.run_now(owner(env), wf.id, member_data("b@acme.test"), ORIGIN).id
+    )
+    assert run.status == RunStatus.FAILED and run.step == 0
+    assert run.error_kind == "refresh", (run.error_kind, run.last_error)
+    [mail] = smtp.inbox.wait_for("owner@acme.test")
+    assert "Token refresh failure" in mail.get_body(("plain",)).get_content()
+    # Connecting again retries the run from its failed step.
+    admin_connect(env, browser, "dana@zoom-sandbox.test")
+    run = wait_run(env, run.id)
+    assert run.status == RunStatus.SUCCEEDED, run.last_error
+    assert len(zoom_users(env, "b@acme.test")) == 1
