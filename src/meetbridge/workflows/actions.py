@@ -97,6 +97,7 @@ class StepContext:
     db: Database
     now: dt.datetime
     resumed: bool  # an earlier attempt of this step may have reached Zoom
+    step_started: dt.datetime | None = None  # when the step's first attempt began
     request_ids: list[str] = field(default_factory=list)
 
     def call(
@@ -458,7 +459,8 @@ def _wait(ctx: StepContext, v: dict[str, Any]) -> Result:
         if until.tzinfo is None:
             until = until.replace(tzinfo=zone(v["timezone"] or ctx.org_timezone))
     else:
-        until = ctx.now + dt.timedelta(minutes=v["minutes"] or 0)
+        # From the step's first attempt: each later look counts from the same start.
+        until = (ctx.step_started or ctx.now) + dt.timedelta(minutes=v["minutes"] or 0)
     until = until.astimezone(dt.UTC)
     if until - ctx.now > MAX_WAIT:
         raise StepError("input", "a workflow waits at most 30 days")

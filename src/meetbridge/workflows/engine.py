@@ -412,6 +412,7 @@ class Engine:
                 advance=advance,
             )  # fmt: skip
             return StepDone(output)
+        ctx_now = self.clock.now()
         ctx = StepContext(
             org_id=row.org_id,
             org_timezone=org.timezone,
@@ -422,8 +423,9 @@ class Engine:
             meetings=self.meetings,
             mail=self.mail,
             db=self.db,
-            now=self.clock.now(),
+            now=ctx_now,
             resumed=before is not None,
+            step_started=before.started_at if before is not None else ctx_now,
         )
         try:
             result = action.run(ctx, values)
