@@ -83,9 +83,7 @@ def _stored(container: Container) -> int:
 def test_unsupported_events_are_answered_and_dropped(
     client: TestClient, container: Container
 ) -> None:
-    assert _post(client, container, _body("webinar.started", {"id": 5})) == {
-        "status": "ignored"
-    }
+    assert _post(client, container, _body("webinar.started", {"id": 5})) == {"status": "ignored"}
     assert _post(client, container, _body("user.updated", {"id": "u"})) == {"status": "ignored"}
     assert _stored(container) == 0
 
