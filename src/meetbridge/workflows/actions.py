@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy.exc import IntegrityError
 
@@ -166,12 +167,7 @@ def _create_meeting(ctx: StepContext, v: dict[str, Any]) -> Result:
     mine = ctx.meetings.list_by_source(ctx.org_id, source)
     live = [m for m in mine if Status(m.status) != Status.FAILED and not Status(m.status).gone]
     if not live and mine and not ctx.resumed:
-        m = mine[-1]
-        reason = m.last_error or m.status
-        # The meetings engine keeps Zoom's refusal in words; a missing scope (4711) is one a
-        # re-connect fixes, so the run says so (and is retried when the account reconnects).
-        kind = "scope" if "does not contain scopes" in reason else "meeting"
-        raise StepError(kind, f"Zoom did not make the meeting: {reason}")
+        raise _not_made(mine[-1])
     if not live:
         # None yet, or the run is retried after Zoom refused one: a new meeting, whose id
         # counts the step's meetings so far (the same on every attempt: never two). A refused
@@ -201,10 +197,16 @@ def _create_meeting(ctx: StepContext, v: dict[str, Any]) -> Result:
             }
         )
     if status == Status.FAILED:
-        reason = m.last_error or m.status
-        kind = "scope" if "does not contain scopes" in reason else "meeting"
-        raise StepError(kind, f"Zoom did not make the meeting: {reason}")
+        raise _not_made(m)
     return Wait(ctx.now + MEETING_WAIT, "Zoom is making the meeting")
+
+
+def _not_made(m: Any) -> StepError:
+    reason = m.last_error or m.status
+    # The meetings engine keeps Zoom's refusal in words; a missing scope (4711) is one a
+    # re-connect fixes, so the run says so (and is retried when the account reconnects).
+    kind = "scope" if "does not contain scopes" in reason else "meeting"
+    return StepError(kind, f"Zoom did not make the meeting: {reason}")
 
 
 def _schedule(
@@ -381,8 +383,6 @@ def _recordings(ctx: StepContext, v: dict[str, Any]) -> Result:
     # A meeting's UUID that starts with "/" or holds "//" must be encoded twice (Zoom's
     # recordings docs); others once.
     if "/" in ref:
-        from urllib.parse import quote
-
         ref = quote(quote(ref, safe=""), safe="")
     body = ctx.call("GET", f"/meetings/{ref}/recordings").body or {}
     files = [

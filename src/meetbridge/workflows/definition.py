@@ -8,6 +8,7 @@ Zoom API document it reads."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -348,8 +349,6 @@ def _check_call(at: str, v: dict[str, Any], granted: frozenset[str] | None, out:
     body = v.get("body")
     if isinstance(body, str) and not is_template(body):
         try:
-            import json
-
             body = json.loads(body) if body.strip() else None
         except ValueError:
             return  # reported by the field's own check
