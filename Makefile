@@ -45,11 +45,11 @@ pytest: $(DEV_STAMP) browser
 ## test: install everything (Chromium included) and run every check and the whole suite
 test: lint typecheck pytest
 
-## chaos: two web and two worker processes on PostgreSQL + Redis, faults and a SIGKILL (CI runs it)
+## chaos: web and worker processes on PostgreSQL + Redis, Zoom faults and a SIGKILL, for meetings and workflows (CI runs it)
 chaos: $(DEV_STAMP)
 	MEETBRIDGE_TEST_POSTGRES_URL=$${MEETBRIDGE_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test} \
 	MEETBRIDGE_TEST_REDIS_URL=$${MEETBRIDGE_TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
-	$(BIN)/pytest -m chaos tests/meetings/test_meetings_scaled.py
+	$(BIN)/pytest -m chaos tests/meetings/test_meetings_scaled.py tests/workflows/test_chaos.py
 
 ## bench: run the benchmarks and print their figures
 bench: $(DEV_STAMP)

@@ -23,9 +23,25 @@ from meetbridge.core.db import REFUSE_LOOP_WRITES_ENV, Base, normalize_url
 from meetbridge.core.migrate import upgrade
 from meetbridge.core.models import User
 from meetbridge.core.settings import Settings
-from tests.support import SmtpServer
+from tests.support import SmtpServer, xdist_worker
 
 PG_URL = os.environ.get("MEETBRIDGE_TEST_POSTGRES_URL")
+
+
+def _redis_per_worker() -> None:
+    """Parallel test workers each get a Redis database of their own (15, 14, …): the job queue's
+    name is fixed, and one worker's queued jobs must not reach another's processes. Set here,
+    before the test modules read the variable."""
+    url = os.environ.get("MEETBRIDGE_TEST_REDIS_URL")
+    worker, _ = xdist_worker()
+    if url and worker:
+        base, _, db = url.rpartition("/")
+        if not db.isdigit():
+            base, db = url.rstrip("/"), "15"
+        os.environ["MEETBRIDGE_TEST_REDIS_URL"] = f"{base}/{int(db) - worker}"
+
+
+_redis_per_worker()
 PASSWORD = "correct-horse-battery"
 ORIGIN = Origin(ip="127.0.0.1", via="test")
 

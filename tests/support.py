@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
 import random
 import socket
 import threading
@@ -25,6 +26,12 @@ def _ephemeral_range() -> range:
     return range(low, high + 1)
 
 
+def xdist_worker() -> tuple[int, int]:
+    """This test process's number and how many run side by side (pytest-xdist); (0, 1) alone."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(name.removeprefix("gw")), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+
+
 def free_port() -> int:
     """A loopback port nobody listens on, outside the kernel's ephemeral range.
 
@@ -32,10 +39,15 @@ def free_port() -> int:
     server binding it, any outgoing connection (to PostgreSQL, SMTP, the sandbox…) may be given
     the same number, and the server fails with "address already in use" (it did, once in CI).
     Ports below the ephemeral range are never handed to outgoing connections, and each one is
-    handed out once per test run.
+    handed out once per test run. Parallel test workers draw from disjoint sets of ports.
     """
     ephemeral = _ephemeral_range()
-    candidates = [p for p in range(10000, 65535) if p not in ephemeral and p not in _handed_out]
+    worker, workers = xdist_worker()
+    candidates = [
+        p
+        for p in range(10000, 65535)
+        if p % workers == worker and p not in ephemeral and p not in _handed_out
+    ]
     for port in random.sample(candidates, 200):
         with socket.socket() as s:
             try:

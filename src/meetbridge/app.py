@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from meetbridge import __version__
 from meetbridge.api.routes import ROUTERS as API_ROUTERS
 from meetbridge.container import Container, build_container
-from meetbridge.core.errors import DomainError, Throttled
+from meetbridge.core.errors import DomainError, Throttled, Unavailable
 from meetbridge.core.logging import configure_logging, get_logger
 from meetbridge.core.metrics import Metrics
 from meetbridge.core.settings import Settings
@@ -85,7 +85,7 @@ def create_app(container: Container) -> FastAPI:
             return error_page(request, exc.status, exc.message)
         fields = [{"field": e.field, "reason": e.reason} for e in exc.errors]
         resp = _error(exc.status, exc.code, exc.message, fields)
-        if isinstance(exc, Throttled):
+        if isinstance(exc, Throttled | Unavailable):
             resp.headers["Retry-After"] = str(exc.retry_after)
         return resp
 

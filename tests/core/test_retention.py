@@ -50,11 +50,7 @@ def test_old_finished_rows_are_pruned_and_pending_work_is_kept(
         left = set(s.scalars(select(EmailMessage.dedupe_key)).all())
         assert left == {"old-pending", "recent-sent"}
         assert len(s.scalars(select(LoginAttempt.id)).all()) == 1
-    assert c.retention.prune() == {
-        "email_messages": 0,
-        "webhook_events": 0,
-        "domain_events": 0,
-        "login_attempts": 0,
-        "idempotency_keys": 0,
-    }
+    again = c.retention.prune()
+    assert {"email_messages", "login_attempts", "workflow_runs"} <= again.keys()
+    assert set(again.values()) == {0}
     c.close()

@@ -4,6 +4,7 @@ goes on from its failed step."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -12,6 +13,9 @@ from typing import Any
 
 import pytest
 
+from meetbridge.core.clock import ManualClock
+from meetbridge.core.db import utcnow
+from meetbridge.core.retention import Retention
 from meetbridge.core.work import Retry
 from meetbridge.workflows.tables import RunStatus, StepStatus, Workflow
 from tests.conftest import ORIGIN
@@ -184,7 +188,7 @@ def test_a_loop_of_ten_thousand_is_refused_before_anything(env: ZoomEnv) -> None
     assert steps_of(env, run.id) == []
 
 
-def test_a_loop_adds_each_item_once(env: ZoomEnv) -> None:
+def test_a_loop_adds_each_item_once(env: ZoomEnv, smtp: SmtpServer) -> None:
     c = env.c
     definition = {
         "trigger": {"kind": "manual"},
@@ -202,6 +206,13 @@ def test_a_loop_adds_each_item_once(env: ZoomEnv) -> None:
                 "inputs": {"meeting_id": "{{ steps.townhall.zoom_id }}",
                            "email": "{{ item.email }}", "first_name": "{{ item.name }}"},
             },
+            {
+                "key": "tell",
+                "action": "email.send",
+                "inputs": {"to": "{{ data.hires[0].email }}", "subject": "Town hall",
+                           "text": "{{ steps.add.count }} added; yours: "
+                                   "{{ steps.add.results[0].join_url }}"},
+            },
         ],
     }  # fmt: skip
     wf = c.workflows.create(owner(env), "Town hall", definition, ORIGIN, enabled=True)
@@ -212,6 +223,11 @@ def test_a_loop_adds_each_item_once(env: ZoomEnv) -> None:
     assert sorted(r["email"] for r in m["registrants"]) == sorted(h["email"] for h in hires)
     whole = next(s for s in steps_of(env, run.id) if s.key == "add" and s.item == -1)
     assert whole.output["count"] == 5
+    # A later step reads the loop's results by position.
+    [mail] = smtp.inbox.wait_for("h0@acme.test")
+    first = next(s for s in steps_of(env, run.id) if s.key == "add" and s.item == 0)
+    assert first.output["join_url"].startswith(env.zoom)
+    assert mail.get_content().strip() == f"5 added; yours: {first.output['join_url']}"
 
 
 def _signed(secret: str, body: bytes, ts: int | None = None) -> dict[str, str]:
@@ -423,3 +439,28 @@ def test_over_admin_oauth_a_removed_app_fails_the_run_and_reconnecting_retries_i
     run = wait_run(env, run.id)
     assert run.status == RunStatus.SUCCEEDED, run.last_error
     assert len(zoom_users(env, "b@acme.test")) == 1
+
+
+def test_finished_runs_are_pruned_with_their_steps_and_waiting_runs_are_kept(env: ZoomEnv) -> None:
+    c = env.c
+    quick = {
+        "trigger": {"kind": "manual"},
+        "steps": [{"key": "w", "action": "wait.until", "inputs": {"minutes": 0}}],
+    }
+    slow = {
+        "trigger": {"kind": "manual"},
+        "steps": [{"key": "w", "action": "wait.until", "inputs": {"minutes": 60}}],
+    }
+    done = c.workflows.run_now(
+        owner(env), c.workflows.create(owner(env), "Quick", quick, ORIGIN, enabled=True).id, {}, ORIGIN
+    )
+    waiting = c.workflows.run_now(
+        owner(env), c.workflows.create(owner(env), "Slow", slow, ORIGIN, enabled=True).id, {}, ORIGIN
+    )
+    assert wait_run(env, done.id).status == RunStatus.SUCCEEDED
+    assert wait_run(env, waiting.id, timeout=0.5).status == RunStatus.PENDING
+    r = c.retention
+    later = ManualClock(utcnow() + dt.timedelta(days=r.days + 1))
+    assert Retention(c.db, later, r.days, r.rules).prune()["workflow_runs"] == 1
+    assert steps_of(env, done.id) == [] and len(steps_of(env, waiting.id)) == 1
+    assert c.workflows.run(owner(env), waiting.id)[0].status == RunStatus.PENDING

@@ -104,3 +104,15 @@ class Throttled(DomainError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    """A service this one needs (Zoom) is failing or unreachable now: the same request works
+    later, unchanged. Durable work treats it as worth retrying, never as bad input."""
+
+    status = 503
+    code = "unavailable"
+
+    def __init__(self, field_name: str, reason: str, retry_after: int = 30) -> None:
+        super().__init__(f"{field_name}: {reason}", [FieldError(field_name, reason)])
+        self.retry_after = retry_after

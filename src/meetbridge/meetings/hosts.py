@@ -12,14 +12,18 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from meetbridge.core.db import Database
+from meetbridge.core import errors
 from meetbridge.core.errors import Conflict, PermissionDenied, ValidationFailed
 from meetbridge.core.models import User
 from meetbridge.core.platform import (
+    Ambiguous,
     HostRef,
     PlatformError,
     PlatformHost,
     PlatformMeeting,
     PlatformUser,
+    RateLimited,
+    Unavailable,
     VideoPlatform,
 )
 
@@ -80,6 +84,12 @@ class AccountHosts:
     def _listed(self, connection_id: str) -> list[PlatformHost]:
         try:
             return self.platform.hosts(connection_id)
+        except (Unavailable, RateLimited, Ambiguous) as exc:
+            # Zoom failing now (5xx, timeout, 429) is not the caller's mistake: the same
+            # request works later, and durable work retries it instead of giving up.
+            raise errors.Unavailable(
+                "host", f"Zoom did not list the account's users just now: {exc.message}"
+            ) from None
         except PlatformError as exc:
             raise Conflict(
                 "host", f"Zoom did not list the account's users: {exc.message}"

@@ -310,7 +310,7 @@ def _control(f: Field, value: Any) -> str:
 
 def _outputs(step: dict[str, Any]) -> list[str]:
     if step.get("for_each"):
-        return ["items", "count"]
+        return ["results", "count"]
     action = ACTIONS.get(str(step.get("action")))
     return list(action.output) if action else []
 

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 import meetbridge.integrations.zoom.openapi as openapi
 from meetbridge.core.audit import Origin
 from meetbridge.core.db import Database
-from meetbridge.core.errors import DomainError
+from meetbridge.core.errors import DomainError, Unavailable
 from meetbridge.core.models import User
 from meetbridge.integrations.zoom.passthrough import CallFailed, ZoomPassthrough, ZoomReply
 from meetbridge.meetings.inputs import MeetingInput
@@ -230,6 +230,8 @@ def _schedule(
         ctx.meetings.schedule(owner, data, ORIGIN, meeting_id=meeting_id)
     except IntegrityError:
         pass  # a racing attempt wrote it: it is found by its source
+    except Unavailable as exc:  # Zoom failing while the host was checked: nothing was made
+        raise StepError("unavailable", _words(exc)) from None
     except DomainError as exc:
         raise StepError("input", _words(exc)) from None
 

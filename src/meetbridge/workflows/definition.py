@@ -317,8 +317,8 @@ def _check_output(where: str, path: tuple[str, ...], out: Checked) -> None:
     if action is None:
         return
     if action == "loop":
-        if path[2] not in ("items", "count"):
-            out.add(where, f"step {path[1]!r} loops: use steps.{path[1]}.items or .count")
+        if path[2] not in ("results", "count"):
+            out.add(where, f"step {path[1]!r} loops: use steps.{path[1]}.results or .count")
         return
     known = ACTIONS[action].output
     if path[2] not in known:
