@@ -40,7 +40,7 @@ typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
 pytest: $(DEV_STAMP) browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 ## test: install everything (Chromium included) and run every check and the whole suite
 test: lint typecheck pytest

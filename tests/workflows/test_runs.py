@@ -227,7 +227,10 @@ def test_a_loop_adds_each_item_once(env: ZoomEnv, smtp: SmtpServer) -> None:
     [mail] = smtp.inbox.wait_for("h0@acme.test")
     first = next(s for s in steps_of(env, run.id) if s.key == "add" and s.item == 0)
     assert first.output["join_url"].startswith(env.zoom)
-    assert mail.get_content().strip() == f"5 added; yours: {first.output['join_url']}"
+    assert (
+        mail.get_body(("plain",)).get_content().strip()
+        == f"5 added; yours: {first.output['join_url']}"
+    )
 
 
 def _signed(secret: str, body: bytes, ts: int | None = None) -> dict[str, str]:
@@ -452,10 +455,16 @@ def test_finished_runs_are_pruned_with_their_steps_and_waiting_runs_are_kept(env
         "steps": [{"key": "w", "action": "wait.until", "inputs": {"minutes": 60}}],
     }
     done = c.workflows.run_now(
-        owner(env), c.workflows.create(owner(env), "Quick", quick, ORIGIN, enabled=True).id, {}, ORIGIN
+        owner(env),
+        c.workflows.create(owner(env), "Quick", quick, ORIGIN, enabled=True).id,
+        {},
+        ORIGIN,
     )
     waiting = c.workflows.run_now(
-        owner(env), c.workflows.create(owner(env), "Slow", slow, ORIGIN, enabled=True).id, {}, ORIGIN
+        owner(env),
+        c.workflows.create(owner(env), "Slow", slow, ORIGIN, enabled=True).id,
+        {},
+        ORIGIN,
     )
     assert wait_run(env, done.id).status == RunStatus.SUCCEEDED
     assert wait_run(env, waiting.id, timeout=0.5).status == RunStatus.PENDING

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from meetbridge.core.db import Database
 from meetbridge.core import errors
+from meetbridge.core.db import Database
 from meetbridge.core.errors import Conflict, PermissionDenied, ValidationFailed
 from meetbridge.core.models import User
 from meetbridge.core.platform import (
