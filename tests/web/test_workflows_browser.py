@@ -3,20 +3,26 @@ from the onboarding template, adds a step and moves it up, saves, tests it with 
 sees each step inline, opens the test run's page; runs it for real before the Zoom account is
 connected and reads what to do (a link to Integrations), connects it and retries from the
 failed step, the run page following the run until it has succeeded. The editor also works
-without JavaScript, and Zoom → Directory lists the account's users and creates one. axe-core
-finds nothing serious on any page. Screenshots: docs/screenshots/workflows-*.png."""
+without JavaScript, and Zoom → Directory lists the account's users and creates one. And issue
+#19's "Done when" end to end with a real queue: admin OAuth, the onboarding workflow switched
+on, a member added with a start date, the run followed step by step on its page, what it made
+at Zoom and the new hire's e-mail; the app removed at Zoom, the next run's re-connect advice,
+and re-connecting retrying it from its failed step. axe-core finds nothing serious on any page.
+Screenshots: docs/screenshots/workflows-*.png."""
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from meetbridge.workflows.tables import RunStatus
+from meetbridge.workflows.tables import RunStatus, WorkflowRun
+from meetbridge_sandbox.config import DEMO_USER_PASSWORD
 from tests.conftest import ORIGIN
 from tests.support import SmtpServer
 from tests.web.test_booking_public_browser import _axe, axe_source  # noqa: F401 (a fixture)
@@ -165,7 +171,7 @@ def test_build_from_the_template_test_run_and_retry(
     assert run.status == RunStatus.SUCCEEDED
     [meeting] = env.control("GET", f"/meetings?host={HOST}")
     assert meeting["topic"] == "Day 1 orientation for Alex New"
-    assert page.locator('meta[http-equiv="refresh"]').count() == 0
+    expect(page.locator("#run-view")).not_to_have_attribute("hx-trigger", "every 2s")
     expect(page.locator("#run-step-0")).to_contain_text("Zoom request ID")
     mail = [m for m in smtp.inbox.to("owner@acme.test") if "New hire" in str(m["Subject"])]
     assert [str(m["Subject"]) for m in mail] == ["New hire: Alex New"]
@@ -250,4 +256,235 @@ def test_the_directory_lists_and_creates_zoom_users(
     expect(page.locator("table.directory")).to_contain_text("nia.newhire@zoom-sandbox.test")
     _shot(page, "workflows-directory")
     _axe(page, axe_source, "directory")
+    context.close()
+
+
+@pytest.fixture
+def queued(tmp_path: Path, database_url: str, smtp: SmtpServer) -> Iterator[ZoomEnv]:
+    """The product with a real queue: nothing runs in the background until the test's worker
+    (`_work`) takes the jobs, so a run's page is seen between its steps."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the pages do not depend on the database; the HTTP tests run on both")
+    with zoom_env(tmp_path, database_url, smtp, immediate_jobs=False) as e:
+        yield e
+
+
+def _work(env: ZoomEnv, done: Callable[[], bool], timeout: float = 30) -> None:
+    """The worker, in this thread: takes the queue's jobs one at a time (and those scheduled
+    for later once due), as `meetbridge worker` does, until `done()`."""
+    huey = env.c.jobs.huey
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, "the work did not get there"
+        for task in huey.read_schedule():
+            huey.enqueue(task)
+        job = huey.dequeue()  # waits a moment for one
+        if job is not None:
+            huey.execute(job)
+
+
+def _run_for(env: ZoomEnv, workflow_id: str, email: str) -> WorkflowRun | None:
+    runs = env.c.workflows.runs(env.user("owner@acme.test"), workflow_id)
+    return next((r for r in runs if r.data["member"]["email"] == email), None)
+
+
+def _step_statuses(env: ZoomEnv, run_id: str) -> list[str]:
+    _run, steps = env.c.workflows.run(env.user("owner@acme.test"), run_id)
+    return [str(st.status) for st in steps if st.item == -1]
+
+
+def _add_member(page: Page, name: str, email: str, start: str) -> None:
+    """Team → Add member, with a start date (which onboards them)."""
+    page.get_by_role("navigation").get_by_role("link", name="Team").click()
+    page.get_by_role("link", name="Add member").click()
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("E-mail", exact=True).fill(email)
+    page.get_by_label("Start date (optional)").fill(start)
+    page.get_by_label("First password (at least 10 characters)").fill("a-Long-enough-passw0rd!")
+    page.get_by_role("button", name="Create login").click()
+    expect(page.get_by_role("status")).to_contain_text(f"{name} can now sign in as {email}")
+    expect(page.locator(".member", has_text=name)).to_contain_text(f"Starts {start}")
+
+
+def _open_last_run(page: Page) -> None:
+    """Workflows → the onboarding workflow's last run."""
+    page.get_by_role("navigation").get_by_role("link", name="Workflows").click()
+    row = page.locator("table.workflows tbody tr", has_text="Onboarding")
+    row.locator("td.when a").click()
+    expect(page.get_by_role("heading", name=re.compile("Run of Onboarding"))).to_be_visible()
+
+
+def _connect_admin_oauth(page: Page) -> None:
+    """Integrations → Zoom → Connect with Zoom (admin OAuth), then Allow at Zoom (signing in to
+    Zoom as its owner first if need be)."""
+    page.get_by_role("navigation").locator("summary", has_text="Settings").click()
+    page.get_by_role("link", name="Integrations → Zoom").click()
+    page.get_by_role("button", name="Connect with Zoom (admin OAuth)").click()
+    if page.get_by_role("button", name="Sign In").count():
+        page.get_by_label("Email").fill(HOST)
+        page.get_by_label("Password").fill(DEMO_USER_PASSWORD)
+        page.get_by_role("button", name="Sign In").click()
+    expect(page.locator("ul.scopes")).to_contain_text("user:write:user:admin")
+    page.get_by_role("button", name="Allow").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        f"The Zoom account {ACCOUNT[0]} is connected through admin OAuth, authorized by {HOST}."
+    )
+
+
+def test_done_onboarding_over_admin_oauth_step_by_step_and_retried_after_reconnecting(
+    browser: Browser,
+    queued: ZoomEnv,
+    smtp: SmtpServer,
+    axe_source: str,  # noqa: F811
+) -> None:
+    """Issue #19's "Done when" for Workflows, clicked through: admin OAuth; the onboarding
+    workflow made from its template and switched on; a member added with a start date runs it,
+    its page following it step by step; the user, the meeting and the registrant at Zoom and
+    the new hire's e-mail. Then the app removed at Zoom: the next run says to re-connect, and
+    re-connecting goes on from its failed step."""
+    env = queued
+    start = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 86400))
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    _sign_in(page, env, "owner@acme.test")
+    _connect_admin_oauth(page)
+    expect(page.locator("#account-zoom-facts")).to_contain_text("Admin OAuth")
+
+    page.get_by_role("navigation").get_by_role("link", name="Workflows").click()
+    expect(page.locator("#not-connected")).to_have_count(0)
+    page.get_by_role("button", name="Use this template “Onboarding → Day-1 orientation”").click()
+    expect(page.get_by_role("status")).to_contain_text("made from the template")
+    assert [x.split(" ")[-1] for x in _legends(page)] == [
+        "zoom_user",
+        "orientation",
+        "register",
+        "tell",
+    ]
+    page.locator("#s1-in-host").fill(HOST)  # the orientations' host, a licensed Zoom user
+    page.get_by_role("button", name="Save and switch on").click()
+    expect(page.get_by_role("status")).to_contain_text("switched on")
+    expect(page.locator("#missing-scopes")).to_have_count(0)  # admin OAuth grants them all
+    workflow_id = page.url.rsplit("/", 1)[1]
+
+    # A new hire: the event starts a run; the worker does its first step and asks Zoom for the
+    # meeting, which the run then waits for.
+    _add_member(page, "Nia Newhire", "nia@acme.test", start)
+    first: list[WorkflowRun] = []
+
+    def waits_for_the_meeting() -> bool:
+        run = _run_for(env, workflow_id, "nia@acme.test")
+        first[:] = [run] if run else []
+        return run is not None and _step_statuses(env, run.id) == ["succeeded", "waiting"]
+
+    _work(env, waits_for_the_meeting)
+    _open_last_run(page)
+    expect(page.locator("#run-status")).to_have_text("pending")
+    expect(page.locator("#run-facts").get_by_role("status")).to_contain_text(
+        "at step 2 of 4: Zoom is making the meeting — this page follows it"
+    )
+    expect(page.locator("#run-step-0 .badge")).to_have_text("succeeded")
+    expect(page.locator("#run-step-1 .badge")).to_have_text("waiting")
+    expect(page.locator("#run-step-1")).to_contain_text("Zoom is making the meeting")
+    for i in (2, 3):
+        expect(page.locator(f"#run-step-{i} .badge")).to_have_text("to come")
+    _shot(page, "workflows-done-live")
+    _axe(page, axe_source, "run at work")
+
+    # The rest of the run, seen on the same page (it refreshes itself while the run is at work).
+    _work(env, lambda: _step_statuses(env, first[0].id) == ["succeeded"] * 4)
+    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=10_000)
+    for i, (key, shown) in enumerate(
+        [
+            ("zoom_user", '"email": "nia@acme.test"'),
+            ("orientation", '"topic": "Day 1 orientation for Nia Newhire"'),
+            ("register", '"join_url": '),
+            ("tell", '"subject": "Your Day 1 orientation on Zoom"'),
+        ]
+    ):
+        step = page.locator(f"#run-step-{i}")
+        expect(step.locator("code").first).to_have_text(key)
+        expect(step.locator(".badge")).to_have_text("succeeded")
+        expect(step.locator(".wf-io > div").nth(1)).to_contain_text(shown)
+    for i in (0, 2):  # the steps that called Zoom themselves
+        expect(page.locator(f"#run-step-{i}")).to_contain_text("Zoom request ID")
+    expect(page.locator("#run-view")).not_to_have_attribute("hx-trigger", "every 2s")  # done
+    _shot(page, "workflows-done-run")
+    _axe(page, axe_source, "onboarding run")
+
+    # At Zoom: the user, the meeting on its host with the new hire registered; and the e-mail.
+    def zoom_users(email: str) -> list[dict[str, Any]]:
+        return [u for u in env.control("GET", "")["users"] if u["email"] == email]
+
+    def orientations() -> list[dict[str, Any]]:
+        meetings = env.control("GET", f"/meetings?host={HOST}")
+        return [m for m in meetings if m["topic"].startswith("Day 1 orientation")]
+
+    [zoom_user] = zoom_users("nia@acme.test")
+    assert (zoom_user["first_name"], zoom_user["last_name"]) == ("Nia", "Newhire")
+    [meeting] = orientations()
+    assert meeting["topic"] == "Day 1 orientation for Nia Newhire"
+    assert meeting["start_time"] == f"{start}T09:00:00Z"  # the member's zone: the org's, UTC
+    assert [r["email"] for r in meeting["registrants"]] == ["nia@acme.test"]
+
+    def told(email: str) -> list[Any]:
+        return [m for m in smtp.inbox.to(email) if "orientation" in str(m["Subject"])]
+
+    _work(env, lambda: bool(told("nia@acme.test")))
+    [mail] = told("nia@acme.test")
+    assert meeting["registrants"][0]["join_url"] in mail.get_body(("plain",)).get_content()
+
+    # Broken: the Zoom account's owner removes meetbridge's admin app in Zoom.
+    page.goto(f"{env.zoom}/marketplace/user/installed")
+    page.locator("tr", has_text="meetbridge").get_by_role("button", name="Remove").click()
+    expect(page.get_by_role("status")).to_contain_text("The app was removed")
+    page.goto(f"{env.product}/team")
+    _add_member(page, "Omar Second", "omar@acme.test", start)
+
+    def failed() -> bool:
+        run = _run_for(env, workflow_id, "omar@acme.test")
+        return run is not None and run.status == RunStatus.FAILED
+
+    _work(env, failed)
+    _open_last_run(page)
+    expect(page.locator("#run-status")).to_have_text("failed")
+    advice = page.locator("#advice")
+    expect(advice.get_by_role("heading")).to_contain_text("Token refresh failure")
+    expect(advice).to_contain_text(
+        "Re-authenticate: connect Zoom again in Settings → Integrations → Zoom. meetbridge "
+        "retries this run from the failed step when you do."
+    )
+    expect(advice.get_by_role("button", name="Retry from step 1")).to_be_visible()
+    expect(page.locator("#run-step-0 .badge")).to_have_text("failed")
+    for i in (1, 2, 3):
+        expect(page.locator(f"#run-step-{i} .badge")).to_have_text("not reached")
+    _shot(page, "workflows-done-broken")
+    _axe(page, axe_source, "run broken by the removed app")
+    run_url = page.url
+
+    # Re-connected through Integrations (still signed in to Zoom: Allow is enough); the run
+    # goes on from its failed step.
+    advice.get_by_role("link", name="Open Settings → Integrations → Zoom").click()
+    expect(page.locator("#account-zoom")).to_contain_text("Needs reconnecting")
+    _connect_admin_oauth(page)
+    page.goto(run_url)
+    expect(page.locator("#run-status")).to_have_text("pending")
+    expect(page.locator("#advice")).to_have_count(0)
+    again = _run_for(env, workflow_id, "omar@acme.test")
+    assert again is not None
+    _work(env, lambda: _step_statuses(env, again.id) == ["succeeded"] * 4)
+    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=10_000)
+    for i in range(4):
+        expect(page.locator(f"#run-step-{i} .badge")).to_have_text("succeeded")
+    # Done again from step 1 (its failed attempt and this one), each step once.
+    expect(page.locator("#run-step-0")).to_contain_text("2 attempts")
+    for i in (2, 3):
+        expect(page.locator(f"#run-step-{i}")).to_contain_text("1 attempt ·")
+    _shot(page, "workflows-done-retried")
+    _axe(page, axe_source, "retried run")
+    assert len(zoom_users("omar@acme.test")) == 1
+    assert [m["topic"] for m in orientations()] == [
+        "Day 1 orientation for Nia Newhire",
+        "Day 1 orientation for Omar Second",
+    ]
+    _work(env, lambda: bool(told("omar@acme.test")))
     context.close()
