@@ -165,3 +165,18 @@ def test_new_credentials_for_the_same_account_keep_its_meetings(env: ZoomEnv) ->
     assert owner.patch(f"/meetings/{m['id']}", json={"title": "Still ours"}).status_code == 202
     _wait(owner, m["id"], "scheduled")
     assert _at_zoom(env, "sam@zoom-sandbox.test")[0]["topic"] == "Still ours"
+
+
+def test_while_zoom_cannot_list_the_hosts_the_request_is_a_503_to_retry(env: ZoomEnv) -> None:
+    owner = _api(env, "owner@acme.test")
+    _connect_account(env)
+    env.control("POST", "/faults", json={"path": "/v2/users", "method": "GET", "error_rate": 1.0})
+    r = owner.post("/meetings", json={**BODY, "host_email": "dana@zoom-sandbox.test"})
+    # Zoom failing is not the caller's mistake: the same request, later, works.
+    assert r.status_code == 503, r.text
+    assert r.headers["Retry-After"].isdigit()
+    assert [f["field"] for f in r.json()["error"]["fields"]] == ["host"]
+    assert owner.get("/meetings").json() == []  # nothing half-made
+    env.control("DELETE", "/faults")
+    r = owner.post("/meetings", json={**BODY, "host_email": "dana@zoom-sandbox.test"})
+    assert r.status_code == 202, r.text

@@ -473,7 +473,8 @@ def _wait(ctx: StepContext, v: dict[str, Any]) -> Result:
 
 def _words(exc: DomainError) -> str:
     details = "; ".join(f"{e.field}: {e.reason}" for e in (exc.errors or []))
-    return f"{exc.message} ({details})" if details else exc.message
+    # A one-field error's message is already "field: reason".
+    return f"{exc.message} ({details})" if details and details != exc.message else exc.message
 
 
 # ---- the catalogue --------------------------------------------------------------------------

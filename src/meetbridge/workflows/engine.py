@@ -505,7 +505,8 @@ class Engine:
                     started_at=now,
                 )
                 s.add(st)
-            if status == StepStatus.RUNNING and error is None and note is None:
+            resumed = st.status == StepStatus.WAITING  # taking up what it waited for
+            if status == StepStatus.RUNNING and error is None and note is None and not resumed:
                 st.attempts += 1  # an attempt begins
             st.status = status
             st.inputs = redact(action.fields, values) if values else st.inputs or {}
