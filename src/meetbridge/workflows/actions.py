@@ -491,7 +491,8 @@ ACTIONS: dict[str, Action] = {
         Action(
             "zoom.create_meeting",
             "Create meeting",
-            "Schedules a Zoom meeting on a user of the account; it shows on Meetings.",
+            "Schedules a Zoom meeting at a set time on a user of the account (a series: loop over"
+            " its dates); it shows on Meetings.",
             (
                 Field("topic", "Topic", required=True, max_len=200),
                 Field("start", "Start", "datetime", required=True, help="YYYY-MM-DD HH:MM"),
