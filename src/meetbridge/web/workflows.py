@@ -290,6 +290,7 @@ class StepView:
     fields: list[FieldView]
     errors: dict[str, str]  # "" (the step), key, action, for_each
     uses: list[tuple[str, list[str]]]  # what its templates may use from earlier steps
+    outputs: list[str]  # what later steps may use of it
 
 
 def _control(f: Field, value: Any) -> str:
@@ -310,7 +311,7 @@ def _control(f: Field, value: Any) -> str:
 
 def _outputs(step: dict[str, Any]) -> list[str]:
     if step.get("for_each"):
-        return ["results", "count"]
+        return list(defs.LOOP_OUTPUT)
     action = ACTIONS.get(str(step.get("action")))
     return list(action.output) if action else []
 
@@ -364,6 +365,7 @@ def _step_views(
                 fields,
                 own,
                 uses,
+                _outputs(step),
             )
         )
     return views, shown

@@ -23,6 +23,9 @@ from meetbridge.workflows.fields import FieldRefused, coerce, is_template, templ
 
 MAX_STEPS = 30
 MAX_ITEMS = 1_000  # a loop runs over at most this many items
+# What a step that loops gives later steps: each item's output, in order, and how many.
+# Not "items": a template reads `steps.x.items` as the dict's own method.
+LOOP_OUTPUT = ("results", "count")
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 MEMBER = ("member_id", "name", "email", "role", "timezone", "start_date")
@@ -317,7 +320,7 @@ def _check_output(where: str, path: tuple[str, ...], out: Checked) -> None:
     if action is None:
         return
     if action == "loop":
-        if path[2] not in ("results", "count"):
+        if path[2] not in LOOP_OUTPUT:
             out.add(where, f"step {path[1]!r} loops: use steps.{path[1]}.results or .count")
         return
     known = ACTIONS[action].output

@@ -377,7 +377,7 @@ class Engine:
             if not isinstance(got, StepDone):
                 return got
             outputs.append(got.output)
-        whole = {"results": outputs, "count": len(outputs)}
+        whole = {"results": outputs, "count": len(outputs)}  # definition.LOOP_OUTPUT
         self._record(
             row, position, -1, sd, None, StepStatus.SUCCEEDED, {}, output=whole, advance=True
         )
