@@ -204,10 +204,8 @@ def render_custom(subject: str, text: str, /, **context: Any) -> tuple[str, str]
     ValueError (TemplateRefused) with the reason, whatever went wrong: a template error, an
     error the template raised (`{{ 1/0 }}`, a filter given None), or a bound."""
     budget = [MAX_OUTPUT]
-    try:
-        _compiled(subject), _compiled(text)
-    except TemplateError as exc:
-        raise TemplateRefused(str(exc)) from None
+    check_source(subject)
+    check_source(text)
     stop = _deadline(MAX_SECONDS)
     try:
         return (
