@@ -76,9 +76,8 @@ def _plainly(env: ZoomEnv, actor: User, data: MeetingInput) -> str:
             s.add(MeetingInvitee(meeting_id=m.id, email=email, created_at=NOW))
         what = {"title": m.title}
         audit.write(s, audit.by(actor, "meeting.scheduled", ORIGIN, "meeting", m.id, what))
-        # Zoom's counters: the host's creates today and the account's second (compared by
-        # the day's count: a second's window is too short to compare), in this transaction
-        # when they live in this database, else after it.
+        # Zoom's counter: the host's creates today, in this transaction when it lives in
+        # this database, else after it.
         hits = c.zoom.meeting_write_hits(conn.zoom_account_id, conn.zoom_user_id)
         counted = c.limiter.hit_all_in(s.connection(), hits)
         meeting_id = m.id
@@ -91,7 +90,7 @@ def _daily(env: ZoomEnv, actor: User) -> int:
     with env.c.db.read() as s:
         conn = s.scalar(select(ZoomConnection).where(ZoomConnection.user_id == actor.id))
     assert conn is not None and conn.zoom_account_id and conn.zoom_user_id
-    daily, _qps = env.c.zoom.meeting_write_hits(conn.zoom_account_id, conn.zoom_user_id)
+    (daily,) = env.c.zoom.meeting_write_hits(conn.zoom_account_id, conn.zoom_user_id)
     return env.c.limiter.used(daily.key, daily.window)
 
 

@@ -20,7 +20,7 @@ from meetbridge.integrations.zoom.errors import (
     ZoomRateLimited,
     ZoomUnavailable,
 )
-from meetbridge.integrations.zoom.limits import Hit, RateLimiter
+from meetbridge.integrations.zoom.limits import Hit, Pace, RateLimiter
 from meetbridge.integrations.zoom.tokens import Credentials, TokenManager
 
 NOW = dt.datetime(2027, 3, 4, 15, 30, 0, tzinfo=dt.UTC)
@@ -51,11 +51,14 @@ class NoLimits:
     """Zoom's limits never reached on meetbridge's side (the shared counters are tested
     in test_limits.py)."""
 
-    def hit(self, key: str, limit: int, window: int, lease: int = 1) -> float:
+    def hit(self, key: str, limit: int, window: int) -> float:
         return 0.0
 
     def hit_all(self, hits: list[Hit]) -> list[float]:
         return [0.0 for _ in hits]
+
+    def pace(self, pace: Pace, max_wait: float) -> tuple[bool, float]:
+        return True, 0.0
 
 
 Reply = httpx.Response | Exception

@@ -36,6 +36,7 @@ from meetbridge.integrations.zoom.errors import (
 from meetbridge.integrations.zoom.limits import (
     Counted,
     Hit,
+    Pace,
     RateLimiter,
     next_utc_midnight,
     parse_retry_after,
@@ -123,22 +124,23 @@ class ZoomClient:
         self.clock: Clock = clock or SystemClock()
 
     def meeting_write_hits(self, zoom_account_id: str, zoom_user_id: str) -> list[Hit]:
-        """What creating a meeting for this Zoom user counts against Zoom's limits: the host's
-        creates and updates today, and a slot in the account's per-second budget (Medium)."""
-        return [
-            self.host_daily_hit(zoom_account_id, zoom_user_id),
-            self.account_hit(zoom_account_id, "Medium"),
-        ]
+        """What creating a meeting for this Zoom user counts against Zoom's limits in advance:
+        the host's creates and updates today. (Its slot in the account's per-second budget is
+        reserved when the call is made: `account_pace`.)"""
+        return [self.host_daily_hit(zoom_account_id, zoom_user_id)]
 
     @staticmethod
     def host_daily_hit(zoom_account_id: str, zoom_user_id: str) -> Hit:
         key = f"zoom:host-daily:{zoom_account_id}:{zoom_user_id.lower()}"
         return Hit(key, HOST_DAILY_LIMIT, 86_400)
 
-    def account_hit(self, zoom_account_id: str, label: str) -> Hit:
+    def account_qps(self, label: str) -> int:
+        """Calls a second Zoom allows the account for `label` (its plan's, times the setting)."""
         qps = PLAN_QPS.get(self.config.plan, PLAN_QPS["pro"])[label]
-        qps = max(1, int(qps * self.config.qps_multiplier))
-        return Hit(f"zoom:qps:{zoom_account_id}:{label}", qps, 1, lease=max(1, qps // 10))
+        return max(1, int(qps * self.config.qps_multiplier))
+
+    def account_pace(self, zoom_account_id: str, label: str) -> Pace:
+        return Pace.per_second(f"zoom:qps:{zoom_account_id}:{label}", self.account_qps(label))
 
     def api(self, connection_id: str, seen: SeenState | None = None) -> ZoomApi:
         """`seen`: the connection's state as the caller just read it (saves a read)."""
@@ -286,22 +288,12 @@ class ZoomApi:
         creds = c.tokens.current(self.connection_id, self._seen)
         self._seen = None
         label = label_for(method, path)
-        account = c.account_hit(creds.zoom_account_id, label)
-        now = c.clock.now().timestamp()
-        paid = {tuple(p) for p in prepaid}
-
-        def unpaid(h: Hit) -> bool:
-            return h.counted_at(now) not in paid
-
-        # The first slot in the account's budget is asked for with the host's daily count,
-        # when there is one: one round trip to the shared store for both.
-        first: float | None = None if unpaid(account) else 0.0
+        pace = c.account_pace(creds.zoom_account_id, label)
         if host is not None and method in ("POST", "PATCH") and "/meetings" in path:
-            hits = [self._host_daily_hit(creds, host), account]
-            waits = c.limiter.hit_all([h for h in hits if unpaid(h)])
-            daily = waits.pop(0) if unpaid(hits[0]) else 0.0
-            first = waits.pop(0) if waits else first
-            if daily > 0:
+            daily = self._host_daily_hit(creds, host)
+            now = c.clock.now().timestamp()
+            counted = daily.counted_at(now) in {tuple(p) for p in prepaid}
+            if not counted and c.limiter.hit_all([daily])[0] > 0:
                 raise ZoomRateLimited(
                     f"Zoom allows {HOST_DAILY_LIMIT} meeting creates and updates per host per "
                     "day; this host has used them. They reset at 00:00 UTC.",
@@ -314,8 +306,7 @@ class ZoomApi:
         waited = 0.0
         attempt = 0
         while True:
-            waited += self._account_limit(account, waited, first)
-            first = None
+            waited += self._account_limit(pace, waited)
             try:
                 r = c.http.request(
                     method,
@@ -366,24 +357,19 @@ class ZoomApi:
         host_id = creds.zoom_user_id if host == "me" else host
         return self.c.host_daily_hit(creds.zoom_account_id, host_id or host)
 
-    def _account_limit(self, account: Hit, waited: float, first: float | None = None) -> float:
-        """Waits for a slot in the Zoom account's per-second budget (`first`: the answer to
-        a request for one already made)."""
-        slept = 0.0
-        while True:
-            wait = first if first is not None else self.c.limiter.hit(*account)
-            first = None
-            if wait <= 0:
-                return slept
-            if waited + slept + wait > self.c.config.max_wait:
-                raise ZoomRateLimited(
-                    "Zoom's per-second limit for this account is reached",
-                    retry_at=self._at(wait),
-                    daily=False,
-                )
-            wait += random.uniform(0, 0.05)
+    def _account_limit(self, pace: Pace, waited: float) -> float:
+        """Waits for this attempt's moment in the Zoom account's per-second budget (shared by
+        every process); refuses when it is further away than the call may still wait."""
+        reserved, wait = self.c.limiter.pace(pace, self.c.config.max_wait - waited)
+        if not reserved:
+            raise ZoomRateLimited(
+                "Zoom's per-second limit for this account is reached",
+                retry_at=self._at(wait),
+                daily=False,
+            )
+        if wait > 0:
             self.c.sleep(wait)
-            slept += wait
+        return wait
 
     def _on_429(self, r: httpx.Response, message: str, waited: float) -> float:
         now = self.c.clock.now().timestamp()

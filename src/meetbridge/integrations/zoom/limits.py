@@ -1,24 +1,30 @@
-"""Fixed-window counters shared by every process: in the database by default, in Redis when
-MEETBRIDGE_REDIS_URL is set. Used for Zoom's per-account-and-label per-second limits and its
-per-host 100 creates + updates per UTC day (a window of 86,400 s since the epoch starts at
-00:00 UTC)."""
+"""Limits shared by every process: in the database by default, in Redis when
+MEETBRIDGE_REDIS_URL is set.
+
+- Fixed-window counters: Zoom's per-host 100 creates + updates per UTC day (a window of
+  86,400 s since the epoch starts at 00:00 UTC), and the product's own limits.
+- Paces, for Zoom's per-account-and-label per-second budgets: each call reserves the next free
+  moment, one interval after the last one reserved. Counting those budgets in fixed one-second
+  windows of our clock does not keep them: Zoom's seconds have another phase, so two of our
+  full windows can fall in one of Zoom's, and it answers 429 (measured: 16 in a 500-create
+  series). Calls spaced evenly at a little under the limit keep every second of Zoom's under
+  it, whatever its phase."""
 
 from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import threading
 import time
 from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Connection, bindparam, delete, select
+from sqlalchemy import Connection, bindparam, delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from meetbridge.core.db import Database, utcnow
 from meetbridge.core.logging import get_logger
-from meetbridge.integrations.zoom.tables import RateCounter
+from meetbridge.integrations.zoom.tables import RateCounter, RatePace
 
 log = get_logger("meetbridge.integrations.zoom.limits")
 
@@ -48,19 +54,29 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 
 
 class Hit(NamedTuple):
-    """One call counted against `limit` calls per `window` seconds under `key`. With
-    `lease` > 1 the process reserves that many slots at once and spends them locally (fewer
-    round trips; never over the limit, but slots reserved and not used in the window are lost,
-    so only for per-second limits)."""
+    """One call counted against `limit` calls per `window` seconds under `key`."""
 
     key: str
     limit: int
     window: int
-    lease: int = 1
 
     def counted_at(self, at: float) -> Counted:
         """This hit as counted at `at` (seconds since the epoch): its key and window."""
         return self.key, _window(self.window, at)[0]
+
+
+class Pace(NamedTuple):
+    """Calls under `key` spaced at least `interval` seconds apart, across processes."""
+
+    key: str
+    interval: float
+
+    @classmethod
+    def per_second(cls, key: str, limit: int) -> Pace:
+        """A pace that keeps `limit` calls a second: one call a second fewer, so a call that
+        leaves a little late (a thread's wake-up, the network) still fits in Zoom's second
+        with the next ones on time."""
+        return cls(key, 1.0 / max(limit - 1, 0.5))
 
 
 # A hit counted in advance: (its key, the number of the window it was counted in).
@@ -83,20 +99,23 @@ class RateLimiter(Protocol):
         """Counts each hit, in one round trip to the store. For each: 0 when it is within its
         limit for the current window, else the seconds until that window ends."""
 
-    def hit(self, key: str, limit: int, window: int, lease: int = 1) -> float:
+    def hit(self, key: str, limit: int, window: int) -> float:
         """One hit (see `hit_all`)."""
 
     def hit_all_later(self, hits: Sequence[Hit]) -> Later | None:
         """Counts `hits` for a call a job will make, beside the caller's own write: the store
         is asked now and its answer read later, so the round trip overlaps what the caller
         does meanwhile. None when this store cannot (the SQL store counts in the caller's
-        transaction instead: `hit_all_in`) or is unreachable: then nothing was counted.
-        No slots are leased for later."""
+        transaction instead: `hit_all_in`) or is unreachable: then nothing was counted."""
 
     def hit_all_in(self, conn: Connection, hits: Sequence[Hit]) -> list[float] | None:
         """As `hit_all` in `conn`'s transaction, when the counters live in that database (a
-        rollback takes the hits back); None (nothing counted) otherwise. No slots are leased
-        for later."""
+        rollback takes the hits back); None (nothing counted) otherwise."""
+
+    def pace(self, pace: Pace, max_wait: float) -> tuple[bool, float]:
+        """Reserves the next moment free under `pace` for one call: (True, the seconds to wait
+        until it). When that moment is more than `max_wait` away: (False, the seconds until
+        it), and nothing is reserved."""
 
     def used(self, key: str, window: int) -> int: ...
 
@@ -113,45 +132,15 @@ def _window(window: int, now: float) -> tuple[int, float]:
     return index, (index + 1) * window - now
 
 
-class _Leases:
-    """Slots this process has reserved in the shared store and not yet spent."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.left: dict[tuple[str, int], int] = {}
-
-    def take(self, key: str, index: int) -> bool:
-        with self.lock:
-            n = self.left.get((key, index), 0)
-            if n > 0:
-                self.left[(key, index)] = n - 1
-                return True
-            return False
-
-    def add(self, key: str, index: int, n: int) -> None:
-        with self.lock:
-            if len(self.left) > 1000:
-                self.left = {k: v for k, v in self.left.items() if k[1] >= index - 1}
-            self.left[(key, index)] = self.left.get((key, index), 0) + n
-
-
-def _granted(count: int, reserved: int, limit: int) -> int:
-    """How many of `reserved` slots fit under `limit` once the shared count reached `count`."""
-    return max(0, min(reserved, limit - (count - reserved)))
-
-
 class _Counting:
-    """What both stores share: local leases first, then one round trip for the rest."""
-
-    def __init__(self) -> None:
-        self.leases = _Leases()
+    """What both stores share: one round trip counts every hit."""
 
     def hit_all(self, hits: Sequence[Hit]) -> list[float]:
-        todo = self._local(hits)
-        return self._waits(hits, todo, self._add(_adds(todo)) if todo else [])
+        todo = _todo(hits)
+        return _waits(hits, todo, self._add(_adds(todo)) if todo else [])
 
-    def hit(self, key: str, limit: int, window: int, lease: int = 1) -> float:
-        return self.hit_all([Hit(key, limit, window, lease)])[0]
+    def hit(self, key: str, limit: int, window: int) -> float:
+        return self.hit_all([Hit(key, limit, window)])[0]
 
     def hit_all_later(self, hits: Sequence[Hit]) -> Later | None:
         return None
@@ -159,29 +148,8 @@ class _Counting:
     def hit_all_in(self, conn: Connection, hits: Sequence[Hit]) -> list[float] | None:
         return None
 
-    def _local(self, hits: Sequence[Hit]) -> list[_Todo]:
-        """Spends this process's leased slots; returns the hits the store must count."""
-        now = time.time()
-        todo = []
-        for i, h in enumerate(hits):
-            index, left = _window(h.window, now)
-            if not self.leases.take(h.key, index):
-                todo.append(_Todo(i, h, index, left))
-        return todo
-
-    def _waits(self, hits: Sequence[Hit], todo: list[_Todo], counts: list[int]) -> list[float]:
-        """The store's counts for `todo` → the wait for each hit; leases the spare slots."""
-        waits = [0.0] * len(hits)
-        for t, count in zip(todo, counts, strict=True):
-            granted = _granted(count, t.hit.lease, t.hit.limit)
-            if granted == 0:
-                waits[t.position] = t.left
-            else:
-                self.leases.add(t.hit.key, t.window, granted - 1)
-        return waits
-
-    def _add(self, adds: list[tuple[str, int, int, float]]) -> list[int]:
-        """Adds to each (key, window index) counter; returns the new counts."""
+    def _add(self, adds: list[tuple[str, int, float]]) -> list[int]:
+        """Adds one to each (key, window index) counter; returns the new counts."""
         raise NotImplementedError
 
 
@@ -192,13 +160,26 @@ class _Todo(NamedTuple):
     left: float  # seconds left in the window
 
 
-def _adds(todo: list[_Todo]) -> list[tuple[str, int, int, float]]:
-    return [(t.hit.key, t.window, t.hit.lease, t.left) for t in todo]
+def _todo(hits: Sequence[Hit]) -> list[_Todo]:
+    now = time.time()
+    return [_Todo(i, h, *_window(h.window, now)) for i, h in enumerate(hits)]
+
+
+def _waits(hits: Sequence[Hit], todo: list[_Todo], counts: list[int]) -> list[float]:
+    """The store's counts for `todo` → the wait for each hit (0: within its limit)."""
+    waits = [0.0] * len(hits)
+    for t, count in zip(todo, counts, strict=True):
+        if count > t.hit.limit:
+            waits[t.position] = t.left
+    return waits
+
+
+def _adds(todo: list[_Todo]) -> list[tuple[str, int, float]]:
+    return [(t.hit.key, t.window, t.left) for t in todo]
 
 
 class SqlRateLimiter(_Counting):
     def __init__(self, db: Database) -> None:
-        super().__init__()
         self.db = db
         insert = sqlite_insert if db.is_sqlite else pg_insert
         values = insert(RateCounter).values(
@@ -211,19 +192,23 @@ class SqlRateLimiter(_Counting):
             index_elements=["key", "window"],
             set_={"count": RateCounter.count + values.excluded.count},
         ).returning(RateCounter.count)
+        self._new_pace = (
+            insert(RatePace)
+            .values(key=bindparam("key"), next_at=0.0)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
 
-    def _add(self, adds: list[tuple[str, int, int, float]]) -> list[int]:
+    def _add(self, adds: list[tuple[str, int, float]]) -> list[int]:
         with self.db.begin() as conn:  # one transaction for all
             return self._add_in(conn, adds)
 
     def hit_all_in(self, conn: Connection, hits: Sequence[Hit]) -> list[float] | None:
         if conn.engine.url != self.db.write_engine.url:  # counters in another database
             return None
-        hits = [h._replace(lease=1) for h in hits]  # a rollback must not leave leased slots
-        todo = self._local(hits)
-        return self._waits(hits, todo, self._add_in(conn, _adds(todo)) if todo else [])
+        todo = _todo(hits)
+        return _waits(hits, todo, self._add_in(conn, _adds(todo)) if todo else [])
 
-    def _add_in(self, conn: Connection, adds: list[tuple[str, int, int, float]]) -> list[int]:
+    def _add_in(self, conn: Connection, adds: list[tuple[str, int, float]]) -> list[int]:
         now = utcnow()
         return [
             conn.execute(
@@ -231,12 +216,30 @@ class SqlRateLimiter(_Counting):
                 {
                     "key": key,
                     "window": index,
-                    "n": n,
+                    "n": 1,
                     "expires": now + dt.timedelta(seconds=left + 1),
                 },
             ).scalar_one()
-            for key, index, n, left in adds
+            for key, index, left in adds
         ]
+
+    def pace(self, pace: Pace, max_wait: float) -> tuple[bool, float]:
+        params = {"key": pace.key, "interval": pace.interval, "max_wait": max_wait}
+        for _ in range(3):
+            now = time.time()
+            with self.db.begin() as conn:
+                reserved = conn.execute(_PACE_SQL, {**params, "now": now}).scalar()
+                if reserved is not None:
+                    return True, max(0.0, float(reserved) - pace.interval - now)
+                next_at = conn.execute(
+                    select(RatePace.next_at).where(RatePace.key == pace.key)
+                ).scalar()
+                if next_at is None:  # the key's first call: its row, then the update again
+                    conn.execute(self._new_pace, {"key": pace.key})
+                elif next_at - now > max_wait:
+                    return False, float(next_at) - now
+                # else another transaction wrote the row in between: ask again
+        raise RuntimeError(f"the pace {pace.key} could not be read")  # pragma: no cover
 
     def used(self, key: str, window: int) -> int:
         index, _ = _window(window, time.time())
@@ -263,27 +266,54 @@ class SqlRateLimiter(_Counting):
         return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+# One statement, so two processes never reserve the same moment: the row's lock (PostgreSQL) or
+# the database's write lock (SQLite) orders them, and each moves the next free moment on.
+_PACE_SQL = text(
+    "UPDATE rate_paces SET next_at = "
+    "(CASE WHEN next_at > :now THEN next_at ELSE :now END) + :interval "
+    "WHERE key = :key AND next_at - :now <= :max_wait RETURNING next_at"
+)
+
+# The same in Redis, on Redis's clock (one clock for every machine): returns {1 reserved or 0,
+# the wait in seconds as a string}. The key outlives its next free moment by a second.
+_PACE_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local interval, max_wait = tonumber(ARGV[1]), tonumber(ARGV[2])
+local free = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
+local wait = free - now
+if wait > max_wait then return {0, tostring(wait)} end
+local after = free + interval
+local ttl = math.ceil((after - now) * 1000) + 1000
+redis.call('SET', KEYS[1], string.format('%.6f', after), 'PX', ttl)
+return {1, tostring(wait)}
+"""
+
+
 class RedisRateLimiter(_Counting):
     def __init__(self, url: str) -> None:
         import redis
 
-        super().__init__()
         self.redis = redis.Redis.from_url(url)
+        self._pace = self.redis.register_script(_PACE_LUA)
 
-    def _add(self, adds: list[tuple[str, int, int, float]]) -> list[int]:
+    def pace(self, pace: Pace, max_wait: float) -> tuple[bool, float]:
+        reserved, wait = self._pace(keys=[f"mb:pace:{pace.key}"], args=[pace.interval, max_wait])
+        return bool(int(reserved)), max(0.0, float(wait))
+
+    def _add(self, adds: list[tuple[str, int, float]]) -> list[int]:
         pipe = self.redis.pipeline(transaction=False)  # one round trip; no MULTI needed
-        for key, index, n, left in adds:
+        for key, index, left in adds:
             name = f"mb:rl:{key}:{index}"
-            pipe.incrby(name, n)
+            pipe.incr(name)
             pipe.expire(name, int(left) + 2)
         return [int(count) for count in pipe.execute()[::2]]
 
     def hit_all_later(self, hits: Sequence[Hit]) -> Later | None:
-        hits = [h._replace(lease=1) for h in hits]  # a cancel must not leave leased slots
-        todo = self._local(hits)
+        todo = _todo(hits)
         if not todo:
             return _Answered([0.0] * len(hits))
-        names = [f"mb:rl:{key}:{index}" for key, index, _n, _left in _adds(todo)]
+        names = [f"mb:rl:{t.hit.key}:{t.window}" for t in todo]
         commands: list[tuple[object, ...]] = []
         for name, t in zip(names, todo, strict=True):
             commands += [("INCRBY", name, 1), ("EXPIRE", name, int(t.left) + 2)]
@@ -351,7 +381,7 @@ class _RedisLater:
         return self._counts
 
     def waits(self) -> list[float]:
-        return self.store._waits(self.hits, self.todo, self._read())
+        return _waits(self.hits, self.todo, self._read())
 
     def cancel(self) -> None:
         try:

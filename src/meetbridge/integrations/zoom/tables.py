@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -207,6 +208,16 @@ class WebhookEvent(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     processed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class RatePace(Base):
+    """The next free moment of an evenly paced limit (Zoom's per-second budgets), shared by
+    every process (embedded mode; Redis at scale). One row per key, moved on by each call."""
+
+    __tablename__ = "rate_paces"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Double, nullable=False)  # seconds since the epoch
 
 
 class RateCounter(Base):
