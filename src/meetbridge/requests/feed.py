@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy import Row, func, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from meetbridge import __version__
@@ -254,34 +254,29 @@ class CalendarFeeds:
         self, who: FeedOwner, start: dt.datetime, end: dt.datetime
     ) -> list[tuple[Any, ...]]:
         """As `reads.version_of_person`, for the meetings `Meetings.of_person` gives (the same
-        rows: hosted or invited to, starting in [start, end)): per status, how many, their last
+        rows: hosted or invited to, starting in [start, end); one both is counted twice):
+        per way and status, how many, their last
         change, sequences, lengths, earliest and latest start, how many are at Zoom and have
         a join link; and a checksum of the links. The engine has no such count; its table is read
         here with the filter its `of_person` uses (tests/requests/test_feed.py checks that
         each kind of change moves the ETag)."""
         m = Meeting
+        facts = (
+            *(m.status, func.count(), func.max(m.updated_at), func.sum(m.sequence)),
+            *(func.sum(m.duration_min), func.min(m.start_at), func.max(m.start_at)),
+            *(func.count(m.zoom_meeting_id), func.count(m.join_url)),
+            reads.all_links(self.db, m.join_url),
+        )
+        # The organisation as `org_id || ''`: no index on it then, so the database takes the
+        # host's index, or the invitations by address, not every meeting of the organisation
+        # in the window (SQLite without ANALYZE statistics would: 30 ms instead of 4).
+        ours = (m.org_id.concat("") == who.org_id, m.start_at >= start, m.start_at < end)
         invited = select(MeetingInvitee.meeting_id).where(MeetingInvitee.email == who.email.lower())
-        where = (
-            m.org_id == who.org_id,
-            or_(m.host_user_id == who.user_id, m.id.in_(invited)),
-            m.start_at >= start,
-            m.start_at < end,
-        )
-        query = (
-            select(
-                *(m.status, func.count(), func.max(m.updated_at), func.sum(m.sequence)),
-                *(func.sum(m.duration_min), func.min(m.start_at), func.max(m.start_at)),
-                *(func.count(m.zoom_meeting_id), func.count(m.join_url)),
-            )
-            .where(*where)
-            .group_by(m.status)
-            .order_by(m.status)
-        )
-        links = select(m.join_url).where(*where, m.join_url.is_not(None))
+        hosted = select(literal("host"), *facts).where(m.host_user_id == who.user_id, *ours)
+        guest = select(literal("invited"), *facts).where(m.id.in_(invited), *ours)
+        query = union_all(hosted.group_by(m.status), guest.group_by(m.status))
         with self.db.connect() as conn:
-            rows: list[tuple[Any, ...]] = [tuple(row) for row in conn.execute(query)]
-            rows.append(("links", reads.links_sum(conn.execute(links).scalars())))
-        return rows
+            return sorted((*row[:-1], reads.links_sum(row[-1])) for row in conn.execute(query))
 
     def touch(self, owner: FeedOwner) -> None:
         """Stamps the feed's last read (shown on the person's page), at most every

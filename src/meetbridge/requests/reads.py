@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -136,7 +136,7 @@ def version_of_person(
             *(r.status, r.kind, m.status, func.count(), func.max(r.updated_at)),
             *(func.sum(r.sequence), func.count(r.meeting_id), func.max(r.start_at)),
             *(func.min(r.end_at), func.count(m.id), func.max(m.updated_at)),
-            *(func.sum(m.sequence), func.count(m.join_url)),
+            *(func.sum(m.sequence), func.count(m.join_url), all_links(db, m.join_url)),
         )
         .select_from(r)
         .outerjoin(m, held)
@@ -144,18 +144,23 @@ def version_of_person(
         .group_by(r.status, r.kind, m.status)
         .order_by(r.status, r.kind, m.status)
     )
-    links = select(m.join_url).select_from(r).join(m, held).where(*where, m.join_url.is_not(None))
     with db.connect() as conn:
-        rows: list[tuple[Any, ...]] = [tuple(row) for row in conn.execute(query)]
-        rows.append(("links", links_sum(conn.execute(links).scalars())))
-    return rows
+        return [(*row[:-1], links_sum(row[-1])) for row in conn.execute(query)]
 
 
-def links_sum(links: Iterable[str | None]) -> int:
-    """A checksum of join links in any order: a link that changes moves it even when the
-    row holding it was not stamped (the engine keeps a link Zoom gave on a row a person
-    changed meanwhile). CRC-32, not `hash()`: the same in every process."""
-    return sum(zlib.crc32(link.encode()) for link in links if link)
+def all_links(db: Database, column: Any) -> ColumnElement[str]:
+    """The group's join links in one text, in no order (`links_sum` reads it)."""
+    if db.is_sqlite:
+        return func.group_concat(column, " ")
+    return func.string_agg(column, " ")
+
+
+def links_sum(joined: Any) -> int:
+    """A checksum of the join links `all_links` gives, whatever their order: a link that
+    changes moves it even when the row holding it was not stamped (the engine keeps a link
+    Zoom gave on a row a person changed meanwhile). CRC-32, not `hash()`: the same in every
+    process."""
+    return sum(zlib.crc32(link.encode()) for link in (joined or "").split(" ") if link)
 
 
 def is_zoom(r: ServiceRequest) -> bool:
