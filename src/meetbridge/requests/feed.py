@@ -429,7 +429,7 @@ def _event(e: Entry) -> str:
 def _utc(at: dt.datetime) -> str:
     if at.tzinfo is None:  # the database's UTC type hands back aware values; be sure
         at = at.replace(tzinfo=dt.UTC)
-    u = at.astimezone(dt.UTC)
+    u = at if at.tzinfo is dt.UTC else at.astimezone(dt.UTC)
     # %-formatting: a third of strftime's cost, three times per event.
     parts = (u.year, u.month, u.day, u.hour, u.minute, u.second)
     return "%04d%02d%02dT%02d%02d%02dZ" % parts  # noqa: UP031
@@ -442,6 +442,8 @@ def _prop(name: str, text: str) -> str:
 def _escape(text: str) -> str:
     """TEXT value escaping (RFC 5545 §3.3.11); other control characters are dropped, as a
     line break inside a value would end the property."""
+    if not _SPECIAL.search(text):  # most summaries and locations: nothing to do
+        return text
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if _CONTROL.search(text):
         text = _CONTROL.sub("", text)
@@ -455,6 +457,7 @@ def _uri(url: str) -> str:
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")  # all but tab and line feed
+_SPECIAL = re.compile("[\\\\;,\n\r\x00-\x08\x0b-\x1f\x7f]")  # what _escape changes
 _NOT_IN_URI = re.compile("[\x00-\x20\x7f]")
 
 
