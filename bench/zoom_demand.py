@@ -28,9 +28,10 @@ import time
 import uuid
 import zoneinfo
 from pathlib import Path
+from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, insert
+from sqlalchemy import case, create_engine, func, insert, join, literal, select, true, union_all
 from sqlalchemy import text as sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,7 +45,7 @@ from meetbridge.core.migrate import upgrade
 from meetbridge.core.models import new_id
 from meetbridge.core.settings import Settings
 from meetbridge.reports import zoom_demand as zd
-from meetbridge.requests.reads import pool_size
+from meetbridge.requests.reads import LONGEST_BLOCK, pool_size
 from meetbridge.requests.tables import RequestKind, RequestSettings, RequestStatus, ServiceRequest
 from meetbridge.scheduling import demand as sweep
 
@@ -111,6 +112,58 @@ def _rows(org_id: str, n: int) -> list[dict[str, object]]:
     return out
 
 
+def held_counts_before(
+    db: Any, org_id: str, start: dt.datetime, end: dt.datetime
+) -> tuple[list[tuple[int, int, int]], int]:
+    """`reports.zoom_demand.held_counts` as it was before 2026-12-03 (every row's two stamps
+    made epoch seconds, then grouped), to measure the change in the same run."""
+    r = ServiceRequest
+    sides = union_all(select(literal(1).label("d")), select(literal(-1).label("d"))).subquery()
+    at = case((sides.c.d == 1, zd._epoch(db, r.block_start)), else_=zd._epoch(db, r.block_end))
+    events = (
+        select(at.label("t"), sides.c.d.label("d"))
+        .select_from(join(r, sides, true(), isouter=True))
+        .where(
+            r.org_id == org_id,
+            r.block_start.is_not(None),
+            r.block_start >= start - LONGEST_BLOCK,
+            r.block_start < end,
+            r.block_end > start,
+        )
+        .subquery()
+    )
+    query = select(
+        events.c.t,
+        func.sum(case((events.c.d == 1, 1), else_=0)),
+        func.sum(case((events.c.d == -1, 1), else_=0)),
+    ).group_by(events.c.t)
+    with db.connect() as conn:
+        rows = [(int(t), int(o), int(c)) for t, o, c in conn.execute(query)]
+    return rows, sum(o for _, o, _ in rows)
+
+
+def _index(c: Any, backend: str, old: bool) -> None:
+    """The schema before 0018 (an index on (org_id, block_start)) or after (with block_end)."""
+    drop, make = ("ix_service_requests_org_block_end", "ix_service_requests_org_block")
+    cols = "org_id, block_start"
+    if not old:
+        drop, make, cols = make, drop, cols + ", block_end"
+    with c.db.begin() as conn:
+        conn.execute(sql(f"DROP INDEX {drop}"))
+        conn.execute(sql(f"CREATE INDEX {make} ON service_requests ({cols})"))
+        conn.execute(sql("ANALYZE service_requests" if backend == "postgres" else "ANALYZE"))
+
+
+def _timed(f: Any, calls: int) -> tuple[float, float, Any]:
+    walls, cpus, out = [], [], None
+    for _ in range(calls):
+        w0, c0 = time.perf_counter(), time.thread_time()
+        out = f()
+        walls.append((time.perf_counter() - w0) * 1000)
+        cpus.append((time.thread_time() - c0) * 1000)
+    return statistics.median(walls), statistics.median(cpus), out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
@@ -122,12 +175,6 @@ def main() -> None:
     )
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--calls", type=int, default=21)
-    ap.add_argument(
-        "--covering-index",
-        action="store_true",
-        help="add an index on (org_id, block_start, block_end) first: not in the schema (no "
-        "migration adds it); measures what one would give",
-    )
     args = ap.parse_args()
 
     data = Path(tempfile.mkdtemp(prefix="mb-demand-"))
@@ -156,18 +203,27 @@ def main() -> None:
     with c.db.begin() as conn:
         for k in range(0, len(rows), 5000):
             conn.execute(insert(ServiceRequest), rows[k : k + 5000])
-    if args.covering_index:
-        with c.db.begin() as conn:
-            conn.execute(
-                sql(
-                    "CREATE INDEX ix_bench_org_block_cover "
-                    "ON service_requests (org_id, block_start, block_end)"
-                )
-            )
     with c.db.begin() as conn:
         conn.execute(sql("ANALYZE service_requests" if args.backend == "postgres" else "ANALYZE"))
     print(
         f"{args.backend}: {args.rows:,} Zoom requests written in {time.perf_counter() - t0:.1f} s"
+    )
+
+    # 0. The read before and after 0018 and the grouped read, in this one run.
+    bounds = sweep.edges(dt.date(2027, 1, 1), dt.date(2027, 12, 31), zoneinfo.ZoneInfo(TZ), "day")
+    _index(c, args.backend, old=True)
+    b_wall, b_cpu, before = _timed(
+        lambda: held_counts_before(c.db, owner.org_id, bounds[0], bounds[-1]), args.calls
+    )
+    _index(c, args.backend, old=False)
+    a_wall, a_cpu, after = _timed(
+        lambda: zd.held_counts(c.db, owner.org_id, bounds[0], bounds[-1]), args.calls
+    )
+    assert sorted(before[0]) == sorted(after[0]) and before[1] == after[1]
+    print(
+        f"  the read, {args.calls} calls: before (per-row epochs, index without block_end) "
+        f"p50 {b_wall:.0f} ms, CPU {b_cpu:.0f} ms; after p50 {a_wall:.0f} ms, CPU {a_cpu:.0f} "
+        f"ms ({b_wall / a_wall:.1f}x); the same {len(after[0]):,} instants"
     )
 
     # 1. In process.
@@ -178,9 +234,6 @@ def main() -> None:
         report = zd.report(c.db, owner, "2027-01-01", "2027-12-31", None, NOW)
         walls.append((time.perf_counter() - w0) * 1000)
         cpus.append((time.thread_time() - c0) * 1000)
-        bounds = sweep.edges(
-            dt.date(2027, 1, 1), dt.date(2027, 12, 31), zoneinfo.ZoneInfo(TZ), "day"
-        )
         r0 = time.perf_counter()
         counts, windows = zd.held_counts(c.db, owner.org_id, bounds[0], bounds[-1])
         pool = pool_size(c.db, owner.org_id)

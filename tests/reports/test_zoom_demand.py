@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import random
 import xml.etree.ElementTree as ET
 import zoneinfo
 
@@ -19,7 +20,7 @@ from meetbridge.core.security import spreadsheet_cell
 from meetbridge.reports import svg
 from meetbridge.reports import zoom_demand as zd
 from meetbridge.requests.reads import zoom_blocks
-from meetbridge.scheduling.demand import counts_of
+from meetbridge.scheduling.demand import counts_of, demand
 from tests.conftest import ORIGIN, PASSWORD
 from tests.reports.support import regular_request, set_pool, zoom_request
 
@@ -235,3 +236,26 @@ def test_the_fast_read_is_the_windows_zoom_blocks_reads(container: Container, ow
     blocks = zoom_blocks(c.db, owner.org_id, start, end)
     assert windows == len(blocks) == 5
     assert sorted(counts) == sorted(counts_of((b.start, b.end) for b in blocks))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_report_is_the_sweep_of_every_window_on_random_requests(
+    container: Container, owner: User, seed: int
+) -> None:
+    """On random requests (many starting and ending at the same instants, some across the
+    period's edges, the clocks changing on 28 March), the report's whole result is what the
+    plain sweep gives over the windows `zoom_blocks` reads, and its peak is the count at the
+    busiest minute."""
+    c = container
+    rng = random.Random(seed)
+    set_pool(c, owner.org_id, [f"h{k}@zoom.test" for k in range(2)])
+    for _ in range(120):
+        start = paris(rng.randrange(20, 31), rng.randrange(0, 24), rng.choice((0, 15, 30, 45)))
+        zoom_request(c, owner.org_id, start, start + dt.timedelta(minutes=rng.choice((15, 45, 60))))
+    got = zd.report(c.db, owner, "2027-03-22", "2027-03-28", None, NOW)
+    edges = [b.start for b in got.demand.buckets] + [got.demand.end]
+    blocks = zoom_blocks(c.db, owner.org_id, edges[0], edges[-1])
+    assert got.demand == demand([(b.start, b.end) for b in blocks], edges, 2)
+    minutes = range(0, int((edges[-1] - edges[0]).total_seconds()) // 60)
+    at = [edges[0] + dt.timedelta(minutes=k) for k in minutes]
+    assert got.demand.peak == max(sum(1 for b in blocks if b.start <= t < b.end) for t in at) > 2

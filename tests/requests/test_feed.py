@@ -19,16 +19,18 @@ import icalendar
 import pytest
 import vobject
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 
 from meetbridge.app import create_app
-from meetbridge.container import Container
+from meetbridge.container import Container, build_container
 from meetbridge.core.calendars import CalendarError
-from meetbridge.core.models import AuditEvent, Meeting, User
+from meetbridge.core.clock import ManualClock
+from meetbridge.core.models import AuditEvent, Meeting, MeetingInvitee, User, new_id
 from meetbridge.integrations.calendars import CalendarClient
 from meetbridge.meetings.inputs import MeetingChanges, MeetingInput
 from meetbridge.meetings.source import Source, SourceKind
-from meetbridge.requests.feed import CalendarFeeds, matches
+from meetbridge.requests.feed import AHEAD, PAST, CalendarFeeds, matches
+from meetbridge.requests.inputs import RequestInput
 from meetbridge.requests.tables import (
     CalendarFeed,
     RequestKind,
@@ -37,7 +39,7 @@ from meetbridge.requests.tables import (
     ServiceRequest,
 )
 from tests.calendar_servers import make_tls_files
-from tests.conftest import ORIGIN, PASSWORD, Org
+from tests.conftest import ORIGIN, PASSWORD, Org, make_org
 from tests.support import SmtpServer, free_port
 from tests.zoom_env import ZoomEnv, csrf, zoom_env
 
@@ -450,3 +452,160 @@ def test_a_deactivated_members_feed_is_gone(
 def test_if_none_match_lists() -> None:
     assert matches('"a", W/"b"', '"b"') and matches("*", '"x"')
     assert not matches(None, '"a"') and not matches('"ab"', '"a"') and not matches("", '"a"')
+
+
+def test_every_change_a_calendar_would_see_changes_the_etag(settings: Any) -> None:
+    """The ETag is counted by the database without reading the rows; it must still change
+    whenever the body does. Each change below is made as the requests service or the meetings
+    engine makes it (the engine, for one, can keep a join link Zoom gave without stamping the
+    row); after each, the ETag is new, the body with it differs, and an unchanged feed keeps
+    its ETag and is answered 304 without a body."""
+    clock = ManualClock(NOW)
+    c = build_container(settings, immediate_jobs=True, clock=clock)
+    try:
+        org = make_org(c, "Acme", "owner@acme.test")
+        owner = org.owner
+        guest = c.accounts.create_member(
+            owner,
+            email="gus@acme.test",
+            name="Gus",
+            role="member",
+            password=PASSWORD,
+            origin=ORIGIN,
+        )
+        feeds = CalendarFeeds(c.db, c.meetings, clock)
+        token = feeds.create(owner, ORIGIN).token
+        seen: list[tuple[str, bytes]] = []
+
+        def changed(what: str) -> None:
+            got = feeds.read(token)
+            assert got is not None
+            again = feeds.read(token, got.etag)
+            assert again is not None and again.not_modified and again.etag == got.etag, what
+            if seen:
+                assert got.etag != seen[-1][0], f"{what}: the ETag did not change"
+                assert got.body != seen[-1][1], f"{what}: the body did not change"
+            seen.append((got.etag, got.body))
+            clock.advance(1)
+
+        def unchanged(what: str) -> None:
+            got = feeds.read(token, seen[-1][0])
+            assert got is not None and got.not_modified, what
+
+        def request(start: dt.datetime, **more: Any) -> RequestInput:
+            end = start + dt.timedelta(hours=1)
+            return RequestInput("Clinic", "Interpreting", start, end, "UTC", **more)
+
+        def meeting(host: User, start: dt.datetime, **more: Any) -> str:
+            mid = new_id()
+            values = {
+                "id": mid,
+                "org_id": owner.org_id,
+                "host_user_id": host.id,
+                "title": "Review",
+                "agenda": "",
+                "start_at": start,
+                "duration_min": 45,
+                "timezone": "UTC",
+                "status": "scheduled",
+                "zoom_meeting_id": 81_000_000_000 + len(seen),
+                "join_url": "https://zoom.example/j/1?pwd=a",
+                "sequence": 0,
+                "created_at": clock.now(),
+                "updated_at": clock.now(),
+                "next_attempt_at": clock.now(),
+                **more,
+            }
+            with c.db.write() as s:
+                s.execute(insert(Meeting).values(**values))
+            return mid
+
+        def engine_writes(mid: str, stamp: bool = True, **values: Any) -> None:
+            more = {"updated_at": clock.now()} if stamp else {}
+            with c.db.write() as s:
+                s.execute(update(Meeting).where(Meeting.id == mid).values(**values, **more))
+
+        changed("empty")
+        r = c.requests.create(owner, request(NOW + DAY), ORIGIN)
+        changed("a new request")
+        c.requests.update(owner, r.id, request(NOW + 2 * DAY), ORIGIN)
+        changed("the request moved")
+        c.requests.update(owner, r.id, request(NOW + 2 * DAY, notes="Room 2"), ORIGIN)
+        changed("its notes changed")
+        c.requests.set_status(owner, r.id, RequestStatus.CANCELED, ORIGIN)
+        changed("the request cancelled")
+        other = c.requests.create(owner, request(NOW + 3 * DAY), ORIGIN)
+        changed("another request")
+        with c.db.write() as s:
+            s.execute(delete(ServiceRequest).where(ServiceRequest.id == other.id))
+        changed("that request deleted")
+
+        mine = meeting(owner, NOW + 4 * DAY)
+        changed("a meeting they host")
+        engine_writes(mine, start_at=NOW + 5 * DAY)
+        changed("the meeting moved")
+        engine_writes(mine, stamp=False, join_url="https://zoom.example/j/2?pwd=b")
+        changed("its join link changed, the row not stamped")
+        engine_writes(mine, status="cancelled")
+        changed("the meeting cancelled")
+        with c.db.write() as s:
+            s.execute(delete(Meeting).where(Meeting.id == mine))
+        changed("the meeting deleted")
+        theirs = meeting(guest, NOW + 6 * DAY)
+        unchanged("someone else's meeting")
+        with c.db.write() as s:
+            s.add(MeetingInvitee(meeting_id=theirs, email=owner.email, name=""))
+        changed("invited to it")
+
+        # A Zoom request shows its meeting's link: a link Zoom gives later is a change.
+        zr = _request(
+            c,
+            owner.org_id,
+            NOW + 7 * DAY,
+            kind=RequestKind.ZOOM,
+            created_by=owner.id,
+            status=RequestStatus.CONFIRMED,
+            meeting_id=new_id(),
+        )
+        meeting(
+            owner,
+            NOW + 7 * DAY,
+            id=zr.meeting_id,
+            source_kind="request",
+            source_id=zr.id,
+            join_url=None,
+            status="creating",
+            zoom_meeting_id=None,
+        )
+        changed("a Zoom request, its meeting being made")
+        engine_writes(zr.meeting_id or "", stamp=False, join_url="https://zoom.example/j/3")
+        changed("its link from Zoom, the row not stamped")
+
+        # At the window's edges as the clock moves: one leaves as another enters.
+        _request(
+            c,
+            owner.org_id,
+            NOW - PAST - dt.timedelta(minutes=20),
+            created_by=owner.id,
+            status=RequestStatus.CONFIRMED,
+            end_at=NOW - PAST + dt.timedelta(minutes=30),
+        )
+        _request(
+            c,
+            owner.org_id,
+            NOW + AHEAD + dt.timedelta(minutes=30),
+            created_by=owner.id,
+            status=RequestStatus.CONFIRMED,
+        )
+        changed("the first at the edge")
+        clock.advance(3600)
+        changed("one left the window at its start, one entered at its end")
+
+        # A new token is a new feed: its first read is a 200 whatever the calendar held.
+        before = feeds.read(token)
+        assert before is not None
+        token = feeds.create(owner, ORIGIN).token
+        renewed = feeds.read(token, before.etag)
+        assert renewed is not None and not renewed.not_modified and renewed.etag != before.etag
+    finally:
+        c.close()

@@ -242,6 +242,8 @@ class Meeting(Base):
         Index("ix_meetings_status_next", "status", "next_attempt_at"),
         Index("uq_meetings_zoom_id", "zoom_meeting_id", unique=True),
         Index("ix_meetings_source", "source_kind", "source_id"),
+        # A person's meetings (their calendar feed: `Meetings.of_person`) by host and start.
+        Index("ix_meetings_host_start", "host_user_id", "start_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -305,6 +307,8 @@ class MeetingInvitee(Base):
         Index("uq_invitee", "meeting_id", "email", unique=True),
         # The day's invitations per organisation are counted from it (meetings/caps.py).
         Index("ix_meeting_invitees_created", "created_at"),
+        # The meetings a person is invited to, by their address (their calendar feed).
+        Index("ix_meeting_invitees_email", "email"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

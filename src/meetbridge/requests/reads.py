@@ -4,12 +4,16 @@ queries, no writes."""
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, Row, func, or_, select
 
 from meetbridge.core.db import Database
+from meetbridge.core.models import Meeting
+from meetbridge.meetings.source import SourceKind
 from meetbridge.requests.tables import (
     RequestKind,
     RequestParticipant,
@@ -63,22 +67,100 @@ def pool_size(db: Database, org_id: str) -> int:
     return len(pool or [])
 
 
-def of_person(db: Database, org_id: str, user_id: str, email: str) -> Sequence[ServiceRequest]:
-    """Every request (drafts left out) in which the person takes part: as a provider or a
+def _of_person(org_id: str, user_id: str, email: str) -> tuple[ColumnElement[bool], ...]:
+    """The requests (drafts left out) in which the person takes part: as a provider or a
     client contact (by their member id or their e-mail), or as whoever created it."""
-    with db.read() as s:
-        mine = select(RequestParticipant.request_id).where(
-            or_(RequestParticipant.user_id == user_id, RequestParticipant.email == email.lower())
+    mine = select(RequestParticipant.request_id).where(
+        or_(RequestParticipant.user_id == user_id, RequestParticipant.email == email.lower())
+    )
+    return (
+        ServiceRequest.org_id == org_id,
+        ServiceRequest.status != RequestStatus.DRAFT,
+        or_(ServiceRequest.id.in_(mine), ServiceRequest.created_by == user_id),
+    )
+
+
+def _held(org_id: str) -> ColumnElement[bool]:
+    """The meeting a request holds: its `meeting_id`, made by the request (as the engine's
+    `list_by_source_ids` finds it)."""
+    r, m = ServiceRequest, Meeting
+    return (
+        (m.id == r.meeting_id)
+        & (m.source_id == r.id)
+        & (m.org_id == org_id)
+        & (m.source_kind == SourceKind.REQUEST.value)
+    )
+
+
+def of_person(
+    db: Database, org_id: str, user_id: str, email: str, start: dt.datetime, end: dt.datetime
+) -> Sequence[Row[Any]]:
+    """Every request in which the person takes part (`_of_person`) that overlaps
+    [start, end), by start: the columns its calendar entry is written from, and of the
+    meeting it holds (if any) `held_id`, `held_status` and `held_join_url`. Rows, not
+    objects: a feed holds thousands and its ORM objects cost several times more."""
+    r, m = ServiceRequest, Meeting
+    query = (
+        select(
+            *(r.id, r.kind, r.status, r.sequence, r.updated_at, r.start_at, r.end_at),
+            *(r.service, r.client, r.requester, r.location, r.notes),
+            m.id.label("held_id"),
+            m.status.label("held_status"),
+            m.join_url.label("held_join_url"),
         )
-        return s.scalars(
-            select(ServiceRequest)
-            .where(
-                ServiceRequest.org_id == org_id,
-                ServiceRequest.status != RequestStatus.DRAFT,
-                or_(ServiceRequest.id.in_(mine), ServiceRequest.created_by == user_id),
-            )
-            .order_by(ServiceRequest.start_at)
-        ).all()
+        .select_from(r)
+        .outerjoin(m, _held(org_id))
+        .where(*_of_person(org_id, user_id, email), r.start_at < end, r.end_at > start)
+        .order_by(r.start_at, r.id)
+    )
+    with db.connect() as conn:
+        return cast(Sequence[Row[Any]], conn.execute(query).all())
+
+
+def version_of_person(
+    db: Database, org_id: str, user_id: str, email: str, start: dt.datetime, end: dt.datetime
+) -> list[tuple[Any, ...]]:
+    """What changes whenever `of_person(…, start, end)` or the meetings those requests hold
+    change, counted by the database without reading a row out: per status and kind of the
+    request and status of its meeting, how many requests, their last change (every write of
+    a request stamps `updated_at`), the sum of their sequences, how many hold a meeting, the
+    latest start and earliest end (a request leaving or entering the window at its edges
+    moves one of them, even when another goes the other way); of their meetings, how many,
+    the last change, sequences, how many have a join link; and a checksum of the links."""
+    r, m = ServiceRequest, Meeting
+    where = (*_of_person(org_id, user_id, email), r.start_at < end, r.end_at > start)
+    held = _held(org_id)
+    # One pass over the requests, each with the meeting it holds (at most one: by its id).
+    query = (
+        select(
+            *(r.status, r.kind, m.status, func.count(), func.max(r.updated_at)),
+            *(func.sum(r.sequence), func.count(r.meeting_id), func.max(r.start_at)),
+            *(func.min(r.end_at), func.count(m.id), func.max(m.updated_at)),
+            *(func.sum(m.sequence), func.count(m.join_url), all_links(db, m.join_url)),
+        )
+        .select_from(r)
+        .outerjoin(m, held)
+        .where(*where)
+        .group_by(r.status, r.kind, m.status)
+        .order_by(r.status, r.kind, m.status)
+    )
+    with db.connect() as conn:
+        return [(*row[:-1], links_sum(row[-1])) for row in conn.execute(query)]
+
+
+def all_links(db: Database, column: Any) -> ColumnElement[str]:
+    """The group's join links in one text, in no order (`links_sum` reads it)."""
+    if db.is_sqlite:
+        return func.group_concat(column, " ")
+    return func.string_agg(column, " ")
+
+
+def links_sum(joined: Any) -> int:
+    """A checksum of the join links `all_links` gives, whatever their order: a link that
+    changes moves it even when the row holding it was not stamped (the engine keeps a link
+    Zoom gave on a row a person changed meanwhile). CRC-32, not `hash()`: the same in every
+    process."""
+    return sum(zlib.crc32(link.encode()) for link in (joined or "").split(" ") if link)
 
 
 def is_zoom(r: ServiceRequest) -> bool:

@@ -40,7 +40,7 @@ from meetbridge.requests import inputs
 from meetbridge.requests.events import RequestEvent, request_data
 from meetbridge.requests.hosting import Choice, HostChooser
 from meetbridge.requests.inputs import RequestInput, SettingsInput
-from meetbridge.requests.sync import Sync
+from meetbridge.requests.sync import STUCK_AFTER, Sync
 from meetbridge.requests.tables import (
     HostLinkRole,
     ParticipantRole,
@@ -732,6 +732,22 @@ class Requests:
                     )
                 ):
                     problems[rid].append(err or "a change could not be made at Zoom")
+                # Work still retrying long after it was asked for (a meeting Zoom has not made
+                # for hours, a Zoom that keeps failing): as visible as work that failed.
+                now = self.clock.now()
+                for rid, err, since in s.execute(
+                    select(
+                        RequestWork.request_id, RequestWork.last_error, RequestWork.created_at
+                    ).where(
+                        RequestWork.request_id.in_(ids),
+                        RequestWork.status == WorkStatus.PENDING,
+                        RequestWork.kind != "notify",  # e-mails wait for the link on their own
+                        RequestWork.last_error.is_not(None),
+                        RequestWork.created_at <= now - STUCK_AFTER,
+                    )
+                ):
+                    minutes = int((now - since).total_seconds() // 60)
+                    problems[rid].append(f"Still trying after {minutes} minutes: {err}")
                 s.expunge_all()
         wanted = {r.meeting_id for r in rows if r.meeting_id}
         meetings = {

@@ -38,7 +38,14 @@ from meetbridge.scheduling.timezones import utc_to_wall, zone
 WORK_TASK = "requests.work"
 RECONCILE_TASK = "requests.reconcile"
 ORIGIN = Origin(via="requests")
-BUSY_RETRY = dt.timedelta(seconds=5)  # a meeting still being made is asked again this soon
+# A meeting still being made (CREATING) is asked again after as long as the work has waited,
+# from BUSY_RETRY to BUSY_RETRY_AT_MOST: soon for the usual few seconds, every few minutes
+# when Zoom holds it for hours (a host at its daily limit).
+BUSY_RETRY = dt.timedelta(seconds=5)
+BUSY_RETRY_AT_MOST = dt.timedelta(minutes=5)
+# Work still pending this long after it was written shows on the request's page with its
+# last error (RequestView.problems).
+STUCK_AFTER = dt.timedelta(minutes=15)
 LINK_WAIT = dt.timedelta(seconds=3)  # a notice waiting for the join link looks again
 LINK_WAIT_AT_MOST = dt.timedelta(minutes=15)  # then it goes without the link
 
@@ -75,6 +82,7 @@ class Sync:
             status=WorkStatus.PENDING,
             attempts=0,
             next_attempt_at=self.clock.now(),
+            created_at=self.clock.now(),  # how long it has waited is measured from here
         )
         s.add(w)
         return w.id
@@ -159,7 +167,11 @@ class Sync:
                 )
             except Conflict as exc:
                 if Status(m.status) is Status.CREATING:
-                    return Later(exc.message, at=self.clock.now() + BUSY_RETRY, free=True)
+                    now = self.clock.now()
+                    wait = min(max(now - w.created_at, BUSY_RETRY), BUSY_RETRY_AT_MOST)
+                    return Later(
+                        "waiting for Zoom to make the meeting, to move it", at=now + wait, free=True
+                    )
                 return Done(WorkStatus.FAILED, {"last_error": f"Zoom meeting: {exc.message}"})
         return Done(WorkStatus.DONE)
 

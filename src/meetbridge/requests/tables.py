@@ -87,7 +87,8 @@ class ServiceRequest(Base):
         Index("ix_service_requests_org_start", "org_id", "start_at"),
         # The host choice reads the windows held on pool hosts (`block_start` … `block_end`).
         Index("ix_service_requests_host_block", "org_id", "zoom_host_id", "block_start"),
-        Index("ix_service_requests_org_block", "org_id", "block_start"),
+        # Zoom Demand reads a year of windows from this index alone (no row lookups).
+        Index("ix_service_requests_org_block_end", "org_id", "block_start", "block_end"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
