@@ -3,7 +3,7 @@ year of windows from the index alone (bench/zoom_demand.py); meetings by host an
 invitees by address, for a person's calendar feed (bench/feed.py)
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-03
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
