@@ -7,26 +7,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import uuid
 
 import httpx
 from sqlalchemy import select, update
 
 from meetbridge.booking.tables import BookingNotice
+from tests.booking.conftest import api_as as _api
 from tests.booking.conftest import book, mail_about, make_type, next_weekday, slots_on
-from tests.conftest import ORIGIN, make_org
+from tests.conftest import make_org
 from tests.support import SmtpServer
 from tests.zoom_env import ZoomEnv
-
-
-def _api(env: ZoomEnv, email: str) -> httpx.Client:
-    token = env.c.api_tokens.create_api_token(
-        env.user(email), name=f"t-{uuid.uuid4()}", origin=ORIGIN
-    ).secret
-    return httpx.Client(
-        base_url=f"{env.product}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30
-    )
-
 
 TYPE = {
     "name": "Consultation",

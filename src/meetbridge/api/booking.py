@@ -268,6 +268,11 @@ def remove_calendar(calendar_id: str, c: C, actor: Actor, origin: From) -> Respo
 # ---- bookings -------------------------------------------------------------------------------
 
 
+class AttentionOut(BaseModel):
+    reason: str
+    since: str
+
+
 class BookingOut(BaseModel):
     id: str
     type: str
@@ -289,6 +294,9 @@ class BookingOut(BaseModel):
     meeting_status: str | None
     link_state: str
     assignment_reason: str
+    attention: AttentionOut | None = Field(
+        description="Why a person should look at it (plain words), or null"
+    )
     created_at: str
 
 
@@ -310,6 +318,7 @@ def _found(
     status: StatusFilter = None,
     start: From_ = None,
     end: To = None,
+    attention: Annotated[bool | None, Query(description="Only those needing attention")] = None,
 ) -> list[Booking]:
     """The bookings the list and its CSV show, by the same filters."""
     for name, at in (("from", start), ("to", end)):
@@ -317,7 +326,13 @@ def _found(
             raise ValidationFailed(name, "must carry its offset (e.g. Z)")
     return list(
         c.bookings.find(
-            actor, member_id=member_id, type_id=type_id, status=status, start=start, end=end
+            actor,
+            member_id=member_id,
+            type_id=type_id,
+            status=status,
+            start=start,
+            end=end,
+            attention=attention,
         )
     )
 
