@@ -63,6 +63,8 @@ def test_zoom_refuses_the_fallback_applies_truthfully(env: ZoomEnv, smtp: SmtpSe
     b = _booking(env)
     assert b.location == "phone" and b.meeting_id is None and b.link_state == "fallback"
     assert env.control("GET", "/meetings") == []
+    (shown,) = env.c.bookings.details(env.user("owner@acme.test"), [b])
+    assert shown["attention"]["reason"].startswith("it meets by phone instead of Zoom: ")
 
 
 def test_a_meeting_deleted_in_zoom_is_said_plainly(env: ZoomEnv, smtp: SmtpServer) -> None:

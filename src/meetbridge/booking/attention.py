@@ -116,7 +116,12 @@ def attention(
 def _refusal(work: Sequence[Work]) -> str | None:
     """Why its meeting was refused, as the last "sync" that gave up on it kept it."""
     done = [w for w in work if w.kind == "sync" and w.last_error]
-    return max(done, key=lambda w: w.created_at).last_error if done else None
+    if not done:
+        return None
+    last = max(done, key=lambda w: w.created_at)
+    if last.status == NoticeStatus.FAILED:  # out of attempts (notices._sync_failed's words)
+        return f"meetbridge could not make its Zoom meeting match the booking ({last.last_error})"
+    return last.last_error
 
 
 def _waiting_since(meeting: Any, work: Sequence[Work]) -> dt.datetime | None:

@@ -653,7 +653,7 @@ def _day(raw: str | None, tz: str, name: str, errors: dict[str, str]) -> dt.date
 def _filters(request: Request, user: User) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
     q = request.query_params
     errors: dict[str, str] = {}
-    picked = {k: (q.get(k) or "")[:36] for k in ("member", "type", "status", "from", "to")}
+    picked = {k: (q.get(k) or "")[:36] for k in _FILTER_KEYS}
     start = _day(picked["from"], user.timezone, "from", errors)
     end = _day(picked["to"], user.timezone, "to", errors)
     if end is not None:
@@ -665,6 +665,7 @@ def _filters(request: Request, user: User) -> tuple[dict[str, Any], dict[str, st
         "status": status,
         "start": start,
         "end": end,
+        "attention": {"yes": True, "no": False}.get(picked["attention"]),
     }
     return found, errors, picked
 
@@ -725,7 +726,7 @@ def _back(request: Request) -> str:
     return "/booking/bookings" + (f"?{urlencode(q)}" if q else "")
 
 
-_FILTER_KEYS = ("member", "type", "status", "from", "to")
+_FILTER_KEYS = ("member", "type", "status", "attention", "from", "to")
 
 
 async def _act(request: Request, booking_id: str, action: str) -> Response:
