@@ -64,10 +64,12 @@ log = get_logger("meetbridge.booking")
 NOTICE_TASK = "booking.notice"
 RECONCILE_TASK = "booking.reconcile"
 ORIGIN = Origin(via="booking")
-# A meeting still being made when a change comes is asked again this soon.
+# A meeting still being made when a change comes is asked again this soon at first, then
+# ever less often (see `waiting`): Zoom's daily limit can keep it being made for hours.
 BUSY_RETRY = dt.timedelta(seconds=5)
 # After "the link follows", the confirmation is looked at again at least this often (the
-# meeting's own events ring sooner).
+# meeting's own events ring sooner); also the longest wait between two looks at a meeting
+# still being made.
 FOLLOW_UP = dt.timedelta(minutes=5)
 # A meeting in these has its join link at Zoom.
 LIVE = (Status.SCHEDULED, Status.UPDATING)
@@ -562,7 +564,8 @@ class Notices:
                 )
             except Conflict as exc:
                 if status is Status.CREATING:
-                    return Later(exc.message, at=self.clock.now() + BUSY_RETRY, free=True)
+                    now = self.clock.now()
+                    return Later(exc.message, at=now + waiting(now - n.created_at), free=True)
                 return self._refused(bk, t, org, exc.message)
         return Done(NoticeStatus.DONE)
 
@@ -667,7 +670,11 @@ class Notices:
                     # Zoom never made it in time: people, not a loop, take it from here.
                     self._alert(bk, t, host, "Zoom had not made the meeting by its start")
                     return Failed("Zoom had not made the meeting by its start")
-                return Later("waiting for Zoom to make the meeting", at=now + FOLLOW_UP, free=True)
+                return Later(
+                    "waiting for Zoom to make the meeting",
+                    at=now + waiting(now - n.created_at),
+                    free=True,
+                )
         if bk.location == "none":
             self._set_state(bk, LinkState.NONE)
             self._send(bk, t, host, "no_link", None)
@@ -972,6 +979,15 @@ class Notices:
         if not context.get("for_booker") or self.manage_url is None:
             return {"manage_url": ""}
         return {"manage_url": self.manage_url(str(context["booking_id"]))}
+
+
+def waiting(waited: dt.timedelta) -> dt.timedelta:
+    """How long work that has waited `waited` for Zoom to make a meeting waits before it looks
+    again: as long as it has waited (so the waits double: 5 s, 5 s, 10 s, 20 s …), from
+    BUSY_RETRY to FOLLOW_UP. Its looks are free (not failed attempts: nothing failed), so the
+    wait is read from the work's age, not its attempts; a wait this long is shown on the
+    booking after booking/attention.py's STALE."""
+    return min(max(waited, BUSY_RETRY), FOLLOW_UP)
 
 
 def _uid(bk: Booking) -> str:
