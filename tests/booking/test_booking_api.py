@@ -114,6 +114,11 @@ def test_the_bookings_list_filters_csv_and_member_changes(env: ZoomEnv, smtp: Sm
         assert all(r["join_url"] and not r["fallback_used"] for r in rows)
         assert rows[0]["assignment_reason"] == "one person: the type's member"
         assert len(admin.get("/bookings", params={"status": "cancelled"}).json()) == 0
+        assert admin.get("/bookings", params={"attention": "true"}).json() == []
+        # Times are ISO 8601, as the schema says (not a bare number of seconds); each bad one
+        # is named.
+        r = admin.get("/bookings", params={"from": "1700000000", "to": "-5"})
+        assert r.status_code == 422 and {"from", "to"} <= set(r.text.split('"')), r.text
         r = admin.get("/bookings.csv")
         assert r.headers["content-type"].startswith("text/csv")
         table = list(csv.DictReader(io.StringIO(r.text)))

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from meetbridge.api.deps import ERRORS, Actor, C, From
 from meetbridge.api.schemas import Input
@@ -306,8 +306,18 @@ class RescheduleIn(Input):
 
 Filter = Annotated[str | None, Query(max_length=36)]
 StatusFilter = Annotated[Literal["confirmed", "cancelled"] | None, Query()]
-From_ = Annotated[dt.datetime | None, Query(alias="from")]
-To = Annotated[dt.datetime | None, Query(alias="to")]
+
+
+def _iso_only(value: Any) -> Any:
+    """A filter's time as ISO 8601, as the schema says: pydantic would also read a bare number
+    as seconds since the epoch."""
+    if isinstance(value, str) and value.lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("a time like 2027-03-01T09:00:00Z")
+    return value
+
+
+From_ = Annotated[dt.datetime | None, Query(alias="from"), BeforeValidator(_iso_only)]
+To = Annotated[dt.datetime | None, Query(alias="to"), BeforeValidator(_iso_only)]
 
 
 def _found(
