@@ -5,6 +5,7 @@ it, the type's fallback applies and is said as what it is."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 from sqlalchemy import select
@@ -162,3 +163,53 @@ def test_a_change_waiting_for_zoom_backs_off_and_shows_after_a_while(
     assert late and all(a is not None for a in late)
     assert late[-1]["reason"].startswith("Zoom has not made its meeting for ")
     assert "daily limit" in late[-1]["reason"]
+
+
+def test_a_link_not_delivered_or_a_confirmation_given_up_needs_attention(
+    env: ZoomEnv, smtp: SmtpServer
+) -> None:
+    """The booker's mail server refuses the confirmation (550): the booking needs attention,
+    naming the address. Zoom never makes another booking's meeting by its start: its
+    confirmation gives up, and that booking says so."""
+    make_type(env, ["ann@acme.test"])
+    owner = env.user("owner@acme.test")
+    offered = slots_on(env, next_weekday())
+    smtp.inbox.refuse.add("gone@example.test")
+    refused = book(env, offered[0]["start"], email="gone@example.test").json()
+    mail_about(smtp, "ann@acme.test", "Confirmed: Intro call")  # the member's went out
+    deadline = time.monotonic() + 15
+    while (shown := env.c.bookings.details(owner, env.c.bookings.find(owner))[0])[
+        "attention"
+    ] is None:
+        assert time.monotonic() < deadline, shown
+        time.sleep(0.05)
+    assert shown["id"] == refused["id"]
+    assert shown["attention"]["reason"].startswith(
+        "the e-mail with its link to gone@example.test could not be sent"
+    )
+    assert "550" in shown["attention"]["reason"]
+
+    env.control(
+        "POST", "/faults", json={"rules": [{"path": CREATE, "method": "POST", "error_rate": 1.0}]}
+    )
+    waiting = book(env, offered[4]["start"]).json()
+    clock = ManualClock(_at(offered[4]["start"]) - dt.timedelta(minutes=1))  # its start is near
+    env.c.bookings.notices.clock = env.c.bookings.clock = clock
+    with env.c.db.read() as s:
+        confirm = s.scalars(
+            select(BookingNotice).where(
+                BookingNotice.booking_id == waiting["id"], BookingNotice.kind == "confirm"
+            )
+        ).one()
+    assert env.c.bookings.notices.run(confirm.id) == "failed"
+    (shown,) = env.c.bookings.details(owner, [env.c.bookings.get(owner, waiting["id"])])
+    assert shown["attention"]["reason"] == (
+        "the confirmation could not be sent after 1 attempt "
+        "(Zoom had not made the meeting by its start)"
+    )
+    flagged = env.c.bookings.find(owner, attention=True)
+    assert {b.id for b in flagged} == {refused["id"], waiting["id"]}
+
+
+def _at(iso: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00"))

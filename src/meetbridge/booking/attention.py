@@ -76,7 +76,8 @@ def attention(
         if w.kind == "confirm":
             detail = f" ({w.last_error})" if w.last_error else ""
             return Attention(
-                f"the confirmation could not be sent after {w.attempts} attempts{detail}",
+                f"the confirmation could not be sent after {w.attempts} "
+                f"attempt{'' if w.attempts == 1 else 's'}{detail}",
                 w.next_attempt_at,
             )
     booker = [u for u in undelivered if u.to == bk.booker_email] or list(undelivered)

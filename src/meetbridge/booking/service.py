@@ -803,7 +803,6 @@ class Bookings:
         previous: tuple[dt.datetime, dt.datetime, str, str | None],
         move_host: bool,
         zoom_link: tuple[str, str] | None,
-        **more: Any,
     ) -> str | None:
         """A reschedule's or a reassignment's event, with where the booking was before."""
         name = BookingEvent.REASSIGNED if move_host else BookingEvent.RESCHEDULED
@@ -828,7 +827,6 @@ class Bookings:
                 "host_name": old.name if old is not None else None,
                 "meeting_id": meeting_id,
             },
-            **more,
         )
 
     def _zoom_link(self, bk: Booking) -> tuple[str, str] | None:
@@ -921,9 +919,7 @@ class Bookings:
                 previous = (row.start_at, row.end_at, row.host_user_id, row.meeting_id)
                 self.notices.followed(s, row, b.type, start, end, attention, now)
                 link = (m.id, m.join_url) if m.join_url else None
-                event_id = self._record_move(
-                    s, row, b.type.name, previous, False, link, moved_by="meeting"
-                )
+                event_id = self._record_move(s, row, b.type.name, previous, False, link)
                 audit.write(
                     s,
                     audit.row(
