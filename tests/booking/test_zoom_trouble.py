@@ -72,6 +72,10 @@ def test_zoom_refuses_the_fallback_applies_truthfully(env: ZoomEnv, smtp: SmtpSe
     assert env.control("GET", "/meetings") == []
     (shown,) = env.c.bookings.details(env.user("owner@acme.test"), [b])
     assert shown["attention"]["reason"].startswith("it meets by phone instead of Zoom: ")
+    # Looked at and accepted: not shown again (until something new needs attention).
+    owner = env.user("owner@acme.test")
+    assert env.c.bookings.attention_seen(owner, b.id, ORIGIN).attention_seen_at is not None
+    assert env.c.bookings.details(owner, [_booking(env)])[0]["attention"] is None
 
 
 def test_a_meeting_deleted_in_zoom_is_said_plainly(env: ZoomEnv, smtp: SmtpServer) -> None:

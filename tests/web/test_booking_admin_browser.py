@@ -231,4 +231,11 @@ def test_the_bookings_list_shows_what_needs_attention(
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("table.bookings tbody tr")).to_have_count(1)
     expect(page.locator("table.bookings")).to_contain_text("Mo Moved")
+    # The owner accepts the late time: once marked seen, it is no longer flagged.
+    page.get_by_role("button", name="Mark as seen").click()
+    expect(page.get_by_role("status")).to_contain_text("marked as seen")
+    expect(page.locator("table.bookings")).to_contain_text("No bookings match these filters")
+    page.goto(f"{env.product}/booking/bookings")
+    expect(page.locator("table.bookings tbody tr")).to_have_count(2)
+    expect(page.locator(".attention")).to_have_count(0)
     context.close()

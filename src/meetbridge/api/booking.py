@@ -378,6 +378,12 @@ def reschedule_booking(
     return c.bookings.details(actor, [bk])[0]
 
 
+@router.post("/bookings/{booking_id}/attention/seen", response_model=BookingOut)
+def booking_attention_seen(booking_id: str, c: C, actor: Actor, origin: From) -> dict[str, Any]:
+    """What it needed attention for was looked at: not shown again until something new."""
+    return c.bookings.details(actor, [c.bookings.attention_seen(actor, booking_id, origin)])[0]
+
+
 @router.post("/bookings/{booking_id}/cancel", response_model=BookingOut)
 def cancel_booking(booking_id: str, c: C, actor: Actor, origin: From) -> dict[str, Any]:
     return c.bookings.details(actor, [c.bookings.cancel(actor, booking_id, origin)])[0]

@@ -7,7 +7,7 @@ in the bookings API (`attention: {reason, since}` or null)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,20 +62,36 @@ def attention(
     undelivered: Sequence[Undelivered],
     now: dt.datetime,
 ) -> Attention | None:
-    """The most pressing reason `bk` needs attention, or None. `meeting`: its meeting row
-    (or None), `work` its notices, `undelivered` its failed e-mails of its current version."""
+    """The most pressing reason `bk` needs attention that a person has not marked seen, or
+    None. `meeting`: its meeting row (or None), `work` its notices, `undelivered` its failed
+    e-mails of its current version."""
+    seen = bk.attention_seen_at
+    for found in _reasons(bk, meeting, work, undelivered, now):
+        if seen is None or found.since > seen:
+            return found
+    return None
+
+
+def _reasons(
+    bk: Booking,
+    meeting: Any,
+    work: Sequence[Work],
+    undelivered: Sequence[Undelivered],
+    now: dt.datetime,
+) -> Iterator[Attention]:
+    """Every reason `bk` needs attention now, the most pressing first."""
     failed = [w for w in work if w.status == NoticeStatus.FAILED]
     if bk.status != BookingStatus.CONFIRMED:
         for w in failed:
             if w.kind == "sync" and meeting is not None and meeting.zoom_meeting_id:
-                return Attention(
+                yield Attention(
                     "its Zoom meeting could not be cancelled; delete it in Zoom", w.next_attempt_at
                 )
-        return None
+        return
     for w in failed:
         if w.kind == "confirm":
             detail = f" ({w.last_error})" if w.last_error else ""
-            return Attention(
+            yield Attention(
                 f"the confirmation could not be sent after {w.attempts} "
                 f"attempt{'' if w.attempts == 1 else 's'}{detail}",
                 w.next_attempt_at,
@@ -83,19 +99,19 @@ def attention(
     booker = [u for u in undelivered if u.to == bk.booker_email] or list(undelivered)
     if booker:
         u = booker[0]
-        return Attention(f"the e-mail with its link to {u.to} could not be sent ({u.error})", u.at)
+        yield Attention(f"the e-mail with its link to {u.to} could not be sent ({u.error})", u.at)
     why = _refusal(work)
     if bk.location == "none" or bk.link_state == LinkState.NONE:
-        return Attention(
+        yield Attention(
             f"no meeting link: {why or 'Zoom could not make the meeting'}, "
             "and the type has no fallback",
             bk.updated_at,
         )
     if bk.attention:
-        return Attention(bk.attention, bk.attention_at or bk.updated_at)
-    if bk.location != "zoom":
+        yield Attention(bk.attention, bk.attention_at or bk.updated_at)
+    if bk.location not in ("zoom", "none"):
         label = LABELS.get(bk.location, bk.location)
-        return Attention(
+        yield Attention(
             f"it meets by {label} instead of Zoom: {why or 'nobody free had a working Zoom'}",
             bk.updated_at,
         )
@@ -106,12 +122,11 @@ def attention(
             if bk.link_state == LinkState.FOLLOWS
             else "the booker has not had the link yet"
         )
-        return Attention(
+        yield Attention(
             f"Zoom has not made its meeting for {_span(now - waiting)} "
             f"(an outage or Zoom's daily limit); {told}",
             waiting,
         )
-    return None
 
 
 def _refusal(work: Sequence[Work]) -> str | None:

@@ -650,6 +650,21 @@ class Bookings:
         bk = self.get(actor, booking_id)
         return self._cancel(bk, origin, "member", actor.email)
 
+    def attention_seen(self, actor: User, booking_id: str, origin: Origin) -> Booking:
+        """A person looked at what the booking needed attention for (e.g. a fallback, or a
+        time outside the member's hours, accepted as it is): it is no longer shown, until
+        something new needs attention."""
+        self.get(actor, booking_id)
+        with self.db.write() as s:
+            row = s.get(Booking, booking_id, with_for_update=True)
+            assert row is not None
+            row.attention = row.attention_at = None
+            row.attention_seen_at = self.clock.now()
+            audit.write(s, audit.by(actor, "booking.attention_seen", origin, "booking", row.id))
+            s.flush()
+            s.expunge(row)
+        return row
+
     def reassign(self, actor: User, booking_id: str, origin: Origin) -> Booking:
         """Moves a booking to another free member (round-robin), e.g. when its host can no
         longer host it: the meeting is made on the new host's Zoom and the old one deleted."""

@@ -193,6 +193,8 @@ class Booking(Base):
     # booking needs attention are read from its state (booking/attention.py).
     attention: Mapped[str | None] = mapped_column(Text)
     attention_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # A person looked at what it showed: reasons from before this are not shown again.
+    attention_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

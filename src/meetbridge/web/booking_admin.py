@@ -745,6 +745,9 @@ async def _act(request: Request, booking_id: str, action: str) -> Response:
             start = _new_start(form)
             await in_thread(c.bookings.reschedule, user, bk.id, start, origin)
             said = f"Booking with {bk.booker_name} moved; they are told."
+        elif action == "seen":
+            await in_thread(c.bookings.attention_seen, user, bk.id, origin)
+            said = f"Booking with {bk.booker_name} marked as seen."
         else:
             await in_thread(c.bookings.reassign, user, bk.id, origin)
             said = f"Booking with {bk.booker_name} went to another member."
@@ -788,6 +791,11 @@ async def booking_reschedule(request: Request, booking_id: str) -> Response:
 @router.post("/booking/bookings/{booking_id}/reassign")
 async def booking_reassign(request: Request, booking_id: str) -> Response:
     return await _act(request, booking_id, "reassign")
+
+
+@router.post("/booking/bookings/{booking_id}/seen")
+async def booking_attention_seen(request: Request, booking_id: str) -> Response:
+    return await _act(request, booking_id, "seen")
 
 
 # ---- the team page's booking health -----------------------------------------------------------
