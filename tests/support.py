@@ -65,7 +65,16 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.raw: list[tuple[list[str], bytes]] = []  # (envelope recipients, bytes) as received
+        self.refuse: set[str] = set()  # addresses answered 550, as a server with no such box
         self._cond = threading.Condition()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -79,6 +88,7 @@ class Inbox:
         with self._cond:
             self.messages.clear()
             self.raw.clear()
+            self.refuse.clear()
 
     def to(self, address: str) -> list[EmailMessage]:
         with self._cond:

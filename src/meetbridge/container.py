@@ -201,6 +201,8 @@ def build_container(
     # A booking's confirmation waits for its meeting's join link (booking/notices.py).
     for name in (MeetingEvent.CREATED, MeetingEvent.FAILED, MeetingEvent.CANCELLED):
         events.subscribe(name, "booking.confirm", notices.on_meeting_event)
+    # A booking follows its meeting moved elsewhere (the Meetings page, the API, Zoom).
+    events.subscribe(MeetingEvent.UPDATED, "booking.follow", bookings.on_meeting_moved)
     events.subscribe(MemberEvent.DEACTIVATED, "booking.reassign", bookings.on_member_gone)
     # Workflows start on meetbridge's events and wake when a meeting they made exists.
     for trigger in EVENT_TRIGGERS:

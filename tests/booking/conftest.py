@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -103,3 +104,21 @@ def book(
     body = {"start": start, "name": "Cleo Client", "email": email, "timezone": "Europe/Paris"}
     with public(env) as api:
         return api.post(f"/acme/{slug}/bookings", json={**body, **over})
+
+
+def api_as(env: ZoomEnv, email: str) -> httpx.Client:
+    """The signed-in API (/api/v1) with a token of `email`'s."""
+    token = env.c.api_tokens.create_api_token(
+        env.user(email), name=f"t-{uuid.uuid4()}", origin=ORIGIN
+    ).secret
+    return httpx.Client(
+        base_url=f"{env.product}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+
+
+def manage_link(mail: EmailMessage) -> tuple[str, str]:
+    """(booking id, token) of the booker's manage link in `mail`."""
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    link = text.split("Reschedule or cancel: ")[1].split()[0]
+    bid, token = link.rsplit("/", 2)[-2:]
+    return bid, token

@@ -7,26 +7,16 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import uuid
 
 import httpx
 from sqlalchemy import select, update
 
 from meetbridge.booking.tables import BookingNotice
+from tests.booking.conftest import api_as as _api
 from tests.booking.conftest import book, mail_about, make_type, next_weekday, slots_on
-from tests.conftest import ORIGIN, make_org
+from tests.conftest import make_org
 from tests.support import SmtpServer
 from tests.zoom_env import ZoomEnv
-
-
-def _api(env: ZoomEnv, email: str) -> httpx.Client:
-    token = env.c.api_tokens.create_api_token(
-        env.user(email), name=f"t-{uuid.uuid4()}", origin=ORIGIN
-    ).secret
-    return httpx.Client(
-        base_url=f"{env.product}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30
-    )
-
 
 TYPE = {
     "name": "Consultation",
@@ -124,6 +114,11 @@ def test_the_bookings_list_filters_csv_and_member_changes(env: ZoomEnv, smtp: Sm
         assert all(r["join_url"] and not r["fallback_used"] for r in rows)
         assert rows[0]["assignment_reason"] == "one person: the type's member"
         assert len(admin.get("/bookings", params={"status": "cancelled"}).json()) == 0
+        assert admin.get("/bookings", params={"attention": "true"}).json() == []
+        # Times are ISO 8601, as the schema says (not a bare number of seconds); each bad one
+        # is named.
+        r = admin.get("/bookings", params={"from": "1700000000", "to": "-5"})
+        assert r.status_code == 422 and {"from", "to"} <= set(r.text.split('"')), r.text
         r = admin.get("/bookings.csv")
         assert r.headers["content-type"].startswith("text/csv")
         table = list(csv.DictReader(io.StringIO(r.text)))

@@ -11,7 +11,15 @@ from typing import Any
 import icalendar
 import vobject
 
-from tests.booking.conftest import book, mail_about, make_type, next_weekday, public, slots_on
+from tests.booking.conftest import (
+    book,
+    mail_about,
+    make_type,
+    manage_link,
+    next_weekday,
+    public,
+    slots_on,
+)
 from tests.support import SmtpServer
 from tests.zoom_env import ZoomEnv
 
@@ -60,13 +68,6 @@ def test_a_booking_makes_a_zoom_meeting_and_both_get_the_link(
         assert seen["id"] == booking["id"] and seen["join_url"] == join
 
 
-def _manage(mail: EmailMessage) -> tuple[str, str]:
-    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    link = text.split("Reschedule or cancel: ")[1].split()[0]
-    bid, token = link.rsplit("/", 2)[-2:]
-    return bid, token
-
-
 def _event(mail: EmailMessage) -> Any:
     return icalendar.Calendar.from_ical(_ics(mail)).walk("VEVENT")[0]
 
@@ -80,7 +81,7 @@ def test_the_booker_reschedules_and_cancels_and_zoom_follows(
     assert book(env, offered[0]["start"]).status_code == 201
     first = mail_about(smtp, "client@example.test", "Confirmed: Intro call")[0]
     (zoom,) = _zoom_meetings(env)
-    bid, token = _manage(first)
+    bid, token = manage_link(first)
     uid = str(_event(first)["UID"])
     with public(env) as api:
         r = api.post(f"/manage/{bid}/{token}/reschedule", json={"start": offered[3]["start"]})

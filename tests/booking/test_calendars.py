@@ -14,6 +14,7 @@ import icalendar
 import pytest
 
 from meetbridge.core.calendars import CalDavAccount
+from meetbridge.meetings.inputs import MeetingChanges
 from tests.booking.conftest import book, make_type, next_weekday, slots_on
 from tests.calendar_servers import FeedServer, RadicaleServer
 from tests.conftest import ORIGIN
@@ -123,6 +124,20 @@ def test_caldav_busy_times_and_bookings_written_there(
     event = icalendar.Calendar.from_ical(written)
     assert "METHOD" not in event  # a stored calendar object carries none (RFC 4791)
     assert str(event.walk("VEVENT")[0]["LOCATION"]) == meeting["join_url"]
+    # The meeting moved on the Meetings page: the booking follows, and so does its copy here.
+    moved = dt.datetime.combine(day, dt.time(11), dt.UTC)
+    mid = env.c.bookings.get(ann, r.json()["id"]).meeting_id or ""
+    env.c.meetings.update(ann, mid, MeetingChanges(start=moved), ORIGIN)
+
+    def copy_start() -> dt.datetime:
+        (now,) = [e for e in _events(radicale, account) if r.json()["id"] in e]
+        vevent = icalendar.Calendar.from_ical(now).walk("VEVENT")[0]
+        return vevent.decoded("DTSTART").astimezone(dt.UTC)  # type: ignore[no-any-return]
+
+    deadline = time.monotonic() + 15
+    while copy_start() != moved:
+        assert time.monotonic() < deadline, _events(radicale, account)
+        time.sleep(0.1)
     # A wrong password is refused when the calendar is added.
     with pytest.raises(Exception, match="CalDAV refused the password"):
         env.c.availability.add_calendar(

@@ -63,4 +63,8 @@ def test_a_sync_out_of_attempts_alerts_and_the_booking_shows_it(
     assert bk.location == "jitsi" and bk.meeting_id is None and bk.link_state == "fallback"
     (shown,) = env.c.bookings.details(env.user("owner@acme.test"), [bk])
     assert shown["fallback_used"] and shown["location"] == "jitsi" and shown["join_url"] is None
+    assert shown["attention"]["reason"].startswith(
+        "it meets by Jitsi Meet instead of Zoom: "
+        "meetbridge could not make its Zoom meeting match the booking"
+    )
     assert env.control("GET", "/meetings") == []  # the meeting it no longer uses is deleted

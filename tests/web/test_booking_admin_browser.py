@@ -182,3 +182,60 @@ def test_the_booking_pages_fit_a_phone(browser: Browser, env: ZoomEnv, database_
     page.set_viewport_size({"width": 1100, "height": 800})
     page.screenshot(path="/tmp/bookings-1100.png")
     context.close()
+
+
+def test_the_bookings_list_shows_what_needs_attention(
+    browser: Browser, env: ZoomEnv, database_url: str
+) -> None:
+    """Two bookings on the owner's Zoom; one's meeting is moved at Zoom to 21:00 UTC, outside
+    the owner's hours: that one shows "Needs attention" with the reason, and the filter finds
+    it alone."""
+    c = env.c
+    owner = env.user("owner@acme.test")
+    view = c.meeting_types.create(
+        owner,
+        MeetingTypeInput(
+            name="Intro call", slug="intro", duration=30, members=[TypeMember(owner.id)]
+        ),
+        ORIGIN,
+    )
+    c.meeting_types.publish(owner, view.type.id, True, ORIGIN)
+    b = c.bookings.bookable("acme", "intro")
+    now = c.clock.now()
+    offered = c.bookings.slots(b, now + dt.timedelta(days=1), now + dt.timedelta(days=9))
+    made = []
+    for slot, name in ((offered[0], "Quinn Quiet"), (offered[3], "Mo Moved")):
+        data = BookingInput(
+            start=slot.start.isoformat(), name=name, email="x@example.test", timezone="UTC"
+        )
+        made.append(c.bookings.book("acme", "intro", data, ORIGIN))
+    moved = made[1]
+    meeting = c.meetings.get(owner, moved.meeting_id or "")
+    late = dt.datetime.combine(moved.start_at.date(), dt.time(21), dt.UTC)
+    env.control(
+        "PATCH",
+        f"/meetings/{meeting.zoom_meeting_id}",
+        json={"start_time": late.strftime("%Y-%m-%dT%H:%M:%SZ")},
+    )
+    env.control("POST", "/webhooks/flush")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    _sign_in(page, env, "owner@acme.test")
+    page.goto(f"{env.product}/booking/bookings")
+    row = page.locator("tr", has_text="Mo Moved")
+    expect(row.locator(".attention")).to_contain_text("Needs attention", timeout=15000)
+    expect(row.locator(".attention")).to_contain_text("outside Olive Owner's hours")
+    expect(page.locator("tr", has_text="Quinn Quiet").locator(".attention")).to_have_count(0)
+    _shot(page, "booking-attention", database_url)
+    page.get_by_label("Attention").select_option(label="Needs attention")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("table.bookings tbody tr")).to_have_count(1)
+    expect(page.locator("table.bookings")).to_contain_text("Mo Moved")
+    # The owner accepts the late time: once marked seen, it is no longer flagged.
+    page.get_by_role("button", name="Mark as seen").click()
+    expect(page.get_by_role("status")).to_contain_text("marked as seen")
+    expect(page.locator("table.bookings")).to_contain_text("No bookings match these filters")
+    page.goto(f"{env.product}/booking/bookings")
+    expect(page.locator("table.bookings tbody tr")).to_have_count(2)
+    expect(page.locator(".attention")).to_have_count(0)
+    context.close()

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from meetbridge.api.deps import ERRORS, Actor, C, From
 from meetbridge.api.schemas import Input
@@ -268,6 +268,11 @@ def remove_calendar(calendar_id: str, c: C, actor: Actor, origin: From) -> Respo
 # ---- bookings -------------------------------------------------------------------------------
 
 
+class AttentionOut(BaseModel):
+    reason: str
+    since: str
+
+
 class BookingOut(BaseModel):
     id: str
     type: str
@@ -289,6 +294,9 @@ class BookingOut(BaseModel):
     meeting_status: str | None
     link_state: str
     assignment_reason: str
+    attention: AttentionOut | None = Field(
+        description="Why a person should look at it (plain words), or null"
+    )
     created_at: str
 
 
@@ -298,8 +306,18 @@ class RescheduleIn(Input):
 
 Filter = Annotated[str | None, Query(max_length=36)]
 StatusFilter = Annotated[Literal["confirmed", "cancelled"] | None, Query()]
-From_ = Annotated[dt.datetime | None, Query(alias="from")]
-To = Annotated[dt.datetime | None, Query(alias="to")]
+
+
+def _iso_only(value: Any) -> Any:
+    """A filter's time as ISO 8601, as the schema says: pydantic would also read a bare number
+    as seconds since the epoch."""
+    if isinstance(value, str) and value.lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("a time like 2027-03-01T09:00:00Z")
+    return value
+
+
+From_ = Annotated[dt.datetime | None, Query(alias="from"), BeforeValidator(_iso_only)]
+To = Annotated[dt.datetime | None, Query(alias="to"), BeforeValidator(_iso_only)]
 
 
 def _found(
@@ -310,6 +328,7 @@ def _found(
     status: StatusFilter = None,
     start: From_ = None,
     end: To = None,
+    attention: Annotated[bool | None, Query(description="Only those needing attention")] = None,
 ) -> list[Booking]:
     """The bookings the list and its CSV show, by the same filters."""
     for name, at in (("from", start), ("to", end)):
@@ -317,7 +336,13 @@ def _found(
             raise ValidationFailed(name, "must carry its offset (e.g. Z)")
     return list(
         c.bookings.find(
-            actor, member_id=member_id, type_id=type_id, status=status, start=start, end=end
+            actor,
+            member_id=member_id,
+            type_id=type_id,
+            status=status,
+            start=start,
+            end=end,
+            attention=attention,
         )
     )
 
@@ -351,6 +376,12 @@ def reschedule_booking(
     start = bi.instant("start", body.start.isoformat())
     bk = c.bookings.reschedule(actor, booking_id, start, origin)
     return c.bookings.details(actor, [bk])[0]
+
+
+@router.post("/bookings/{booking_id}/attention/seen", response_model=BookingOut)
+def booking_attention_seen(booking_id: str, c: C, actor: Actor, origin: From) -> dict[str, Any]:
+    """What it needed attention for was looked at: not shown again until something new."""
+    return c.bookings.details(actor, [c.bookings.attention_seen(actor, booking_id, origin)])[0]
 
 
 @router.post("/bookings/{booking_id}/cancel", response_model=BookingOut)

@@ -23,11 +23,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from meetbridge.booking.attention import Undelivered, Work
 from meetbridge.booking.availability import Availabilities, MemberHours
 from meetbridge.booking.tables import (
     Availability,
@@ -47,7 +48,7 @@ from meetbridge.core.errors import Conflict, DomainError
 from meetbridge.core.events import Event
 from meetbridge.core.jobs import JobQueue
 from meetbridge.core.logging import get_logger
-from meetbridge.core.models import Organization, User, new_id
+from meetbridge.core.models import EmailMessage, Organization, User, new_id
 from meetbridge.core.security import LinkSigner
 from meetbridge.core.settings import Settings
 from meetbridge.core.work import Done, Failed, Later, Outcome, Retry, WorkTable
@@ -56,17 +57,19 @@ from meetbridge.meetings.service import Meetings
 from meetbridge.meetings.source import Source, SourceKind
 from meetbridge.meetings.status import Status
 from meetbridge.notify.ics import InviteEvent, build_invite
-from meetbridge.notify.outbox import MailDelivery, queue_email
+from meetbridge.notify.outbox import MailDelivery, MailStatus, queue_email
 
 log = get_logger("meetbridge.booking")
 
 NOTICE_TASK = "booking.notice"
 RECONCILE_TASK = "booking.reconcile"
 ORIGIN = Origin(via="booking")
-# A meeting still being made when a change comes is asked again this soon.
+# A meeting still being made when a change comes is asked again this soon at first, then
+# ever less often (see `waiting`): Zoom's daily limit can keep it being made for hours.
 BUSY_RETRY = dt.timedelta(seconds=5)
 # After "the link follows", the confirmation is looked at again at least this often (the
-# meeting's own events ring sooner).
+# meeting's own events ring sooner); also the longest wait between two looks at a meeting
+# still being made.
 FOLLOW_UP = dt.timedelta(minutes=5)
 # A meeting in these has its join link at Zoom.
 LIVE = (Status.SCHEDULED, Status.UPDATING)
@@ -223,6 +226,7 @@ class Notices:
                 row.location, row.location_value = self.fallback_location(
                     b.type, b.hours.get(host), b.org.slug, row.id
                 )
+        row.attention = row.attention_at = None  # a time chosen from the slots: free
         self._end_pending(s, row.id, ("confirm", "reminder"))
         if row.meeting_id is not None:
             self._add(s, row, "sync", now)
@@ -232,9 +236,39 @@ class Notices:
             self._add(s, row, "confirm", now + self.wait)
         else:
             self._add(s, row, "confirm", now)
-        self._reminders(s, row, b.type, now)
+        self._retold(s, row, b.type, now, old_host)
+
+    def _retold(
+        self, s: Session, row: Booking, t: MeetingType, now: dt.datetime, old_host: str
+    ) -> None:
+        """A moved booking's reminders for its new time, and its calendars' copies."""
+        self._reminders(s, row, t, now)
         if self.availability.caldav_accounts([*row.member_ids, old_host]):
             self._add(s, row, "calendar", now)
+
+    def followed(
+        self,
+        s: Session,
+        row: Booking,
+        t: MeetingType,
+        start: dt.datetime,
+        end: dt.datetime,
+        attention: str | None,
+        now: dt.datetime,
+    ) -> None:
+        """The booking takes the time its meeting was moved to (on the Meetings page or at
+        Zoom): the same meeting and link, an updated invite (SEQUENCE raised) to everyone, and
+        the calendars' copies moved. No "sync": the meeting is already there, and asking it
+        to move would be the loop. `attention`: why the new time is not free for a member
+        (kept on the booking for a person to look at), or None."""
+        row.start_at, row.end_at = start, end
+        row.sequence += 1
+        row.updated_at = now
+        if attention != row.attention:
+            row.attention, row.attention_at = attention, now if attention else None
+        self._end_pending(s, row.id, ("confirm", "reminder"))
+        self._add(s, row, "confirm", now)
+        self._retold(s, row, t, now, row.host_user_id)
 
     def cancelled(self, s: Session, row: Booking, who: str, now: dt.datetime) -> None:
         row.status = BookingStatus.CANCELLED
@@ -248,6 +282,86 @@ class Notices:
         self._add(s, row, "confirm", now)
         if self.availability.caldav_accounts(row.member_ids):
             self._add(s, row, "calendar", now)
+
+    def syncing(self, booking_id: str) -> bool:
+        """Whether a change of the booking is still on its way to its meeting."""
+        with self.db.read() as s:
+            return (
+                s.scalar(
+                    select(BookingNotice.id).where(
+                        BookingNotice.booking_id == booking_id,
+                        BookingNotice.kind == "sync",
+                        BookingNotice.status == NoticeStatus.PENDING,
+                    )
+                )
+                is not None
+            )
+
+    def note(self, booking_id: str, attention: str) -> None:
+        """Keeps `attention` on the booking for a person to look at (booking/attention.py)."""
+        with self.db.write() as s:
+            s.execute(
+                update(Booking)
+                .where(Booking.id == booking_id)
+                .values(attention=attention, attention_at=self.clock.now())
+            )
+
+    def work_of(self, booking_ids: Sequence[str]) -> dict[str, list[Work]]:
+        """The bookings' notices that say something about them now: pending, failed, and
+        the "sync" ones that ended with the reason their meeting was refused."""
+        out: dict[str, list[Work]] = {b: [] for b in booking_ids}
+        if not booking_ids:
+            return out
+        n = BookingNotice
+        with self.db.read() as s:
+            rows = s.execute(
+                select(
+                    n.booking_id,
+                    n.kind,
+                    n.status,
+                    n.attempts,
+                    n.created_at,
+                    n.next_attempt_at,
+                    n.last_error,
+                ).where(
+                    n.booking_id.in_(list(booking_ids)),
+                    or_(
+                        n.status != NoticeStatus.DONE,
+                        (n.kind == "sync") & n.last_error.is_not(None),
+                    ),
+                )
+            ).all()
+        for r in rows:
+            out[r.booking_id].append(Work(*r[1:]))
+        return out
+
+    def undelivered(self, org_id: str, rows: Sequence[Booking]) -> dict[str, list[Undelivered]]:
+        """The e-mails about each booking's current version that failed for good (their
+        dedupe key names the booking and its version: see `_send`)."""
+        wanted = {f"booking:{b.id}:{b.sequence}:": b.id for b in rows}
+        out: dict[str, list[Undelivered]] = {}
+        if not wanted:
+            return out
+        with self.db.read() as s:
+            failed = s.execute(
+                select(
+                    EmailMessage.dedupe_key,
+                    EmailMessage.to_addr,
+                    EmailMessage.last_error,
+                    EmailMessage.next_attempt_at,
+                ).where(
+                    EmailMessage.org_id == org_id,
+                    EmailMessage.template == "booking",
+                    EmailMessage.status == MailStatus.FAILED,
+                )
+            ).all()
+        for key, to, error, at in failed:
+            prefix = ":".join(key.split(":", 3)[:3]) + ":"
+            if prefix in wanted:
+                out.setdefault(wanted[prefix], []).append(
+                    Undelivered(to, error or "the mail server refused it", at)
+                )
+        return out
 
     def due_now(self, s: Session, booking_id: str) -> list[Pending]:
         """The booking's pending work due now or soon (later work waits for the reconciler)."""
@@ -450,7 +564,8 @@ class Notices:
                 )
             except Conflict as exc:
                 if status is Status.CREATING:
-                    return Later(exc.message, at=self.clock.now() + BUSY_RETRY, free=True)
+                    now = self.clock.now()
+                    return Later(exc.message, at=now + waiting(now - n.created_at), free=True)
                 return self._refused(bk, t, org, exc.message)
         return Done(NoticeStatus.DONE)
 
@@ -501,7 +616,12 @@ class Notices:
             s.execute(
                 update(Booking)
                 .where(Booking.id == bk.id, Booking.meeting_id == bk.meeting_id)
-                .values(meeting_id=None, location=location, location_value=value)
+                .values(
+                    meeting_id=None,
+                    location=location,
+                    location_value=value,
+                    updated_at=self.clock.now(),  # since when it meets elsewhere
+                )
             )
             s.execute(
                 update(BookingNotice)
@@ -550,7 +670,11 @@ class Notices:
                     # Zoom never made it in time: people, not a loop, take it from here.
                     self._alert(bk, t, host, "Zoom had not made the meeting by its start")
                     return Failed("Zoom had not made the meeting by its start")
-                return Later("waiting for Zoom to make the meeting", at=now + FOLLOW_UP, free=True)
+                return Later(
+                    "waiting for Zoom to make the meeting",
+                    at=now + waiting(now - n.created_at),
+                    free=True,
+                )
         if bk.location == "none":
             self._set_state(bk, LinkState.NONE)
             self._send(bk, t, host, "no_link", None)
@@ -855,6 +979,15 @@ class Notices:
         if not context.get("for_booker") or self.manage_url is None:
             return {"manage_url": ""}
         return {"manage_url": self.manage_url(str(context["booking_id"]))}
+
+
+def waiting(waited: dt.timedelta) -> dt.timedelta:
+    """How long work that has waited `waited` for Zoom to make a meeting waits before it looks
+    again: as long as it has waited (so the waits double: 5 s, 5 s, 10 s, 20 s …), from
+    BUSY_RETRY to FOLLOW_UP. Its looks are free (not failed attempts: nothing failed), so the
+    wait is read from the work's age, not its attempts; a wait this long is shown on the
+    booking after booking/attention.py's STALE."""
+    return min(max(waited, BUSY_RETRY), FOLLOW_UP)
 
 
 def _uid(bk: Booking) -> str:

@@ -27,6 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from meetbridge.booking import events as booking_events
+from meetbridge.booking.attention import Attention
+from meetbridge.booking.attention import attention as attention_of
 from meetbridge.booking.availability import (
     Availabilities,
     MemberHours,
@@ -75,7 +77,7 @@ from meetbridge.scheduling import assign
 from meetbridge.scheduling.availability import MemberAvailability
 from meetbridge.scheduling.intervals import Interval
 from meetbridge.scheduling.slots import Assignment as SlotAssignment
-from meetbridge.scheduling.slots import Slot, SlotRules, free_members, slots
+from meetbridge.scheduling.slots import Clash, Slot, SlotRules, clash, free_members, slots
 from meetbridge.scheduling.timezones import zone
 
 MANAGE_PURPOSE = "booking-manage"
@@ -648,6 +650,21 @@ class Bookings:
         bk = self.get(actor, booking_id)
         return self._cancel(bk, origin, "member", actor.email)
 
+    def attention_seen(self, actor: User, booking_id: str, origin: Origin) -> Booking:
+        """A person looked at what the booking needed attention for (e.g. a fallback, or a
+        time outside the member's hours, accepted as it is): it is no longer shown, until
+        something new needs attention."""
+        self.get(actor, booking_id)
+        with self.db.write() as s:
+            row = s.get(Booking, booking_id, with_for_update=True)
+            assert row is not None
+            row.attention = row.attention_at = None
+            row.attention_seen_at = self.clock.now()
+            audit.write(s, audit.by(actor, "booking.attention_seen", origin, "booking", row.id))
+            s.flush()
+            s.expunge(row)
+        return row
+
     def reassign(self, actor: User, booking_id: str, origin: Origin) -> Booking:
         """Moves a booking to another free member (round-robin), e.g. when its host can no
         longer host it: the meeting is made on the new host's Zoom and the old one deleted."""
@@ -873,6 +890,118 @@ class Bookings:
                     pass
             self.notices.host_gone(bk, b.type)
 
+    def on_meeting_moved(self, event: Event) -> None:
+        """A booking's meeting was moved elsewhere — on the Meetings page or API, or at Zoom
+        (its meeting.updated webhook, applied by the engine): what happened to the meeting is
+        the truth, so the booking takes its time (the slot is then busy at the new time, free
+        at the old), and everyone gets the updated invite with the same link. A time its
+        member is not free for is still taken, and kept on the booking for a person to look
+        at. The booking's own changes end here: a reschedule has moved the booking first (the
+        times are equal), and while its "sync" is on its way the booking is the newer word."""
+        source = event.data.get("source") or {}
+        if source.get("kind") != SourceKind.BOOKING or not source.get("id"):
+            return
+        with self.db.read() as s:
+            bk = s.get(Booking, source["id"])
+        if bk is None or bk.status != BookingStatus.CONFIRMED or bk.meeting_id != event.subject_id:
+            return
+        m = next(
+            (
+                x
+                for x in self.meetings.list_by_source_ids(bk.org_id, SourceKind.BOOKING, [bk.id])
+                if x.id == bk.meeting_id
+            ),
+            None,
+        )
+        if m is None or Status(m.status).gone or m.start_at is None:
+            return
+        start, end = m.start_at, m.start_at + dt.timedelta(minutes=m.duration_min)
+        if (start, end) == (bk.start_at, bk.end_at) or self.notices.syncing(bk.id):
+            return
+        b = self.type_of(bk)
+        attention = self._not_free(b, bk, start, end)
+        now = self.clock.now()
+        try:
+            with self.db.write() as s:
+                row = s.get(Booking, bk.id, with_for_update=True)
+                if (
+                    row is None
+                    or row.status != BookingStatus.CONFIRMED
+                    or row.meeting_id != m.id
+                    or (row.start_at, row.end_at) != (bk.start_at, bk.end_at)
+                ):
+                    return  # changed meanwhile: its own change (or event) decides
+                previous = (row.start_at, row.end_at, row.host_user_id, row.meeting_id)
+                self.notices.followed(s, row, b.type, start, end, attention, now)
+                link = (m.id, m.join_url) if m.join_url else None
+                event_id = self._record_move(s, row, b.type.name, previous, False, link)
+                audit.write(
+                    s,
+                    audit.row(
+                        org_id=row.org_id,
+                        actor_id=None,
+                        actor_label="meetbridge",
+                        action="booking.rescheduled",
+                        origin=SYSTEM,
+                        target_type="booking",
+                        target_id=row.id,
+                        details={
+                            "from": previous[0].isoformat(),
+                            "to": start.isoformat(),
+                            "by": "its meeting",
+                            "attention": attention,
+                        },
+                    ),
+                )
+                notices = self.notices.due_now(s, row.id)
+        except IntegrityError:
+            # Moved onto the start of another confirmed booking of the same host: the two
+            # cannot both hold it (uq_bookings_host_start), so this one keeps its time and
+            # says so.
+            self.notices.note(
+                bk.id,
+                f"its Zoom meeting was moved to {self._local(b, bk.host_user_id, start)}, "
+                "the start of another of the host's bookings; the booking kept its time",
+            )
+            return
+        self._publish(event_id)
+        self.notices.run_now(notices)
+
+    def _not_free(
+        self, b: Bookable, bk: Booking, start: dt.datetime, end: dt.datetime
+    ) -> str | None:
+        """Why [start, end) is not free for a member of `bk` (their hours, their other
+        meetings, bookings and calendars, with the type's buffers), in plain words; None."""
+        lo, hi = start - dt.timedelta(days=1), end + dt.timedelta(days=1)
+        # The booking itself (its meeting is at the new time already) is not in the way.
+        booked = [x for x in self._bookings_between(b.org.id, lo, hi) if x.id != bk.id]
+        members = self._availability(b, start, end, bk.id, [*booked, bk])
+        for member in members:
+            if member.member_id not in bk.member_ids:
+                continue
+            # Its own copy in the member's CalDAV calendar, at the old time, is not in the way.
+            own = Interval(bk.start_at, bk.end_at)
+            member = dataclasses.replace(member, busy=tuple(x for x in member.busy if x != own))
+            why = clash(member, b.rules, start, end)
+            if why is None:
+                continue
+            user = b.users.get(member.member_id)
+            name = user.name if user is not None else "a member"
+            what = (
+                f"outside {name}'s hours"
+                if why is Clash.HOURS
+                else f"when {name} has another meeting, booking or calendar event"
+            )
+            when = self._local(b, member.member_id, start)
+            return f"its Zoom meeting was moved to {when}, {what}"
+        return None
+
+    @staticmethod
+    def _local(b: Bookable, user_id: str, at: dt.datetime) -> str:
+        hours = b.hours.get(user_id)
+        tz = hours.timezone if hours is not None else "UTC"
+        return f"{at.astimezone(zone(tz)):%a %d %b %Y %H:%M} ({tz})"
+
     # ---- the record -----------------------------------------------------------------------
 
     def find(
@@ -884,8 +1013,10 @@ class Bookings:
         status: str | None = None,
         start: dt.datetime | None = None,
         end: dt.datetime | None = None,
+        attention: bool | None = None,
         limit: int = 500,
     ) -> list[Booking]:
+        """`attention`: only those that need a person's attention (True), or none of them."""
         with self.db.read() as s:
             query = select(Booking).where(Booking.org_id == actor.org_id)
             if member_id:
@@ -903,7 +1034,31 @@ class Bookings:
         # (the members are a JSON list, read here rather than in each database's JSON dialect).
         if not actor.is_admin:
             rows = [r for r in rows if actor.id in r.member_ids or r.host_user_id == actor.id]
+        if attention is not None:
+            flagged = self.attention(actor.org_id, rows)
+            rows = [r for r in rows if (flagged[r.id] is not None) == attention]
         return list(rows[:limit])
+
+    def attention(
+        self, org_id: str, rows: Sequence[Booking], meetings: dict[str, Any] | None = None
+    ) -> dict[str, Attention | None]:
+        """Why each booking needs a person's attention (booking/attention.py), or None."""
+        if meetings is None:
+            meetings = {
+                mt.id: mt
+                for mt in self.meetings.list_by_source_ids(
+                    org_id, SourceKind.BOOKING, [r.id for r in rows]
+                )
+            }
+        work = self.notices.work_of([r.id for r in rows])
+        mails = self.notices.undelivered(org_id, rows)
+        now = self.clock.now()
+        return {
+            r.id: attention_of(
+                r, meetings.get(r.meeting_id or ""), work[r.id], mails.get(r.id, []), now
+            )
+            for r in rows
+        }
 
     def details(self, actor: User, rows: Sequence[Booking]) -> list[dict[str, Any]]:
         """What the bookings list and its CSV show of each booking: type, host, Zoom ID,
@@ -925,9 +1080,11 @@ class Bookings:
             users = dict(
                 s.execute(select(User.id, User.name).where(User.org_id == actor.org_id)).all()
             )
+        flagged = self.attention(actor.org_id, rows, meetings)
         out = []
         for r in rows:
             m = meetings.get(r.meeting_id or "")
+            why = flagged[r.id]
             out.append(
                 {
                     "id": r.id,
@@ -952,6 +1109,7 @@ class Bookings:
                     "meeting_status": m.status if m is not None else None,
                     "link_state": r.link_state,
                     "assignment_reason": r.assignment_reason,
+                    "attention": why.out() if why is not None else None,
                     "created_at": r.created_at.isoformat(),
                 }
             )
@@ -973,12 +1131,14 @@ class Bookings:
             "zoom_meeting_id",
             "join_url",
             "assignment_reason",
+            "attention",
             "created_at",
         ]
         buf = io.StringIO()
         w = csv.writer(buf)
         w.writerow(cols)
         for d in self.details(actor, rows):
+            d["attention"] = d["attention"]["reason"] if d["attention"] else ""
             # A cell a spreadsheet would run as a formula is written as text.
             w.writerow([spreadsheet_cell(d[c]) for c in cols])
         return buf.getvalue()

@@ -188,6 +188,13 @@ class Booking(Base):
     assignment_reason: Mapped[str] = mapped_column(Text, default="")
     sequence: Mapped[int] = mapped_column(Integer, default=0)  # of its calendar invite
     cancelled_by: Mapped[str | None] = mapped_column(String(16))
+    # What a person should look at that no other state records (its meeting moved into a
+    # time its member is not free), in plain words, and since when; the other reasons a
+    # booking needs attention are read from its state (booking/attention.py).
+    attention: Mapped[str | None] = mapped_column(Text)
+    attention_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # A person looked at what it showed: reasons from before this are not shown again.
+    attention_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

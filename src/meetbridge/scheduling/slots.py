@@ -60,6 +60,7 @@ from .availability import (
     local_date,
     merge,
     midnight_us,
+    open_hours,
     to_us,
 )
 from .intervals import Interval
@@ -356,3 +357,26 @@ def free_members(
     if found and found[0].start == start:
         return found[0].members
     return ()
+
+
+class Clash(StrEnum):
+    """Why a member is not free for a time that was not chosen from the slots (a meeting
+    moved elsewhere): the rule of "Free" above it breaks."""
+
+    HOURS = "hours"  # not wholly inside one of their open ranges
+    BUSY = "busy"  # it (with the buffers) overlaps one of their busy intervals
+
+
+def clash(
+    member: MemberAvailability, rules: SlotRules, start: dt.datetime, end: dt.datetime
+) -> Clash | None:
+    """Whether the member is free for [start, end) by the rule "Free" (whatever its length,
+    off the steps, without the limits or the daily cap, which are about offering a time), or
+    why not."""
+    wanted = Interval(start, end)
+    if open_hours(member, wanted) != [wanted]:
+        return Clash.HOURS
+    reach = Interval(start - rules.buffer_before, end + rules.buffer_after)
+    if any(reach.overlaps(b) for b in member.busy):
+        return Clash.BUSY
+    return None

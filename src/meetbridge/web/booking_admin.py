@@ -653,7 +653,7 @@ def _day(raw: str | None, tz: str, name: str, errors: dict[str, str]) -> dt.date
 def _filters(request: Request, user: User) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
     q = request.query_params
     errors: dict[str, str] = {}
-    picked = {k: (q.get(k) or "")[:36] for k in ("member", "type", "status", "from", "to")}
+    picked = {k: (q.get(k) or "")[:36] for k in _FILTER_KEYS}
     start = _day(picked["from"], user.timezone, "from", errors)
     end = _day(picked["to"], user.timezone, "to", errors)
     if end is not None:
@@ -665,6 +665,7 @@ def _filters(request: Request, user: User) -> tuple[dict[str, Any], dict[str, st
         "status": status,
         "start": start,
         "end": end,
+        "attention": {"yes": True, "no": False}.get(picked["attention"]),
     }
     return found, errors, picked
 
@@ -725,7 +726,7 @@ def _back(request: Request) -> str:
     return "/booking/bookings" + (f"?{urlencode(q)}" if q else "")
 
 
-_FILTER_KEYS = ("member", "type", "status", "from", "to")
+_FILTER_KEYS = ("member", "type", "status", "attention", "from", "to")
 
 
 async def _act(request: Request, booking_id: str, action: str) -> Response:
@@ -744,6 +745,9 @@ async def _act(request: Request, booking_id: str, action: str) -> Response:
             start = _new_start(form)
             await in_thread(c.bookings.reschedule, user, bk.id, start, origin)
             said = f"Booking with {bk.booker_name} moved; they are told."
+        elif action == "seen":
+            await in_thread(c.bookings.attention_seen, user, bk.id, origin)
+            said = f"Booking with {bk.booker_name} marked as seen."
         else:
             await in_thread(c.bookings.reassign, user, bk.id, origin)
             said = f"Booking with {bk.booker_name} went to another member."
@@ -787,6 +791,11 @@ async def booking_reschedule(request: Request, booking_id: str) -> Response:
 @router.post("/booking/bookings/{booking_id}/reassign")
 async def booking_reassign(request: Request, booking_id: str) -> Response:
     return await _act(request, booking_id, "reassign")
+
+
+@router.post("/booking/bookings/{booking_id}/seen")
+async def booking_attention_seen(request: Request, booking_id: str) -> Response:
+    return await _act(request, booking_id, "seen")
 
 
 # ---- the team page's booking health -----------------------------------------------------------
