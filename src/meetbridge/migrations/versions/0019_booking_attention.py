@@ -2,8 +2,8 @@
 was moved, on the Meetings page or at Zoom, into a time its member is not free), and since
 when; and when a person last marked what it showed as seen
 
-Revision ID: 0018
-Revises: 0016
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-03
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import meetbridge.core.db
 
-revision = "0018"
-down_revision = "0016"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
