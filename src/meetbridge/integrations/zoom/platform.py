@@ -153,9 +153,10 @@ class ZoomPlatform:
 
     def reserve(self, host_user_id: str) -> _ZoomReserving:
         """Counts the job's create against the host's 100 creates+updates a day (the
-        account's per-second budget is paced when the call is made). With Redis the count is sent now, for the host's Zoom user
-        as this process last saw it, and read after the write; with the counters in the
-        database it rides in the write's transaction (`count_in`)."""
+        account's per-second budget is paced when the call is made). With Redis the count
+        is sent now, for the host's Zoom user as this process last saw it, and read after
+        the write; with the counters in the database it rides in the write's transaction
+        (`count_in`)."""
         known = self._zoom_users.get(host_user_id)
         early: tuple[list[Hit], Later] | None = None
         if known is not None:
