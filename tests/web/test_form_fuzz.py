@@ -31,6 +31,9 @@ FIELDS = [
     *("horizon_days", "daily_cap", "reminders", "cutoff", "fallback", "fallback_value"),
     *("show_members", "published", "day_0", "day_6", "overrides", "location"),
     *("location_value", "kind", "url", "start"),
+    # The new request's Repeats fieldset and "Update recurring requests".
+    *("repeat_frequency", "repeat_interval", "repeat_weekday_0", "repeat_monthly_by"),
+    *("repeat_end", "repeat_until", "repeat_count", "repeat_exceptions", "clone_zoom_settings"),
 ]
 HOSTILE = [
     "",

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from meetbridge.requests.inputs import Participant, RequestInput
+from meetbridge.requests.inputs import Participant, RequestInput, SettingsInput
 from tests.conftest import ORIGIN, PASSWORD
 from tests.support import SmtpServer
 from tests.web.test_browser import SHOTS
@@ -254,3 +255,73 @@ def test_admin_sets_the_pool_and_a_scheduler_converts_requests(
             _shot(page, f"{name}-390", database_url, full=False)
     assert too_wide == {}, too_wide
     phone.close()
+
+
+def test_a_weekly_series_becomes_zoom_meetings_with_clone_zoom_settings(
+    browser: Browser, env: ZoomEnv, database_url: str
+) -> None:
+    """A scheduler makes a weekly series on the new-request page, opens it from one of its
+    occurrences, updates it with Clone Zoom Settings: Yes, and follows the job's page to the
+    end: every occurrence is then a Zoom meeting of its own at the sandbox."""
+    owner = env.user("owner@acme.test")
+    env.c.connections.save_account(owner, *ACCOUNT, ORIGIN)
+    env.c.requests.save_settings(owner, SettingsInput(15, 15, "\n".join(POOL)), ORIGIN)
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    _sign_in(page, env, "sid@acme.test")
+    page.goto(f"{env.product}/requests/new")
+    today = dt.datetime.now(dt.UTC).date()
+    monday = today + dt.timedelta(days=7 - today.weekday())
+    page.get_by_label("Client", exact=True).fill("Weekly Tutoring")
+    page.get_by_label("Service").fill("Maths tutoring")
+    page.get_by_label("Start date").fill(monday.isoformat())
+    page.get_by_label("Start time").fill("16:00")
+    page.get_by_label("End time").fill("17:00")
+    page.get_by_label("Time zone").fill("UTC")
+    page.get_by_label("Status").select_option("confirmed")
+    repeats = page.locator("#repeats")
+    repeats.get_by_label("Frequency").select_option("weekly")
+    repeats.get_by_label("Tue").check()
+    repeats.get_by_label("Thu").check()
+    repeats.get_by_label("After a number of times").check()
+    repeats.get_by_label("Times").fill("10000")
+    page.get_by_role("button", name="Create request").click()
+    expect(repeats.locator(".field-error")).to_have_text(
+        "must be a whole number from 1 to 500, not 10000"
+    )
+    _shot(page, "requests-series-new-errors", database_url, full=False)
+    repeats.get_by_label("Times").fill("6")
+    page.get_by_role("button", name="Create request").click()
+    expect(page.get_by_role("status")).to_contain_text("6 occurrences")
+    expect(page.locator("#occurrences tbody tr")).to_have_count(6)
+    series_url = page.url
+
+    # From an occurrence's page back to its series.
+    page.locator("#occurrences tbody tr").nth(3).get_by_role("link").click()
+    page.get_by_role("link", name="Part of a series: 6 occurrences").click()
+    expect(page).to_have_url(series_url)
+    _shot(page, "requests-series", database_url)
+    page.get_by_label("Yes").check()
+    page.get_by_role("button", name="Update recurring requests").click()
+    expect(page).to_have_url(re.compile(r"/requests/series-jobs/"))
+    expect(page.locator("#job-state")).to_contain_text("Finished", timeout=30_000)
+    expect(page.get_by_label("Occurrences looked at: 6 of 6")).to_have_attribute("value", "6")
+    expect(page.locator("#job-placed")).to_have_text("6 Zoom meetings")
+    expect(page.locator("#job-not-placed")).to_have_text("0")
+    assert page.locator('meta[http-equiv="refresh"]').count() == 0
+    _shot(page, "requests-series-job", database_url)
+
+    page.get_by_role("link", name="Back to the series").click()
+    expect(page.locator('#occurrences tr[data-kind="zoom"] svg[data-icon="zoom"]')).to_have_count(6)
+    sid = page.url.rsplit("/", 1)[1]
+    rows = env.c.request_series.occurrences(env.user("sid@acme.test"), sid)
+    topic = "Maths tutoring — Weekly Tutoring"
+    deadline = time.monotonic() + 20
+    while len(ours := [m for h in POOL for m in _at_zoom(env, h) if m["topic"] == topic]) < 6:
+        assert time.monotonic() < deadline, ours
+        time.sleep(0.2)
+    assert sorted(str(m["start_time"])[:16] for m in ours) == [
+        r.start_at.strftime("%Y-%m-%dT%H:%M") for r in rows
+    ]
+    assert len(ours) == 6 and {r.kind for r in rows} == {"zoom"}
+    context.close()

@@ -1,7 +1,9 @@
 """Service requests' pages: the Service Requests report (filters, Type column, CSV), a new
-request, a request's details with its actions (convert to and from a Zoom meeting on a pool
-host, cancel, edit, the host link in its window), the scheduling views (day / week, by
-provider), and the "Zoom settings for requests" form of Settings → Integrations → Zoom.
+request (or a recurring series of them: the form's Repeats in repeats.py, the series' own
+pages in request_series.py), a request's details with its actions (convert to and from a
+Zoom meeting on a pool host, cancel, edit, the host link in its window), the scheduling
+views (day / week, by provider), and the "Zoom settings for requests" form of Settings →
+Integrations → Zoom.
 
 Every form re-renders with all of its field errors at once and the values typed: what the
 page cannot read (a date, a number) is reported together with what the service refuses."""
@@ -29,7 +31,8 @@ from meetbridge.requests.tables import (
     RequestStatus,
     ServiceRequest,
 )
-from meetbridge.web import zoom
+from meetbridge.scheduling import recurrence
+from meetbridge.web import repeats, zoom
 from meetbridge.web.http import origin_of
 from meetbridge.web.kit import (
     TIMEZONES,
@@ -149,6 +152,8 @@ def _request_errors(exc: DomainError, parsed: dict[str, str], providers: int) ->
     out: dict[str, str] = {}
     for e in exc.errors:
         name = e.field
+        if name.startswith("repeat"):
+            continue  # a series' rule: at the Repeats fieldset (repeats.service_errors)
         if name.startswith("participants["):
             index = name[len("participants[") :].split("]", 1)[0]
             i = int(index) if index.isdigit() else 0
@@ -200,6 +205,15 @@ def _request_values(r: ServiceRequest, view: RequestView) -> dict[str, str]:
 
 def _form_ctx() -> dict[str, Any]:
     return {"statuses": STATUSES, "timezones": TIMEZONES, "nav": "requests"}
+
+
+def _new_ctx() -> dict[str, Any]:
+    return {
+        "frequencies": repeats.FREQUENCIES,
+        "weekdays": repeats.WEEKDAYS,
+        "monthly_by": repeats.MONTHLY_BY,
+        "max_occurrences": recurrence.MAX_OCCURRENCES,
+    }
 
 
 def _scheduler_only(request: Request, user: User) -> Response | None:
@@ -311,7 +325,7 @@ def _new_page(request: Request, user: User, status: int = 200, **ctx: Any) -> Re
         {"timezone": user.org.timezone or "UTC", "status": RequestStatus.REQUESTED.value},
     )
     ctx.setdefault("errors", {})
-    return render(request, "requests_new.html", user, status, **_form_ctx(), **ctx)
+    return render(request, "requests_new.html", user, status, **_form_ctx(), **_new_ctx(), **ctx)
 
 
 @router.get("/requests/new")
@@ -328,6 +342,8 @@ async def request_create(request: Request) -> Response:
     if refused:
         return refused
     data, parsed, providers = _request_input(form)
+    if repeats.frequency(form) != repeats.NONE:
+        return await _series_create(request, user, form, data, parsed, providers)
     if parsed:
         errors = _checked_errors(data, parsed, providers)
         return _new_page(request, user, 422, values=form, errors=errors)
@@ -337,6 +353,37 @@ async def request_create(request: Request) -> Response:
         errors = _request_errors(exc, {}, providers)
         return _new_page(request, user, exc.status, values=form, errors=errors)
     return redirect(request, f"/requests/{r.id}", f"Request for {r.client} created.")
+
+
+async def _series_create(
+    request: Request,
+    user: User,
+    form: dict[str, str],
+    data: RequestInput,
+    parsed: dict[str, str],
+    providers: int,
+) -> Response:
+    """A request that repeats: its series, every occurrence a request of its own. The page
+    checks the request and the rule together, so every bad field of both is named at once."""
+    c = container(request)
+    repeat, unread = repeats.parsed(form)
+    time_known = "start" not in parsed and "end" not in parsed
+    errors = repeats.merged(
+        _checked_errors(data, parsed, providers),
+        repeats.rule_errors(data, repeat, time_known, c.clock.now()),
+    )
+    errors.update(unread)  # what the page could not read replaces the rule's guess at it
+    if errors:
+        return _new_page(request, user, 422, values=form, errors=errors)
+    try:
+        series, rows = await in_thread(
+            c.request_series.create, user, data, repeat, origin_of(request)
+        )
+    except DomainError as exc:
+        errors = repeats.merged(_request_errors(exc, {}, providers), repeats.service_errors(exc))
+        return _new_page(request, user, exc.status, values=form, errors=errors)
+    said = f"Series for {rows[0].client} created: {len(rows)} occurrences."
+    return redirect(request, f"/requests/series/{series.id}", said)
 
 
 # ---- the scheduling views ---------------------------------------------------------------------
@@ -449,6 +496,9 @@ def _detail(
     ctx.setdefault("values", _request_values(r, view))
     ctx.setdefault("errors", {})
     m = view.meeting
+    in_series = 0
+    if r.series_id and user.is_scheduler:
+        in_series = len(c.request_series.occurrences(user, r.series_id))
     return render(
         request,
         "requests_detail.html",
@@ -464,6 +514,7 @@ def _detail(
         link_open=zoom_meeting and c.requests.host_link_open(r),
         link_opens=c.requests.host_link_opens(r),
         over=r.end_at <= c.clock.now(),
+        in_series=in_series,
         names=_names(request, user),
         local=lambda at: _local(at, user.timezone),
         local_request=lambda at: _local(at, r.timezone),

@@ -17,6 +17,7 @@ from meetbridge.web import (
     passwords,
     projects,
     reports,
+    request_series,
     requests,
     signin,
     team,
@@ -42,6 +43,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     booking_admin.router,
     booking_public.router,
     reports.router,
+    request_series.router,
     requests.router,
     workflows.router,
 )
