@@ -326,4 +326,14 @@ def test_a_weekly_series_becomes_zoom_meetings_with_clone_zoom_settings(
         r.start_at.strftime("%Y-%m-%dT%H:%M") for r in rows
     ]
     assert len(ours) == 6 and {r.kind for r in rows} == {"zoom"}
+    job_url = page.get_by_role("link", name="See the update").get_attribute("href")
     context.close()
+
+    # Both pages fit a phone.
+    phone = browser.new_context(viewport={"width": PHONE, "height": 844})
+    page = phone.new_page()
+    _sign_in(page, env, "sid@acme.test")
+    for path in (f"/requests/series/{sid}", str(job_url), "/requests/new"):
+        page.goto(f"{env.product}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE, path
+    phone.close()
