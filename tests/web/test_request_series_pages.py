@@ -230,9 +230,12 @@ def test_update_recurring_requests_runs_a_job_whose_page_follows_it(
             assert '<progress id="job-progress" max="6" value="0">' in page
             assert '<label for="job-progress">Occurrences looked at: 0 of 6</label>' in page
             assert "Update running: 0 of 6" in tc.get(f"/requests/series/{sid}").text
+            r = tc.post(f"/requests/series/{sid}/update", data=yes)  # clicked again
+            assert r.status_code == 409 and "already running" in r.text
+            latest = container.request_series.latest_job(sid)
+            assert latest is not None and latest.id == job_url.rsplit("/", 1)[1]  # no second one
 
-            job_id = job_url.rsplit("/", 1)[1]
-            assert queued.request_series.run(job_id) == "done"  # what the worker does
+            assert queued.request_series.run(latest.id) == "done"  # what the worker does
             page = html.unescape(tc.get(job_url).text)
             assert REFRESH not in page and "Finished at" in page
             assert '<progress id="job-progress" max="6" value="6">' in page
