@@ -159,7 +159,11 @@ def test_a_change_waiting_for_zoom_backs_off_and_shows_after_a_while(
         age = int((clock.now() - sync.created_at).total_seconds() // 60)
         shown_at[age] = env.c.bookings.details(owner, [bk])[0]["attention"]
         assert notices.run(sync.id) == "pending"
-    assert waits[:8] == [5, 5, 10, 20, 40, 80, 160, 300] and set(waits[8:]) == {300}
+    # Within a second: the wait is reckoned from when the work was written, which the
+    # database may store to the microsecond a little before the test's clock reads it.
+    expected = [5, 5, 10, 20, 40, 80, 160, 300]
+    assert len(waits) > 8 and all(abs(w - e) <= 1 for w, e in zip(waits, expected, strict=False))
+    assert all(abs(w - 300) <= 1 for w in waits[8:])
     # About an hour of waiting in 16 looks (every 5 s, it was 720 an hour).
     assert dt.timedelta(minutes=50) < clock.now() - sync.created_at < dt.timedelta(minutes=70)
     assert all(shown_at[m] is None for m in shown_at if m < 14)
