@@ -51,7 +51,7 @@ from meetbridge.core.logging import get_logger
 from meetbridge.core.models import EmailMessage, Organization, User, new_id
 from meetbridge.core.security import LinkSigner
 from meetbridge.core.settings import Settings
-from meetbridge.core.work import Done, Failed, Later, Outcome, Retry, WorkTable
+from meetbridge.core.work import Done, Failed, Later, Outcome, Retry, WorkTable, waited_wait
 from meetbridge.meetings.inputs import MeetingChanges, MeetingInput
 from meetbridge.meetings.service import Meetings
 from meetbridge.meetings.source import Source, SourceKind
@@ -987,7 +987,7 @@ def waiting(waited: dt.timedelta) -> dt.timedelta:
     BUSY_RETRY to FOLLOW_UP. Its looks are free (not failed attempts: nothing failed), so the
     wait is read from the work's age, not its attempts; a wait this long is shown on the
     booking after booking/attention.py's STALE."""
-    return min(max(waited, BUSY_RETRY), FOLLOW_UP)
+    return waited_wait(waited, BUSY_RETRY, FOLLOW_UP)
 
 
 def _uid(bk: Booking) -> str:

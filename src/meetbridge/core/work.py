@@ -68,6 +68,14 @@ class Later:
     values: dict[str, Any] = field(default_factory=dict)
 
 
+def waited_wait(waited: dt.timedelta, least: dt.timedelta, most: dt.timedelta) -> dt.timedelta:
+    """For free waits (`Later(free=True)`) on something that is not failing, only not done yet
+    (a meeting Zoom has still to make): wait as long as the work has waited, so the looks
+    double (5 s, 5 s, 10 s, 20 s …), from `least` to `most`. Read from the work's age, not
+    its attempts, since free looks are not counted."""
+    return min(max(waited, least), most)
+
+
 @dataclass(frozen=True)
 class Failed:
     """Failed for good: the row takes the table's failed status and shows `error`."""

@@ -19,7 +19,7 @@ from meetbridge.core.clock import Clock
 from meetbridge.core.db import Database
 from meetbridge.core.errors import Conflict, DomainError
 from meetbridge.core.models import User, new_id
-from meetbridge.core.work import Done, Later, Outcome, Retry, WorkTable
+from meetbridge.core.work import Done, Later, Outcome, Retry, WorkTable, waited_wait
 from meetbridge.meetings.inputs import MeetingChanges, MeetingInput
 from meetbridge.meetings.service import Meetings
 from meetbridge.meetings.source import Source, SourceKind
@@ -168,7 +168,7 @@ class Sync:
             except Conflict as exc:
                 if Status(m.status) is Status.CREATING:
                     now = self.clock.now()
-                    wait = min(max(now - w.created_at, BUSY_RETRY), BUSY_RETRY_AT_MOST)
+                    wait = waited_wait(now - w.created_at, BUSY_RETRY, BUSY_RETRY_AT_MOST)
                     return Later(
                         "waiting for Zoom to make the meeting, to move it", at=now + wait, free=True
                     )
