@@ -97,7 +97,6 @@ class Hit(NamedTuple):
     key: str
     limit: int
     window: int
-    lease: int = 1
 
 
 class Limiter(Protocol):
