@@ -21,7 +21,15 @@ from meetbridge.booking.tables import Booking
 from meetbridge.core import audit
 from meetbridge.core.events import Event
 from meetbridge.core.models import DomainEvent
-from tests.booking.conftest import book, mail_about, make_type, next_weekday, public, slots_on
+from tests.booking.conftest import (
+    api_as,
+    book,
+    mail_about,
+    make_type,
+    next_weekday,
+    public,
+    slots_on,
+)
 from tests.conftest import ORIGIN
 from tests.support import SmtpServer
 from tests.zoom_env import ZoomEnv
@@ -128,7 +136,8 @@ def test_made_moved_and_cancelled_each_tell_a_subscriber_once_after_the_commit(
     assert moved.name == "booking.rescheduled" and moved.subject_id == bid
     assert seen.committed[1] == {"status": "confirmed", "start": _at(offered[3]["start"])}
     data = moved.data["booking"]
-    assert set(data) == KEYS | {"previous"}
+    assert set(data) == KEYS | {"moved_by", "previous"}
+    assert data["moved_by"] == "booker"
     assert _at(data["start_at"]) == _at(offered[3]["start"])
     assert data["meeting_id"] == made.data["booking"]["meeting_id"]  # the same meeting, moved
     assert data["join_url"] == zoom["join_url"]
@@ -236,7 +245,8 @@ def test_a_booking_given_to_another_member_says_who_had_it(env: ZoomEnv, smtp: S
     [_, given] = seen.events
     assert given.name == BookingEvent.REASSIGNED == "booking.reassigned"
     data = given.data["booking"]
-    assert set(data) == KEYS | {"previous"}
+    assert set(data) == KEYS | {"moved_by", "previous"}
+    assert data["moved_by"] == "member"
     assert {data["host_email"], first["host_email"]} == {"ann@acme.test", "bob@acme.test"}
     assert data["member_emails"] == [data["host_email"]]
     assert data["previous"]["host_email"] == first["host_email"]
@@ -245,3 +255,32 @@ def test_a_booking_given_to_another_member_says_who_had_it(env: ZoomEnv, smtp: S
     assert data["meeting_id"] not in (None, first["meeting_id"]) and data["join_url"] is None
     assert data["start_at"] == first["start_at"] and data["status"] == "confirmed"
     assert [row.name for row in _rows(env)] == ["booking.created", "booking.reassigned"]
+
+
+def test_a_booking_that_follows_its_meeting_says_the_meeting_moved_it(
+    env: ZoomEnv, smtp: SmtpServer
+) -> None:
+    """A workflow on "booking rescheduled" can tell a move of the booking's meeting (on the
+    Meetings page, or at Zoom) from the booker's or a member's reschedule."""
+    seen = _subscribe(env)
+    make_type(env, ["ann@acme.test"])
+    ann = env.user("ann@acme.test")
+    offered = slots_on(env, next_weekday())
+    assert book(env, offered[0]["start"]).status_code == 201
+    mail_about(smtp, "client@example.test", "Confirmed: Intro call")  # the meeting exists
+    [made] = seen.events
+    env.c.bookings.reschedule(ann, made.subject_id, _at(offered[2]["start"]), ORIGIN)
+    with env.c.db.read() as s:
+        bk = s.get(Booking, made.subject_id)
+        assert bk is not None and bk.meeting_id is not None
+        meeting_id = bk.meeting_id
+    with api_as(env, "ann@acme.test") as api:
+        r = api.patch(f"/meetings/{meeting_id}", json={"start": offered[6]["start"]})
+        assert r.status_code == 202, r.text
+    [_, by_member, followed] = seen.events
+    assert by_member.data["booking"]["moved_by"] == "member"
+    assert followed.name == "booking.rescheduled"
+    data = followed.data["booking"]
+    assert data["moved_by"] == "meeting" and _at(data["start_at"]) == _at(offered[6]["start"])
+    assert _at(data["previous"]["start_at"]) == _at(offered[2]["start"])
+    assert data["meeting_id"] == meeting_id

@@ -19,7 +19,7 @@ from meetbridge.core.models import User
 
 class BookingEvent(enum.StrEnum):
     CREATED = "booking.created"  # booked on the public page or through the API
-    RESCHEDULED = "booking.rescheduled"  # moved to another time (by the booker or a member)
+    RESCHEDULED = "booking.rescheduled"  # moved to another time (`data.booking.moved_by`)
     REASSIGNED = "booking.reassigned"  # given to another member (an admin, or a member gone)
     CANCELLED = "booking.cancelled"  # by the booker or a member (`data.booking.cancelled_by`)
 

@@ -618,7 +618,9 @@ class Bookings:
         why = self.changeable_by_booker(bk, b.type)
         if why:
             raise Conflict("booking", why)
-        return self._reschedule(b, bk, instant("start", new_start), origin, bk.booker_email)
+        return self._reschedule(
+            b, bk, instant("start", new_start), origin, "booker", bk.booker_email
+        )
 
     def cancel_by_token(self, booking_id: str, token: str, origin: Origin) -> Booking:
         bk = self.by_token(booking_id, token)
@@ -643,7 +645,7 @@ class Bookings:
         bk = self.get(actor, booking_id)
         if bk.status != BookingStatus.CONFIRMED:
             raise Conflict("booking", "this booking is cancelled")
-        return self._reschedule(self.type_of(bk), bk, new_start, origin, actor.email)
+        return self._reschedule(self.type_of(bk), bk, new_start, origin, "member", actor.email)
 
     def cancel(self, actor: User, booking_id: str, origin: Origin) -> Booking:
         bk = self.get(actor, booking_id)
@@ -673,7 +675,7 @@ class Bookings:
         b = self.type_of(bk)
         if b.type.assignment != Assignment.ROUND_ROBIN:
             raise Conflict("booking", "only round-robin bookings can go to another member")
-        return self._reschedule(b, bk, bk.start_at, origin, actor.email, move_host=True)
+        return self._reschedule(b, bk, bk.start_at, origin, "member", actor.email, move_host=True)
 
     def _reschedule(
         self,
@@ -681,9 +683,12 @@ class Bookings:
         bk: Booking,
         new_start: dt.datetime,
         origin: Origin,
+        who: str,
         by: str,
         move_host: bool = False,
     ) -> Booking:
+        """`who` moved it: "booker", "member" (an admin too), as a cancel's `cancelled_by`, or
+        "meetbridge" (its host is gone); `by` their address, for the audit log."""
         now = self.clock.now()
         if bk.status != BookingStatus.CONFIRMED:
             raise Conflict("booking", "this booking is cancelled")
@@ -717,7 +722,7 @@ class Bookings:
                 else:
                     raise Conflict("start", "the host is not free then; pick another time")
             self.notices.moved(s, row, b, new_start, end, new_host, members, reason, now)
-            event = self._record_move(s, row, b.type.name, previous, move_host, zoom_link)
+            event = self._record_move(s, row, b.type.name, previous, move_host, zoom_link, who)
             audit.write(
                 s,
                 audit.row(
@@ -817,8 +822,12 @@ class Bookings:
         previous: tuple[dt.datetime, dt.datetime, str, str | None],
         move_host: bool,
         zoom_link: tuple[str, str] | None,
+        moved_by: str,
     ) -> str | None:
-        """A reschedule's or a reassignment's event, with where the booking was before."""
+        """A reschedule's or a reassignment's event, with where the booking was before and who
+        moved it (`moved_by`: "booker", "member", "meetbridge" when its host is gone, or
+        "meeting" when the booking followed its meeting, moved on the Meetings page or at
+        Zoom)."""
         name = BookingEvent.REASSIGNED if move_host else BookingEvent.RESCHEDULED
         if not self._wanted(name):
             return None
@@ -833,6 +842,7 @@ class Bookings:
             row,
             type_name,
             zoom_join_url=link,
+            moved_by=moved_by,
             previous={
                 "start_at": iso(start),
                 "end_at": iso(end),
@@ -883,7 +893,9 @@ class Bookings:
             b = self.type_of(bk)
             if b.type.assignment == Assignment.ROUND_ROBIN:
                 try:
-                    self._reschedule(b, bk, bk.start_at, SYSTEM, "meetbridge", move_host=True)
+                    self._reschedule(
+                        b, bk, bk.start_at, SYSTEM, "meetbridge", "meetbridge", move_host=True
+                    )
                     continue
                 except Conflict:
                     pass
@@ -933,7 +945,7 @@ class Bookings:
                 previous = (row.start_at, row.end_at, row.host_user_id, row.meeting_id)
                 self.notices.followed(s, row, b.type, start, end, attention, now)
                 link = (m.id, m.join_url) if m.join_url else None
-                event_id = self._record_move(s, row, b.type.name, previous, False, link)
+                event_id = self._record_move(s, row, b.type.name, previous, False, link, "meeting")
                 audit.write(
                     s,
                     audit.row(

@@ -33,7 +33,7 @@ BOOKING = (
     *("id", "meeting_type", "meeting_type_id", "start_at", "end_at", "timezone"),
     *("attendee_name", "attendee_email", "notes", "host_user_id", "host_email", "host_name"),
     *("member_emails", "meeting_id", "location", "location_value", "join_url", "status"),
-    *("cancelled_by", "previous"),
+    *("cancelled_by", "moved_by", "previous"),
 )
 REQUEST = (
     *("id", "service", "client", "requester", "start_at", "end_at", "timezone", "status"),
