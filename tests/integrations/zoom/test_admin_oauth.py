@@ -367,7 +367,12 @@ def test_zooms_refusals_come_back_as_their_kinds(narrow: ZoomEnv) -> None:
     assert time.monotonic() - began < 2  # Retry-After 1 s is past the 0.5 s max wait
     assert limited.kind == "rate_limited" and limited.status == 429 and limited.request_id
     assert limited.retry_at and limited.retry_at.tzinfo is not None
+    # Zoom said when to come back: until then no call under that budget is sent (no Zoom
+    # tracking id: it never reached Zoom), whichever process makes it.
+    again = failed(env, "GET", "/users")
+    assert again.kind == "rate_limited" and again.request_id is None
     env.control("DELETE", "/faults")
+    time.sleep(1.1)
 
     env.control("POST", "/faults", json={"path": "/v2/users", "error_rate": 1.0})
     down = failed(env, "GET", "/users")

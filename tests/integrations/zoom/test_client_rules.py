@@ -57,8 +57,16 @@ class NoLimits:
     def hit_all(self, hits: list[Hit]) -> list[float]:
         return [0.0 for _ in hits]
 
+    held: list[tuple[Pace, float]]
+
+    def __init__(self) -> None:
+        self.held = []
+
     def pace(self, pace: Pace, max_wait: float) -> tuple[bool, float]:
         return True, 0.0
+
+    def hold(self, pace: Pace, seconds: float) -> None:
+        self.held.append((pace, seconds))
 
 
 Reply = httpx.Response | Exception
@@ -88,19 +96,21 @@ class Rig:
     slept: list[float]
     clock: ManualClock
     api: ZoomApi
+    limits: NoLimits
 
 
 def rig(*script: Reply, retries: int = 3, max_wait: float = 30.0) -> Rig:
     zoom, tokens, slept, clock = Zoom(list(script)), Tokens(), [], ManualClock(NOW)
+    limits = NoLimits()
     client = ZoomClient(
         ClientConfig(api_base="https://zoom.test/v2", retries=retries, max_wait=max_wait),
         cast(TokenManager, tokens),
-        cast(RateLimiter, NoLimits()),
+        cast(RateLimiter, limits),
         httpx.Client(transport=httpx.MockTransport(zoom)),
         sleep=slept.append,
         clock=clock,
     )
-    return Rig(zoom, tokens, slept, clock, client.api("conn-1"))
+    return Rig(zoom, tokens, slept, clock, client.api("conn-1"), limits)
 
 
 def ok(body: Any = None, status: int = 200) -> httpx.Response:
@@ -183,6 +193,13 @@ def test_429_waits_as_retry_after_says(retry_after: str | None, low: float, high
     assert len(r.zoom.sent) == 2
     [wait] = r.slept
     assert low <= wait < high
+    # What Zoom said holds the account's budget for every process; its silence holds nothing.
+    if retry_after is None:
+        assert r.limits.held == []
+    else:
+        [(pace, seconds)] = r.limits.held
+        assert pace.key.startswith("zoom:qps:"), pace.key  # the account's budget for the call
+        assert low - 0.01 <= seconds <= low + 0.01
 
 
 def test_429_longer_than_the_wait_allowed_is_raised_with_when() -> None:
@@ -190,6 +207,8 @@ def test_429_longer_than_the_wait_allowed_is_raised_with_when() -> None:
     with pytest.raises(ZoomRateLimited) as err:
         get(r)
     assert not err.value.daily and r.slept == []
+    [(_, seconds)] = r.limits.held  # the others do not try within the minute either
+    assert seconds == pytest.approx(60, abs=0.01)
     assert NOW + dt.timedelta(seconds=60) <= err.value.retry_at <= NOW + dt.timedelta(seconds=61)
 
 

@@ -122,6 +122,22 @@ def test_a_pace_further_than_the_wait_allowed_is_refused_and_reserves_nothing(
         assert reserved and 1.8 < wait <= 2.0
 
 
+def test_a_hold_makes_every_limiter_wait_for_it(container: Container) -> None:
+    """Zoom answered 429 "come back in 2 s" to one process: the next moment any process is
+    given under that budget is 2 s away; a shorter hold does not bring it forward."""
+    limiters = _limiters(container)
+    for one, other in zip(limiters[::2], limiters[1::2], strict=True):
+        pace = Pace(f"test:{uuid.uuid4()}", 0.05)
+        one.hold(pace, 2.0)
+        reserved, wait = other.pace(pace, max_wait=1.0)
+        assert not reserved and 1.8 < wait <= 2.0
+        one.hold(pace, 0.5)
+        reserved, wait = other.pace(pace, max_wait=5.0)
+        assert reserved and 1.8 < wait <= 2.0
+        reserved, wait = one.pace(pace, max_wait=5.0)  # the next, one interval after
+        assert reserved and 1.85 < wait <= 2.05
+
+
 def test_the_pace_keeps_a_little_under_the_limit() -> None:
     assert Pace.per_second("k", 20).interval == pytest.approx(1 / 19)
     assert Pace.per_second("k", 1).interval == pytest.approx(2.0)

@@ -335,7 +335,7 @@ class ZoomApi:
             message = str(body.get("message", r.reason_phrase)) if isinstance(body, dict) else ""
             if status == 429:
                 try:
-                    wait = self._on_429(r, message, waited)
+                    wait = self._on_429(r, message, waited, pace)
                 except ZoomRateLimited as exc:
                     raise _tracked(exc, r) from None
                 c.sleep(wait)
@@ -371,7 +371,7 @@ class ZoomApi:
             self.c.sleep(wait)
         return wait
 
-    def _on_429(self, r: httpx.Response, message: str, waited: float) -> float:
+    def _on_429(self, r: httpx.Response, message: str, waited: float, pace: Pace) -> float:
         now = self.c.clock.now().timestamp()
         after = parse_retry_after(r.headers.get("retry-after"), now)
         daily = (
@@ -391,6 +391,10 @@ class ZoomApi:
             )
         if after is None:  # Zoom sometimes sends no Retry-After: back off on our own
             after = min(8.0, self.c.config.backoff * 2 ** min(int(waited), 5) + 0.5)
+        else:
+            # Zoom's second for the account is spent: the other processes' calls under the
+            # same budget wait for it too (each would draw a 429 of its own otherwise).
+            self.c.limiter.hold(pace, after)
         wait = after + random.uniform(0, 0.25)
         if waited + wait > self.c.config.max_wait:
             raise ZoomRateLimited(

@@ -117,6 +117,11 @@ class RateLimiter(Protocol):
         until it). When that moment is more than `max_wait` away: (False, the seconds until
         it), and nothing is reserved."""
 
+    def hold(self, pace: Pace, seconds: float) -> None:
+        """No moment under `pace` is given for `seconds` from now (Zoom answered 429 and said
+        when to come back): every process's next call waits for it instead of drawing its own
+        429. A later moment already reserved stays."""
+
     def used(self, key: str, window: int) -> int: ...
 
     def used_many(self, keys: Sequence[str], window: int) -> dict[str, int]:
@@ -241,6 +246,12 @@ class SqlRateLimiter(_Counting):
                 # else another transaction wrote the row in between: ask again
         raise RuntimeError(f"the pace {pace.key} could not be read")  # pragma: no cover
 
+    def hold(self, pace: Pace, seconds: float) -> None:
+        until = time.time() + seconds
+        with self.db.begin() as conn:
+            conn.execute(self._new_pace, {"key": pace.key})
+            conn.execute(_HOLD_SQL, {"key": pace.key, "until": until})
+
     def used(self, key: str, window: int) -> int:
         index, _ = _window(window, time.time())
         with self.db.read() as s:
@@ -274,6 +285,8 @@ _PACE_SQL = text(
     "WHERE key = :key AND next_at - :now <= :max_wait RETURNING next_at"
 )
 
+_HOLD_SQL = text("UPDATE rate_paces SET next_at = :until WHERE key = :key AND next_at < :until")
+
 # The same in Redis, on Redis's clock (one clock for every machine): returns {1 reserved or 0,
 # the wait in seconds as a string}. The key outlives its next free moment by a second.
 _PACE_LUA = """
@@ -289,6 +302,16 @@ redis.call('SET', KEYS[1], string.format('%.6f', after), 'PX', ttl)
 return {1, tostring(wait)}
 """
 
+_HOLD_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local until_at = now + tonumber(ARGV[1])
+if tonumber(redis.call('GET', KEYS[1]) or '0') >= until_at then return 0 end
+local ttl = math.ceil(tonumber(ARGV[1]) * 1000) + 1000
+redis.call('SET', KEYS[1], string.format('%.6f', until_at), 'PX', ttl)
+return 1
+"""
+
 
 class RedisRateLimiter(_Counting):
     def __init__(self, url: str) -> None:
@@ -296,10 +319,14 @@ class RedisRateLimiter(_Counting):
 
         self.redis = redis.Redis.from_url(url)
         self._pace = self.redis.register_script(_PACE_LUA)
+        self._hold = self.redis.register_script(_HOLD_LUA)
 
     def pace(self, pace: Pace, max_wait: float) -> tuple[bool, float]:
         reserved, wait = self._pace(keys=[f"mb:pace:{pace.key}"], args=[pace.interval, max_wait])
         return bool(int(reserved)), max(0.0, float(wait))
+
+    def hold(self, pace: Pace, seconds: float) -> None:
+        self._hold(keys=[f"mb:pace:{pace.key}"], args=[seconds])
 
     def _add(self, adds: list[tuple[str, int, float]]) -> list[int]:
         pipe = self.redis.pipeline(transaction=False)  # one round trip; no MULTI needed
