@@ -56,7 +56,7 @@ from meetbridge.meetings.inputs import MeetingChanges, MeetingInput
 from meetbridge.meetings.service import Meetings
 from meetbridge.meetings.source import Source, SourceKind
 from meetbridge.meetings.status import Status
-from meetbridge.notify.ics import InviteEvent, build_invite
+from meetbridge.notify.ics import InviteEvent, booking_uid, build_invite
 from meetbridge.notify.outbox import MailDelivery, MailStatus, queue_email
 
 log = get_logger("meetbridge.booking")
@@ -991,7 +991,7 @@ def waiting(waited: dt.timedelta) -> dt.timedelta:
 
 
 def _uid(bk: Booking) -> str:
-    return f"booking-{bk.id}@meetbridge"
+    return booking_uid(bk.id)
 
 
 def _agenda(bk: Booking) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from meetbridge.core.db import utcnow
 from meetbridge.core.models import Meeting, User
 from meetbridge.meetings.statements import INVITEES
-from meetbridge.notify.ics import InviteEvent, build_invite
+from meetbridge.notify.ics import InviteEvent, build_invite, meeting_uid
 from meetbridge.notify.outbox import queue_email
 
 Method = Literal["REQUEST", "CANCEL"]
@@ -37,7 +37,7 @@ def queue_invites(
     sequence = m.sequence + 1 if method == "CANCEL" else m.sequence
     invite = build_invite(
         InviteEvent(
-            uid=f"{m.id}@meetbridge",
+            uid=meeting_uid(m.id),
             sequence=sequence,
             title=m.title,
             description=f"Join Zoom meeting: {m.join_url}\n\n{m.agenda}".strip(),

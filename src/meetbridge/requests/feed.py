@@ -45,6 +45,7 @@ from meetbridge.core.security import digest, new_token
 from meetbridge.meetings.service import Meetings
 from meetbridge.meetings.source import SourceKind
 from meetbridge.meetings.status import Status
+from meetbridge.notify.ics import meeting_uid
 from meetbridge.requests import reads
 from meetbridge.requests.tables import CalendarFeed, RequestKind, RequestStatus
 
@@ -362,7 +363,7 @@ def _meeting_entry(m: Row[Any]) -> Entry:
         status = "CANCELLED" if gone else "CONFIRMED"
     return Entry(
         # The UID its e-mailed invites carry (meetings/invites.py): one event, not two.
-        uid=f"{m.id}@meetbridge",
+        uid=meeting_uid(m.id),
         # As its CANCEL invite does: a cancellation outranks the last REQUEST.
         sequence=m.sequence + 1 if gone else m.sequence,
         stamp=m.updated_at,
