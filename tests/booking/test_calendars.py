@@ -1,19 +1,24 @@
 """Busy times from a member's own calendars: an iCalendar feed (recurring events expanded)
 and a CalDAV calendar on a real Radicale server both take slots away; each booking is written
-to the member's CalDAV calendar and removed when cancelled; a failing calendar keeps its
-error for the member's card."""
+to the member's CalDAV calendar and removed when cancelled, and that copy (or an accepted
+invite to a meeting the member hosts) is not read back as busy a second time; a failing
+calendar keeps its error for the member's card."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import icalendar
 import pytest
+from sqlalchemy import update
 
+from meetbridge.booking.tables import MemberCalendar
 from meetbridge.core.calendars import CalDavAccount
+from meetbridge.core.db import utcnow
 from meetbridge.meetings.inputs import MeetingChanges
 from tests.booking.conftest import book, make_type, next_weekday, slots_on
 from tests.calendar_servers import FeedServer, RadicaleServer
@@ -143,3 +148,130 @@ def test_caldav_busy_times_and_bookings_written_there(
         env.c.availability.add_calendar(
             ann, ann.id, "caldav", account.url, ORIGIN, account.username, "wrong"
         )
+
+
+def _vevent(uid: str, start: dt.datetime, minutes: int = 30) -> str:
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+        f"UID:{uid}\r\nDTSTAMP:{start:%Y%m%dT%H%M%SZ}\r\nDTSTART:{start:%Y%m%dT%H%M%SZ}\r\n"
+        f"DTEND:{start + dt.timedelta(minutes=minutes):%Y%m%dT%H%M%SZ}\r\n"
+        "SUMMARY:Call\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+
+
+def _read_again(env: ZoomEnv, calendar_id: str) -> None:
+    """The background refresh come round: the calendar is due again, and read."""
+    with env.c.db.write() as s:
+        s.execute(
+            update(MemberCalendar)
+            .where(MemberCalendar.id == calendar_id)
+            .values(next_attempt_at=utcnow() - dt.timedelta(seconds=1), last_read_at=None)
+        )
+    env.c.availability.refresh_one(calendar_id)
+    with env.c.db.read() as s:
+        cal = s.get(MemberCalendar, calendar_id)
+        assert cal is not None and cal.last_read_at is not None and cal.last_error is None
+
+
+def _calendar_busy(env: ZoomEnv, email: str) -> list[tuple[dt.datetime, dt.datetime]]:
+    """What the member's calendars add to their busy times (meetbridge's own rows aside)."""
+    user = env.user(email)
+    return sorted(
+        (i.start, i.end) for cal in env.c.availability.busy([user.id]).get(user.id, ()) for i in cal
+    )
+
+
+def test_a_bookings_own_copy_is_not_busy_twice_and_a_reschedule_frees_the_old_slot_at_once(
+    cal_env: ZoomEnv, radicale: RadicaleServer
+) -> None:
+    env = cal_env
+    account = radicale.new_calendar()
+    make_type(env, ["ann@acme.test"])
+    ann = env.user("ann@acme.test")
+    env.c.availability.add_calendar(
+        ann, ann.id, "caldav", account.url, ORIGIN, account.username, account.password
+    )
+    (cal,) = env.c.availability.list_calendars(ann, ann.id)
+    day = next_weekday()
+    nine = dt.datetime.combine(day, dt.time(9), dt.UTC)
+    r = book(env, nine.isoformat())
+    assert r.status_code == 201, r.text
+    bid = r.json()["id"]
+
+    def copy_start() -> dt.datetime | None:
+        found = [e for e in _events(radicale, account) if bid in e]
+        if not found:
+            return None
+        vevent = icalendar.Calendar.from_ical(found[0]).walk("VEVENT")[0]
+        return vevent.decoded("DTSTART").astimezone(dt.UTC)  # type: ignore[no-any-return]
+
+    def wait_for_copy_at(at: dt.datetime) -> None:
+        deadline = time.monotonic() + 15
+        while copy_start() != at:
+            assert time.monotonic() < deadline, _events(radicale, account)
+            time.sleep(0.1)
+
+    wait_for_copy_at(nine)
+    _read_again(env, cal.id)  # the calendar now holds the booking's copy at 09:00
+    assert "09:00" not in _starts(env, day)  # busy: the booking
+    assert _calendar_busy(env, "ann@acme.test") == []  # and only the booking, not its copy
+    # Rescheduled: 09:00 is offered again at once, before the calendar is read again.
+    one = dt.datetime.combine(day, dt.time(13), dt.UTC)
+    env.c.bookings.reschedule(ann, bid, one, ORIGIN)
+    starts = _starts(env, day)
+    assert "09:00" in starts and "13:00" not in starts
+    wait_for_copy_at(one)
+    _read_again(env, cal.id)
+    starts = _starts(env, day)
+    assert "09:00" in starts and "13:00" not in starts
+    assert _calendar_busy(env, "ann@acme.test") == []
+    # Its meeting moved on the Meetings page to 13:15, over the copy the calendar was read
+    # with at 13:00: the booking follows and does not clash with itself.
+    half_past = one + dt.timedelta(minutes=15)
+    mid = env.c.bookings.get(ann, bid).meeting_id or ""
+    env.c.meetings.update(ann, mid, MeetingChanges(start=half_past), ORIGIN)
+    deadline = time.monotonic() + 15
+    while env.c.bookings.get(ann, bid).start_at != half_past:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert env.c.bookings.get(ann, bid).attention is None
+
+
+def test_copies_of_other_installations_and_of_others_meetings_stay_busy(
+    cal_env: ZoomEnv, radicale: RadicaleServer
+) -> None:
+    env = cal_env
+    make_type(env, ["ann@acme.test"])
+    ann, bob = env.user("ann@acme.test"), env.user("bob@acme.test")
+    day = next_weekday()
+    at = {h: dt.datetime.combine(day, dt.time(h), dt.UTC) for h in (9, 11, 14, 15, 16)}
+    r = book(env, at[9].isoformat())
+    assert r.status_code == 201, r.text
+    meeting_id = env.c.bookings.get(ann, r.json()["id"]).meeting_id
+    assert meeting_id
+    mine = radicale.new_calendar()
+    events = radicale.client().calendar(url=mine.url)
+    # Another meetbridge's booking and meeting: the same shape of UID, ids this one lacks.
+    events.save_event(_vevent(f"booking-{uuid.uuid4()}@meetbridge", at[14]))
+    events.save_event(_vevent(f"{uuid.uuid4()}@meetbridge", at[15]))
+    # An invite Ann accepted to the meeting she hosts, at a time it no longer has.
+    events.save_event(_vevent(f"{meeting_id}@meetbridge", at[11]))
+    # Ann's meeting, in Bob's calendar: he is invited to it, meetbridge counts it for her.
+    bobs = radicale.new_calendar()
+    radicale.client().calendar(url=bobs.url).save_event(_vevent(f"{meeting_id}@meetbridge", at[16]))
+    env.c.availability.add_calendar(
+        ann, ann.id, "caldav", mine.url, ORIGIN, mine.username, mine.password
+    )
+    owner = env.user("owner@acme.test")
+    env.c.availability.add_calendar(
+        owner, bob.id, "caldav", bobs.url, ORIGIN, bobs.username, bobs.password
+    )
+    starts = _starts(env, day)
+    assert not {"09:00", "14:00", "15:00"} & starts
+    assert "11:00" in starts
+    half = dt.timedelta(minutes=30)
+    assert _calendar_busy(env, "ann@acme.test") == [
+        (at[14], at[14] + half),
+        (at[15], at[15] + half),
+    ]
+    assert _calendar_busy(env, "bob@acme.test") == [(at[16], at[16] + half)]

@@ -20,18 +20,25 @@ from meetbridge.booking.inputs import (
     checked_availability,
     hours_to_json,
 )
-from meetbridge.booking.tables import Availability, CalendarBusy, CalendarKind, MemberCalendar
+from meetbridge.booking.tables import (
+    Availability,
+    Booking,
+    CalendarBusy,
+    CalendarKind,
+    MemberCalendar,
+)
 from meetbridge.core import audit
 from meetbridge.core.audit import Origin
-from meetbridge.core.calendars import CalDavAccount, CalendarError, Calendars
+from meetbridge.core.calendars import Busy, CalDavAccount, CalendarError, Calendars
 from meetbridge.core.clock import Clock
 from meetbridge.core.crypto import Crypto
 from meetbridge.core.db import Database, utcnow
 from meetbridge.core.errors import NotFound, PermissionDenied, ValidationFailed
 from meetbridge.core.jobs import JobQueue
 from meetbridge.core.logging import get_logger
-from meetbridge.core.models import User
+from meetbridge.core.models import Meeting, User
 from meetbridge.core.work import Later, Outcome, Retry, WorkTable
+from meetbridge.notify.ics import own_uid
 from meetbridge.scheduling.availability import Hours
 from meetbridge.scheduling.intervals import Interval
 from meetbridge.scheduling.timezones import is_zone
@@ -287,18 +294,21 @@ class Availabilities:
             return Later(exc.message)
         if not got.not_modified:
             with self.db.write() as s:
+                mine = _copies_of_ours(s, row, got.busy)
+                # One row per time, as before UIDs were read: the rest is plain busy time.
+                kept = {(b.start, b.end) for b in got.busy if b.uid not in mine}
                 s.execute(delete(CalendarBusy).where(CalendarBusy.calendar_id == row.id))
-                if got.busy:
+                if kept:
                     s.execute(
                         insert(CalendarBusy),
                         [
                             {
                                 "calendar_id": row.id,
                                 "user_id": row.user_id,
-                                "start_at": b.start,
-                                "end_at": b.end,
+                                "start_at": at,
+                                "end_at": until,
                             }
-                            for b in got.busy
+                            for at, until in kept
                         ],
                     )
         # Read again after the refresh period: a success is "later" without counting.
@@ -357,6 +367,36 @@ class Availabilities:
             if cached is not None:
                 out[c.user_id] = (*out.get(c.user_id, ()), cached[1])
         return out
+
+
+def _copies_of_ours(s: Session, cal: Row[Any], busy: Sequence[Busy]) -> set[str]:
+    """The UIDs in `busy` of this database's own rows: a booking of the calendar owner's
+    organisation (its CalDAV copy, notices.py; any status, a cancelled one's copy may not be
+    removed yet) or a meeting the owner hosts (an invite they accepted). Those are busy from
+    meetbridge's own tables already, at their current time: the copy, perhaps at an old time
+    until the calendar is read again, would keep the old slot busy and count the new one twice.
+    Another installation's UIDs look the same but name no row here: those stay busy."""
+    bookings: dict[str, str] = {}
+    meetings: dict[str, str] = {}
+    for b in busy:
+        parsed = own_uid(b.uid)
+        if parsed is not None:
+            kind, row_id = parsed
+            (bookings if kind == "booking" else meetings)[row_id] = b.uid
+    found: set[str] = set()
+    if bookings:
+        ids = s.scalars(
+            select(Booking.id).where(Booking.id.in_(list(bookings)), Booking.org_id == cal.org_id)
+        )
+        found.update(bookings[i] for i in ids)
+    if meetings:
+        ids = s.scalars(
+            select(Meeting.id).where(
+                Meeting.id.in_(list(meetings)), Meeting.host_user_id == cal.user_id
+            )
+        )
+        found.update(meetings[i] for i in ids)
+    return found
 
 
 def _member(s: Session, actor: User, user_id: str) -> User:

@@ -990,9 +990,6 @@ class Bookings:
         for member in members:
             if member.member_id not in bk.member_ids:
                 continue
-            # Its own copy in the member's CalDAV calendar, at the old time, is not in the way.
-            own = Interval(bk.start_at, bk.end_at)
-            member = dataclasses.replace(member, busy=tuple(x for x in member.busy if x != own))
             why = clash(member, b.rules, start, end)
             if why is None:
                 continue

@@ -23,6 +23,11 @@ class CalDavAccount:
 class Busy:
     start: dt.datetime  # aware, UTC
     end: dt.datetime
+    # Set only for an event whose UID looks like one meetbridge makes (notify/ics.py): it may
+    # be a copy of a booking or meeting already counted from meetbridge's own tables, which
+    # the reader drops (booking/availability.py). Other events keep "", so those at the same
+    # time are one busy time.
+    uid: str = ""
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,35 @@ def test_busy_times_are_clipped_to_the_window(
     assert read.busy == (Busy(utc(2026, 3, 10, 10), utc(2026, 3, 10, 12)),)
 
 
+def test_events_with_uids_like_meetbridges_keep_them_and_others_are_one_per_time(
+    feed_server: FeedServer, client: CalendarClient
+) -> None:
+    feed_server.serve(
+        vcalendar(
+            lines("UID:dentist", "DTSTART:20260310T090000Z", "DTEND:20260310T100000Z"),
+            lines("UID:dentist-copy", "DTSTART:20260310T090000Z", "DTEND:20260310T100000Z"),
+            lines(
+                "UID:booking-b1@meetbridge", "DTSTART:20260310T090000Z", "DTEND:20260310T100000Z"
+            ),
+            lines(
+                "UID:m1@meetbridge",
+                "DTSTART:20260311T090000Z",
+                "DTEND:20260311T100000Z",
+                "RRULE:FREQ=DAILY;COUNT=2",
+            ),
+            lines("UID:x@meetbridge.example", "DTSTART:20260313T090000Z", "DTEND:20260313T100000Z"),
+        )
+    )
+    read = client.read_feed(feed_server.url(), None, *MARCH, "UTC")
+    assert read.busy == (
+        Busy(utc(2026, 3, 10, 9), utc(2026, 3, 10, 10)),
+        Busy(utc(2026, 3, 10, 9), utc(2026, 3, 10, 10), "booking-b1@meetbridge"),
+        Busy(utc(2026, 3, 11, 9), utc(2026, 3, 11, 10), "m1@meetbridge"),
+        Busy(utc(2026, 3, 12, 9), utc(2026, 3, 12, 10), "m1@meetbridge"),
+        Busy(utc(2026, 3, 13, 9), utc(2026, 3, 13, 10)),  # another domain: not ours
+    )
+
+
 def test_an_unchanged_feed_answers_304_and_is_not_read_again(
     feed_server: FeedServer, client: CalendarClient
 ) -> None:

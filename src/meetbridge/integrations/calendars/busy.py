@@ -14,6 +14,7 @@ import icalendar
 import recurring_ical_events
 
 from meetbridge.core.calendars import Busy, CalendarError
+from meetbridge.notify.ics import own_uid
 
 # Floating and all-day times are compared by the library as if in UTC; members' zones are at
 # most 14 hours away, so asking for two extra days on each side never misses one, and the
@@ -56,6 +57,11 @@ def _is_free(event: icalendar.cal.Component) -> bool:
     return transp == "TRANSPARENT" or status == "CANCELLED"
 
 
+def _own(event: icalendar.cal.Component) -> str:
+    uid = str(event.get("UID", ""))
+    return uid if own_uid(uid) is not None else ""
+
+
 def busy_between(
     calendars: Iterable[icalendar.Calendar],
     start: dt.datetime,
@@ -63,7 +69,8 @@ def busy_between(
     timezone: str,
 ) -> tuple[Busy, ...]:
     """The busy times of every VEVENT in `calendars`, clipped to [start, end), sorted, each
-    interval once. `start` and `end` must be aware."""
+    interval once (an event with a UID like meetbridge's once per UID: see `Busy.uid`).
+    `start` and `end` must be aware."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be aware datetimes")
     local = zone(timezone)
@@ -89,9 +96,9 @@ def busy_between(
                     b_end = _utc(occurrence.end, local)
                     b_start, b_end = max(b_start, lo), min(b_end, hi)
                     if b_start < b_end:  # zero-length events and those outside are not busy
-                        found.add(Busy(b_start, b_end))
+                        found.add(Busy(b_start, b_end, _own(event)))
             except CalendarError:
                 raise
             except Exception:  # noqa: S112 - one broken series must not hide the others
                 continue
-    return tuple(sorted(found, key=lambda b: (b.start, b.end)))
+    return tuple(sorted(found, key=lambda b: (b.start, b.end, b.uid)))
