@@ -190,7 +190,7 @@ def build_container(
     )
     calendars = CalendarClient(allow_private=settings.calendar_allow_private)
     availability = Availabilities(
-        db, crypto, calendars, jobs, clock, settings.calendar_refresh_minutes
+        db, crypto, calendars, jobs, clock, meetings, settings.calendar_refresh_minutes
     )
     notices = Notices(db, settings, meetings, availability, calendars, mail, jobs, clock)
     bookings = Bookings(

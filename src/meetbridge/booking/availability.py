@@ -36,8 +36,9 @@ from meetbridge.core.db import Database, utcnow
 from meetbridge.core.errors import NotFound, PermissionDenied, ValidationFailed
 from meetbridge.core.jobs import JobQueue
 from meetbridge.core.logging import get_logger
-from meetbridge.core.models import Meeting, User
+from meetbridge.core.models import User
 from meetbridge.core.work import Later, Outcome, Retry, WorkTable
+from meetbridge.meetings.service import Meetings
 from meetbridge.notify.ics import own_uid
 from meetbridge.scheduling.availability import Hours
 from meetbridge.scheduling.intervals import Interval
@@ -114,9 +115,11 @@ class Availabilities:
         calendars: Calendars,
         jobs: JobQueue,
         clock: Clock,
+        meetings: Meetings,
         refresh_minutes: int = 15,
     ) -> None:
         self.db = db
+        self.meetings = meetings
         self.crypto = crypto
         self.calendars = calendars
         self.jobs = jobs
@@ -294,7 +297,7 @@ class Availabilities:
             return Later(exc.message)
         if not got.not_modified:
             with self.db.write() as s:
-                mine = _copies_of_ours(s, row, got.busy)
+                mine = _copies_of_ours(s, row, got.busy, self.meetings)
                 # One row per time, as before UIDs were read: the rest is plain busy time.
                 kept = {(b.start, b.end) for b in got.busy if b.uid not in mine}
                 s.execute(delete(CalendarBusy).where(CalendarBusy.calendar_id == row.id))
@@ -369,7 +372,9 @@ class Availabilities:
         return out
 
 
-def _copies_of_ours(s: Session, cal: Row[Any], busy: Sequence[Busy]) -> set[str]:
+def _copies_of_ours(
+    s: Session, cal: Row[Any], busy: Sequence[Busy], meetings: Meetings
+) -> set[str]:
     """The UIDs in `busy` of this database's own rows: a booking of the calendar owner's
     organisation (its CalDAV copy, notices.py; any status, a cancelled one's copy may not be
     removed yet) or a meeting the owner hosts (an invite they accepted). Those are busy from
@@ -377,25 +382,20 @@ def _copies_of_ours(s: Session, cal: Row[Any], busy: Sequence[Busy]) -> set[str]
     until the calendar is read again, would keep the old slot busy and count the new one twice.
     Another installation's UIDs look the same but name no row here: those stay busy."""
     bookings: dict[str, str] = {}
-    meetings: dict[str, str] = {}
+    hosted: dict[str, str] = {}
     for b in busy:
         parsed = own_uid(b.uid)
         if parsed is not None:
             kind, row_id = parsed
-            (bookings if kind == "booking" else meetings)[row_id] = b.uid
+            (bookings if kind == "booking" else hosted)[row_id] = b.uid
     found: set[str] = set()
     if bookings:
         ids = s.scalars(
             select(Booking.id).where(Booking.id.in_(list(bookings)), Booking.org_id == cal.org_id)
         )
         found.update(bookings[i] for i in ids)
-    if meetings:
-        ids = s.scalars(
-            select(Meeting.id).where(
-                Meeting.id.in_(list(meetings)), Meeting.host_user_id == cal.user_id
-            )
-        )
-        found.update(meetings[i] for i in ids)
+    if hosted:
+        found.update(hosted[i] for i in meetings.hosted_by(cal.user_id, list(hosted)))
     return found
 
 

@@ -143,6 +143,20 @@ class Reads:
                 out.append((mid, host, at, until))
         return out
 
+    def hosted_by(self, user_id: str, meeting_ids: Sequence[str]) -> set[str]:
+        """Which of these meetings `user_id` hosts, whatever their status: a copy of one in
+        the host's own calendar is theirs (an invite they accepted), already busy from `busy`."""
+        if not meeting_ids:
+            return set()
+        with self.db.read() as s:
+            return set(
+                s.scalars(
+                    select(Meeting.id).where(
+                        Meeting.id.in_(list(meeting_ids)), Meeting.host_user_id == user_id
+                    )
+                )
+            )
+
     def zoom_of_hosts(self, user_ids: Sequence[str]) -> dict[str, HostZoom]:
         """Whether each member can host a meeting on their own platform connection now."""
         return zoom_of_users(self.db, user_ids)
