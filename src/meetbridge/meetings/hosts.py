@@ -2,7 +2,7 @@
 14.14): an admin, or any member when the admin allows it, picks a licensed user of the
 organisation's Zoom account as the meeting's host; the meeting is made for that user through
 the account connection (`HostRef.user`), and counts against that user's daily limit. The
-host pool of service requests stands on the same two calls: `hosts` and `resolve`."""
+host pool of service requests stands on the account's `listed` hosts."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from meetbridge.core.platform import (
 
 # The account connection (the one thing meetings takes from the Zoom package).
 from meetbridge.integrations.zoom.tables import ZoomConnection
+from meetbridge.meetings import statements as q
 
 NO_ACCOUNT = (
     "The organisation's Zoom account is not connected: an admin connects it under "
@@ -81,7 +82,8 @@ class AccountHosts:
             raise PermissionDenied(NOT_ALLOWED)
         return account[0]
 
-    def _listed(self, connection_id: str) -> list[PlatformHost]:
+    def listed(self, connection_id: str) -> list[PlatformHost]:
+        """The account's active, licensed users (cached briefly by the platform adapter)."""
         try:
             return self.platform.hosts(connection_id)
         except (Unavailable, RateLimited, Ambiguous) as exc:
@@ -98,13 +100,13 @@ class AccountHosts:
     def hosts(self, actor: User) -> list[PlatformHost]:
         """The licensed users `actor` may pick as host. PermissionDenied when not allowed,
         Conflict when there is no account connection or the platform cannot list them."""
-        return self._listed(self._allowed(actor))
+        return self.listed(self._allowed(actor))
 
     def resolve(self, actor: User, ref: str) -> AccountHost:
         """The host named by its platform user id or e-mail, if `actor` may pick it."""
         connection_id = self._allowed(actor)
         wanted = ref.strip().lower()
-        for host in self._listed(connection_id):
+        for host in self.listed(connection_id):
             if wanted in (host.id.lower(), host.email.lower()):
                 return AccountHost(connection_id, host)
         raise ValidationFailed(
@@ -117,14 +119,8 @@ class AccountHosts:
 
     def account_connection(self, org_id: str) -> str | None:
         """The organisation's live account connection, if any."""
-        with self.db.read() as s:
-            return s.scalar(
-                select(ZoomConnection.id).where(
-                    ZoomConnection.org_id == org_id,
-                    ZoomConnection.kind == "account",
-                    ZoomConnection.status == "connected",
-                )
-            )
+        with self.db.connect() as conn:
+            return conn.execute(q.ORG_ACCOUNT, {"org": org_id}).scalar()
 
     def users(self, connection_id: str) -> list[PlatformUser]:
         """Every user of the account, whatever their status or licence (Conflict when the

@@ -27,6 +27,7 @@ from meetbridge.core.models import Meeting, MeetingInvitee, User, new_id
 from meetbridge.core.platform import (
     HostRef,
     PlatformError,
+    PlatformHost,
     PlatformMeeting,
     PlatformUser,
     VideoPlatform,
@@ -378,24 +379,14 @@ class Meetings(Reads):
         cancelled on these users of the account connection that overlaps [start, end)."""
         if not host_ids:
             return []
-        gone = [st.value for st in Status if st.gone]
-        with self.db.read() as s:
-            rows = s.execute(
-                select(
-                    Meeting.id,
-                    Meeting.zoom_host_id,
-                    Meeting.start_at,
-                    Meeting.duration_min,
-                    Meeting.source_kind,
-                ).where(
-                    # The organisation's start index; the hosts are kept below (an IN of a
-                    # whole pool would seek once per host).
-                    Meeting.org_id == org_id,
-                    Meeting.zoom_host_id.is_not(None),
-                    Meeting.status.not_in(gone),
-                    Meeting.start_at >= start - dt.timedelta(minutes=inputs.MAX_DURATION),
-                    Meeting.start_at < end,
-                )
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                q.POOL_BUSY,
+                {
+                    "org": org_id,
+                    "since": start - dt.timedelta(minutes=inputs.MAX_DURATION),
+                    "until": end,
+                },
             ).all()
         wanted, out = set(host_ids), []
         for mid, host, at, minutes, kind in rows:
@@ -409,14 +400,16 @@ class Meetings(Reads):
         platform id is unique)."""
         if not ids:
             return set()
-        with self.db.read() as s:
-            found = s.scalars(
-                select(Meeting.zoom_meeting_id).where(Meeting.zoom_meeting_id.in_(list(ids)))
-            ).all()
+        with self.db.connect() as conn:
+            found = conn.execute(q.KNOWN_PLATFORM_IDS, {"ids": list(ids)}).scalars().all()
         return {i for i in found if i is not None}
 
     def account_connection(self, org_id: str) -> str | None:
         return self.account_hosts.account_connection(org_id)
+
+    def listed_hosts(self, connection_id: str) -> list[PlatformHost]:
+        """The account's active, licensed users (for a pool: the caller checks who may)."""
+        return self.account_hosts.listed(connection_id)
 
     def account_users(self, connection_id: str) -> list[PlatformUser]:
         return self.account_hosts.users(connection_id)

@@ -254,3 +254,23 @@ ACCOUNT_LIVE = select(ZoomConnection.id).where(
     ZoomConnection.kind == "account",
     ZoomConnection.status == "connected",
 )
+ORG_ACCOUNT = select(ZoomConnection.id).where(
+    ZoomConnection.org_id == bindparam("org"),
+    ZoomConnection.kind == "account",
+    ZoomConnection.status == "connected",
+)
+# A pool's host choice (service requests) reads these on every conversion: the meetings on
+# the account's hosts by the organisation's start index (the caller keeps its hosts: an IN of
+# a whole pool would seek once per host), and which listed platform ids are ours.
+POOL_BUSY = select(
+    Meeting.id, Meeting.zoom_host_id, Meeting.start_at, Meeting.duration_min, Meeting.source_kind
+).where(
+    Meeting.org_id == bindparam("org"),
+    Meeting.zoom_host_id.is_not(None),
+    Meeting.status.not_in([st.value for st in Status if st.gone]),
+    Meeting.start_at >= bindparam("since"),
+    Meeting.start_at < bindparam("until"),
+)
+KNOWN_PLATFORM_IDS = select(Meeting.zoom_meeting_id).where(
+    Meeting.zoom_meeting_id.in_(bindparam("ids", expanding=True))
+)

@@ -20,15 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from meetbridge.core.db import Database
 from meetbridge.core.errors import Conflict
-from meetbridge.core.models import User
 from meetbridge.core.platform import PlatformError, PlatformHost
 from meetbridge.meetings.service import Meetings
 from meetbridge.meetings.source import SourceKind
@@ -55,11 +53,12 @@ class HostChooser:
     def __init__(self, db: Database, meetings: Meetings) -> None:
         self.db = db
         self.meetings = meetings
-        self._shuffle = random.SystemRandom().shuffle
+        # Fairness, not secrecy: a seeded generator shuffles 200 hosts six times cheaper
+        # than the OS's randomness.
+        self._shuffle = random.Random().shuffle
 
     def choose(
         self,
-        actor: User,
         r: ServiceRequest,
         start: dt.datetime,
         end: dt.datetime,
@@ -71,25 +70,27 @@ class HostChooser:
         Conflict naming the window and every host tried with why. `spent`: creates a bulk
         job has already asked of each host (by platform id) that Zoom's count may not show
         yet; the least used go first, so a series spreads over the pool."""
-        with self.db.read() as s:
-            st = s.get(RequestSettings, r.org_id)
-            s.expunge_all()
-        if st is None or not st.host_pool:
-            raise Conflict(
-                "host_pool",
-                "the host pool is empty: an admin adds Zoom users under Settings → "
-                "Integrations → Zoom",
-            )
+        with self.db.connect() as conn:
+            st = conn.execute(_SETTINGS, {"org": r.org_id}).first()
+            if st is None or not st.host_pool:
+                raise Conflict(
+                    "host_pool",
+                    "the host pool is empty: an admin adds Zoom users under Settings → "
+                    "Integrations → Zoom",
+                )
+            lead = dt.timedelta(minutes=st.lead_minutes)
+            pad = dt.timedelta(minutes=st.padding_minutes)
+            block = (start - lead, end + pad)
+            # Every host's, in the same connection; those of the pool are kept below.
+            held = busy_blocks(conn, r.org_id, block, exclude=r.id)
         connection = self.meetings.account_connection(r.org_id)
         if connection is None:
             raise Conflict(
                 "host",
                 "the organisation's Zoom account is not connected (Settings → Integrations → Zoom)",
             )
-        lead = dt.timedelta(minutes=st.lead_minutes)
-        pad = dt.timedelta(minutes=st.padding_minutes)
-        block = (start - lead, end + pad)
-        listed = {h.email.lower(): h for h in self.meetings.hosts(actor)}
+        # Only schedulers convert (the requests service checks): any listed user may host.
+        listed = {h.email.lower(): h for h in self.meetings.listed_hosts(connection)}
         order = list(st.host_pool)
         self._shuffle(order)
         if prefer is not None:
@@ -106,8 +107,8 @@ class HostChooser:
             else:
                 hosts.append(host)
         ids = [h.id for h in hosts]
-        with self.db.read() as s:
-            held = busy_blocks(s, r.org_id, ids, block, exclude=r.id)
+        pooled = set(ids)
+        held = {h: ws for h, ws in held.items() if h in pooled}
         # Meetings made on these hosts another way: widened by lead and padding.
         for _mid, host_id, at, until, kind in self.meetings.pool_busy(
             r.org_id, ids, block[0] - pad, block[1] + lead
@@ -161,30 +162,43 @@ class HostChooser:
 
     def still_free(self, s: Session, r: ServiceRequest, choice: Choice) -> bool:
         """Under the organisation's lock: no other request took the host for the window."""
-        return not busy_blocks(s, r.org_id, [choice.host.id], choice.block, exclude=r.id)
+        held = busy_blocks(s.connection(), r.org_id, choice.block, exclude=r.id)
+        return choice.host.id not in held
+
+
+# Built once: on a choice's path, composing and caching a statement costs as much as running it.
+_SETTINGS = select(
+    RequestSettings.lead_minutes, RequestSettings.padding_minutes, RequestSettings.host_pool
+).where(RequestSettings.org_id == bindparam("org"))
+# By the organisation's time index, every host: an IN of a whole pool would make the database
+# seek once per host; the caller keeps the hosts it asks about.
+_HELD = select(
+    ServiceRequest.zoom_host_id, ServiceRequest.block_start, ServiceRequest.block_end
+).where(
+    ServiceRequest.org_id == bindparam("org"),
+    ServiceRequest.block_start >= bindparam("since"),
+    ServiceRequest.block_start < bindparam("until"),
+    ServiceRequest.block_end > bindparam("after"),
+    ServiceRequest.id != bindparam("exclude"),
+)
 
 
 def busy_blocks(
-    s: Session, org_id: str, host_ids: Sequence[str], block: Window, *, exclude: str | None
+    conn: Connection, org_id: str, block: Window, *, exclude: str | None
 ) -> dict[str, list[Window]]:
-    """The windows other requests hold on these hosts that overlap `block`."""
-    if not host_ids:
-        return {}
-    wanted = set(host_ids)
-    # By the organisation's time index, the hosts kept here: an IN of a whole pool would make
-    # the database seek once per host.
-    q = select(
-        ServiceRequest.zoom_host_id, ServiceRequest.block_start, ServiceRequest.block_end
-    ).where(
-        ServiceRequest.org_id == org_id,
-        ServiceRequest.block_start >= block[0] - LONGEST_BLOCK,
-        ServiceRequest.block_start < block[1],
-        ServiceRequest.block_end > block[0],
+    """The windows other requests (not `exclude`) hold on any host that overlap `block`."""
+    rows = conn.execute(
+        _HELD,
+        {
+            "org": org_id,
+            "since": block[0] - LONGEST_BLOCK,
+            "until": block[1],
+            "after": block[0],
+            "exclude": exclude or "",
+        },
     )
-    if exclude is not None:
-        q = q.where(ServiceRequest.id != exclude)
     out: dict[str, list[Window]] = {}
-    for host, bs, be in s.execute(q):
-        if host in wanted and bs is not None and be is not None:
+    for host, bs, be in rows:
+        if host is not None and bs is not None and be is not None:
             out.setdefault(host, []).append((bs, be))
     return out

@@ -254,7 +254,7 @@ class Requests:
             raise Conflict("start", "a Zoom meeting cannot be moved into the past")
         for _ in range(3):
             choice = (
-                self.hosting.choose(actor, current, ok.start, ok.end, prefer=current.zoom_host_id)
+                self.hosting.choose(current, ok.start, ok.end, prefer=current.zoom_host_id)
                 if zoom and moved
                 else None
             )
@@ -379,7 +379,7 @@ class Requests:
         if r.status == RequestStatus.COMPLETED or r.start_at <= self.clock.now():
             raise Conflict("start", "the request has started or is over: no meeting is made")
         for _ in range(3):
-            choice = self.hosting.choose(actor, r, r.start_at, r.end_at, spent=spent)
+            choice = self.hosting.choose(r, r.start_at, r.end_at, spent=spent)
             with self.db.write() as s:
                 st = self._lock_settings(s, actor.org_id)
                 row = self._row(s, actor, request_id, lock=True)
