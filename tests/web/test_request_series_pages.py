@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 
 from meetbridge.app import create_app
 from meetbridge.container import Container, build_container
+from meetbridge.core.errors import Conflict
 from meetbridge.core.settings import Settings
 from meetbridge.requests.inputs import SettingsInput
 from tests.conftest import ORIGIN, Org
@@ -232,6 +233,8 @@ def test_update_recurring_requests_runs_a_job_whose_page_follows_it(
             assert "Update running: 0 of 6" in tc.get(f"/requests/series/{sid}").text
             r = tc.post(f"/requests/series/{sid}/update", data=yes)  # clicked again
             assert r.status_code == 409 and "already running" in r.text
+            with pytest.raises(Conflict, match="already running"):  # the API's way in, too
+                queued.request_series.clone_zoom(acme.owner, sid, ORIGIN)
             latest = container.request_series.latest_job(sid)
             assert latest is not None and latest.id == job_url.rsplit("/", 1)[1]  # no second one
 

@@ -18,14 +18,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
 
 from meetbridge.core import audit
 from meetbridge.core.audit import Origin
 from meetbridge.core.clock import Clock
 from meetbridge.core.db import Database
-from meetbridge.core.errors import DomainError, FieldError, NotFound, ValidationFailed
+from meetbridge.core.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
 from meetbridge.core.models import User, new_id
 from meetbridge.core.work import Done, Outcome, Retry, WorkTable
 from meetbridge.requests import inputs
@@ -154,9 +155,7 @@ class Series:
 
     def occurrences(self, actor: User, series_id: str) -> list[ServiceRequest]:
         with self.db.read() as s:
-            series = s.get(RequestSeries, series_id)
-            if series is None or series.org_id != actor.org_id or not actor.is_scheduler:
-                raise NotFound("no such series")
+            _series(s, actor, series_id)
             rows = list(
                 s.scalars(
                     select(ServiceRequest)
@@ -166,6 +165,20 @@ class Series:
             )
             s.expunge_all()
         return rows
+
+    def size(self, actor: User, series_id: str) -> int:
+        """How many occurrences the series has (a request's page says so: a count, not the
+        rows of a series of hundreds)."""
+        with self.db.read() as s:
+            _series(s, actor, series_id)
+            return int(
+                s.scalar(
+                    select(func.count())
+                    .select_from(ServiceRequest)
+                    .where(ServiceRequest.series_id == series_id)
+                )
+                or 0
+            )
 
     # ---- Clone Zoom Settings: every occurrence a Zoom meeting ----------------------------------
 
@@ -186,6 +199,20 @@ class Series:
             next_attempt_at=self.clock.now(),
         )
         with self.db.write() as s:
+            # The series' row is the lock: two clicks (or API calls) at the same moment queue
+            # one job, and the second is told the first runs rather than doubling its work.
+            s.get(RequestSeries, series_id, with_for_update=True)
+            running = s.scalar(
+                select(SeriesJob.id).where(
+                    SeriesJob.series_id == series_id, SeriesJob.status == WorkStatus.PENDING
+                )
+            )
+            if running is not None:
+                raise Conflict(
+                    "clone_zoom_settings",
+                    "an update of this series is already running: see its progress on the "
+                    "series' page",
+                )
             s.add(job)
             audit.write(
                 s,
@@ -293,3 +320,11 @@ class Series:
 
 
 _RULE_FIELDS = ("frequency", "interval", "weekdays", "monthly_by", "until", "count", "exceptions")
+
+
+def _series(s: Session, actor: User, series_id: str) -> RequestSeries:
+    """The series, for a scheduler of its organisation; NotFound for anyone else."""
+    series = s.get(RequestSeries, series_id)
+    if series is None or series.org_id != actor.org_id or not actor.is_scheduler:
+        raise NotFound("no such series")
+    return series

@@ -74,11 +74,6 @@ async def series_update(request: Request, series_id: str) -> Response:
             else "choose Yes or No"
         )
         return _series_page(request, user, series_id, 422, errors={"clone_zoom_settings": why})
-    running = c.request_series.latest_job(series_id)
-    if running is not None and running.status == WorkStatus.PENDING:
-        # A second click while the first update runs would only queue the same work again.
-        why = "an update of this series is already running: see its page above"
-        return _series_page(request, user, series_id, 409, errors={"clone_zoom_settings": why})
     try:
         job = await in_thread(c.request_series.clone_zoom, user, series_id, origin_of(request))
     except DomainError as exc:

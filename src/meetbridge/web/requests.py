@@ -498,7 +498,7 @@ def _detail(
     m = view.meeting
     in_series = 0
     if r.series_id and user.is_scheduler:
-        in_series = len(c.request_series.occurrences(user, r.series_id))
+        in_series = c.request_series.size(user, r.series_id)
     return render(
         request,
         "requests_detail.html",
