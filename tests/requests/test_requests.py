@@ -132,6 +132,12 @@ def test_convert_chooses_a_free_pool_host_and_names_the_window_when_none_is(
     assert len(s.get("/requests", params={"tag": "Zoom", "status": "draft"}).json()) == 1
     csv = s.get("/requests.csv", params={"type": "zoom"}).text
     assert csv.count("Zoom meeting") == 3 and one["join_url"] in csv
+    # Times are ISO 8601 with an offset: a bare number is not read as seconds since 1970, and
+    # each bad filter is named.
+    r = s.get("/requests", params={"from": "2027", "to": "2027-03-01T09:00:00"})
+    assert r.status_code == 422 and {"from", "to"} <= set(r.text.split('"')), r.text
+    r = s.get("/requests.csv", params={"to": "2027-03-01T09:00:00"})
+    assert r.status_code == 422 and "offset" in r.text, r.text
 
 
 def test_back_to_regular_or_cancel_deletes_the_meeting_at_zoom(env: ZoomEnv) -> None:

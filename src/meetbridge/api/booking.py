@@ -9,9 +9,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, Field
 
-from meetbridge.api.deps import ERRORS, Actor, C, From
+from meetbridge.api.deps import ERRORS, Actor, C, From, TimeFrom, TimeTo
 from meetbridge.api.schemas import Input
 from meetbridge.booking import inputs as bi
 from meetbridge.booking.service import Bookable
@@ -308,32 +308,17 @@ Filter = Annotated[str | None, Query(max_length=36)]
 StatusFilter = Annotated[Literal["confirmed", "cancelled"] | None, Query()]
 
 
-def _iso_only(value: Any) -> Any:
-    """A filter's time as ISO 8601, as the schema says: pydantic would also read a bare number
-    as seconds since the epoch."""
-    if isinstance(value, str) and value.lstrip("+-").replace(".", "", 1).isdigit():
-        raise ValueError("a time like 2027-03-01T09:00:00Z")
-    return value
-
-
-From_ = Annotated[dt.datetime | None, Query(alias="from"), BeforeValidator(_iso_only)]
-To = Annotated[dt.datetime | None, Query(alias="to"), BeforeValidator(_iso_only)]
-
-
 def _found(
     c: C,
     actor: Actor,
     member_id: Filter = None,
     type_id: Filter = None,
     status: StatusFilter = None,
-    start: From_ = None,
-    end: To = None,
+    start: TimeFrom = None,
+    end: TimeTo = None,
     attention: Annotated[bool | None, Query(description="Only those needing attention")] = None,
 ) -> list[Booking]:
     """The bookings the list and its CSV show, by the same filters."""
-    for name, at in (("from", start), ("to", end)):
-        if at is not None and at.tzinfo is None:
-            raise ValidationFailed(name, "must carry its offset (e.g. Z)")
     return list(
         c.bookings.find(
             actor,

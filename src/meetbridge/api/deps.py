@@ -7,10 +7,12 @@ API token, where the request came from, and the error replies every route docume
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Header, Query, Request, Response
+from pydantic import AfterValidator, BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
 from meetbridge.accounts.tokens import API_TOKEN_REFUSED, ApiCaller
@@ -117,3 +119,30 @@ Actor = Annotated[User, Depends(api_user)]
 Caller = Annotated[ApiCaller, Depends(api_caller)]
 From = Annotated[Origin, Depends(api_origin)]
 Idempotent = Annotated[Once, Depends(once)]
+
+
+def _iso_only(value: Any) -> Any:
+    """A filter's time as ISO 8601, as the schema says: pydantic would also read a bare number
+    as seconds since the epoch (`from=2027` would be 33 minutes past midnight, 1 January 1970)."""
+    if isinstance(value, str) and value.lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("a time like 2027-03-01T09:00:00Z")
+    return value
+
+
+def _with_offset(value: dt.datetime | None) -> dt.datetime | None:
+    """Without its offset, which zone a filter's time meant is unknown."""
+    if value is not None and value.tzinfo is None:
+        raise ValueError("must carry its offset (e.g. Z)")
+    return value
+
+
+# A list's time filters (`?from=&to=`): ISO 8601 with an offset, each bad one named at once.
+TimeFrom = Annotated[
+    dt.datetime | None,
+    Query(alias="from"),
+    BeforeValidator(_iso_only),
+    AfterValidator(_with_offset),
+]
+TimeTo = Annotated[
+    dt.datetime | None, Query(alias="to"), BeforeValidator(_iso_only), AfterValidator(_with_offset)
+]

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from meetbridge.api.deps import ERRORS, Actor, C, From
+from meetbridge.api.deps import ERRORS, Actor, C, From, TimeFrom, TimeTo
 from meetbridge.api.schemas import Input
 from meetbridge.core.errors import ValidationFailed
 from meetbridge.requests import inputs as ri
@@ -215,8 +215,6 @@ def save_request_settings(body: SettingsIn, c: C, actor: Actor, origin: From) ->
 Text = Annotated[str | None, Query(max_length=64)]
 StatusFilter = Annotated[StatusName | None, Query()]
 TypeFilter = Annotated[Literal["regular", "zoom"] | None, Query(alias="type")]
-From_ = Annotated[dt.datetime | None, Query(alias="from")]
-To = Annotated[dt.datetime | None, Query(alias="to")]
 
 
 def _found(
@@ -225,14 +223,11 @@ def _found(
     status: StatusFilter = None,
     tag: Text = None,
     kind: TypeFilter = None,
-    start: From_ = None,
-    end: To = None,
+    start: TimeFrom = None,
+    end: TimeTo = None,
     provider_id: Annotated[str | None, Query(max_length=36)] = None,
 ) -> list[RequestView]:
     """The requests the list and its CSV show, by the same filters."""
-    for name, at in (("from", start), ("to", end)):
-        if at is not None and at.tzinfo is None:
-            raise ValidationFailed(name, "must carry its offset (e.g. Z)")
     f = Filters(status=status, tag=tag, kind=kind, start=start, end=end, provider_id=provider_id)
     return c.requests.search(actor, f)
 
