@@ -65,6 +65,20 @@ def test_the_pool_is_checked_against_the_account_at_save(env: ZoomEnv) -> None:
     assert r.status_code in (403, 422)
 
 
+def test_while_zoom_cannot_list_the_account_s_users_saving_the_pool_is_a_503(
+    env: ZoomEnv,
+) -> None:
+    env.control("POST", "/faults", json={"path": "/v2/users", "method": "GET", "error_rate": 1.0})
+    r = save_pool(env)
+    # Zoom failing is not a bad pool: the same save, later, works.
+    assert r.status_code == 503, r.text
+    assert r.headers["Retry-After"].isdigit()
+    assert [f["field"] for f in r.json()["error"]["fields"]] == ["host_pool"]
+    assert api(env, "owner@acme.test").get("/requests/settings").json()["host_pool"] == []
+    env.control("DELETE", "/faults")
+    assert save_pool(env).status_code == 200
+
+
 def test_bad_requests_name_every_field(env: ZoomEnv) -> None:
     s = api(env, "sched@acme.test")
     body = request_body(tomorrow(11), tomorrow(10), timezone="Mars/Olympus", client="")

@@ -123,10 +123,15 @@ class AccountHosts:
             return conn.execute(q.ORG_ACCOUNT, {"org": org_id}).scalar()
 
     def users(self, connection_id: str) -> list[PlatformUser]:
-        """Every user of the account, whatever their status or licence (Conflict when the
-        platform does not list them)."""
+        """Every user of the account, whatever their status or licence: Unavailable (503,
+        Retry-After) while the platform fails, Conflict when it refuses to list them."""
         try:
             return self.platform.users(connection_id)
+        except (Unavailable, RateLimited, Ambiguous) as exc:
+            # As for `listed`: an outage is not a bad pool; saving it again later works.
+            raise errors.Unavailable(
+                "host_pool", f"Zoom did not list the account's users just now: {exc.message}"
+            ) from None
         except PlatformError as exc:
             raise Conflict(
                 "host_pool", f"Zoom did not list the account's users: {exc.message}"
