@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from meetbridge.core.clock import ManualClock
 from meetbridge.core.db import utcnow
@@ -473,3 +474,42 @@ def test_finished_runs_are_pruned_with_their_steps_and_waiting_runs_are_kept(env
     assert Retention(c.db, later, r.days, r.rules).prune()["workflow_runs"] == 1
     assert steps_of(env, done.id) == [] and len(steps_of(env, waiting.id)) == 1
     assert c.workflows.run(owner(env), waiting.id)[0].status == RunStatus.PENDING
+
+
+def test_the_workflows_list_shows_each_one_s_version_and_last_run_in_a_few_queries(
+    env: ZoomEnv,
+) -> None:
+    c = env.c
+    waits = {
+        "trigger": {"kind": "manual"},
+        "steps": [{"key": "w", "action": "wait.until", "inputs": {"minutes": 60}}],
+    }
+
+    def listed() -> tuple[list[Any], int]:
+        seen: list[str] = []
+
+        def count(*args: Any) -> None:
+            seen.append(args[2])
+
+        event.listen(c.db.engine, "before_cursor_execute", count)
+        try:
+            return c.workflows.all(owner(env)), len(seen)
+        finally:
+            event.remove(c.db.engine, "before_cursor_execute", count)
+
+    first = c.workflows.create(owner(env), "A first", waits, ORIGIN, enabled=True)
+    older = c.workflows.run_now(owner(env), first.id, {}, ORIGIN)
+    newer = c.workflows.run_now(owner(env), first.id, {}, ORIGIN)
+    waits["steps"][0]["inputs"]["minutes"] = 30
+    c.workflows.update(owner(env), first.id, "A first", waits, ORIGIN, enabled=True)
+    _, few = listed()
+    for i in range(10):
+        c.workflows.create(owner(env), f"B {i}", waits, ORIGIN)
+    rows, many = listed()
+    assert many == few  # not a query or two more per workflow
+    top = rows[0]
+    assert top.workflow.name == "A first" and top.runs == 2 and top.failed == 0
+    assert top.definition["steps"][0]["inputs"]["minutes"] == 30  # its current version
+    assert top.last_run is not None and top.last_run.id in (older.id, newer.id)
+    assert top.last_run.created_at == max(older.created_at, newer.created_at)
+    assert all(r.last_run is None and r.runs == 0 for r in rows[1:])

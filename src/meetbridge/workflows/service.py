@@ -218,24 +218,43 @@ class Workflows:
                     .group_by(WorkflowRun.workflow_id, WorkflowRun.status)
                 ).all()
             }
-            out = []
-            for wf in wfs:
-                last = s.scalar(
-                    select(WorkflowRun)
-                    .where(WorkflowRun.workflow_id == wf.id)
-                    .order_by(WorkflowRun.created_at.desc())
-                    .limit(1)
-                )
-                runs = sum(n for (wid, _), n in counts.items() if wid == wf.id)
-                out.append(
-                    Summary(
-                        wf,
-                        self._definition(s, wf.id, wf.version),
-                        last,
-                        runs,
-                        counts.get((wf.id, RunStatus.FAILED), 0),
+            # The page lists every workflow: a fixed number of queries, not a few per row.
+            definitions: dict[str, Any] = dict(
+                s.execute(
+                    select(WorkflowVersion.workflow_id, WorkflowVersion.definition)
+                    .join(Workflow, Workflow.id == WorkflowVersion.workflow_id)
+                    .where(
+                        Workflow.org_id == actor.org_id,
+                        WorkflowVersion.version == Workflow.version,
+                    )
+                ).all()
+            )
+            newest = (
+                select(WorkflowRun.workflow_id, func.max(WorkflowRun.created_at).label("at"))
+                .where(WorkflowRun.org_id == actor.org_id)
+                .group_by(WorkflowRun.workflow_id)
+                .subquery()
+            )
+            last = {
+                run.workflow_id: run
+                for run in s.scalars(
+                    select(WorkflowRun).join(
+                        newest,
+                        (WorkflowRun.workflow_id == newest.c.workflow_id)
+                        & (WorkflowRun.created_at == newest.c.at),
                     )
                 )
+            }
+            out = [
+                Summary(
+                    wf,
+                    dict(definitions.get(wf.id) or {}),
+                    last.get(wf.id),
+                    sum(n for (wid, _), n in counts.items() if wid == wf.id),
+                    counts.get((wf.id, RunStatus.FAILED), 0),
+                )
+                for wf in wfs
+            ]
             s.expunge_all()
         return out
 
