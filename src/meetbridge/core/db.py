@@ -13,12 +13,13 @@ import os
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Engine, create_engine, event, text
+from sqlalchemy import ColumnElement, Connection, DateTime, Engine, create_engine, event, func, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -279,3 +280,21 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
         self.write_engine.dispose()
+
+
+# Counting a set of rows' join links without reading the rows (the calendar feed's ETag).
+
+
+def all_links(db: Database, column: Any) -> ColumnElement[str]:
+    """The group's join links in one text, in no order (`links_sum` reads it)."""
+    if db.is_sqlite:
+        return func.group_concat(column, " ")
+    return func.string_agg(column, " ")
+
+
+def links_sum(joined: Any) -> int:
+    """A checksum of the join links `all_links` gives, whatever their order: a link that
+    changes moves it even when the row holding it was not stamped (the engine keeps a link
+    Zoom gave on a row a person changed meanwhile). CRC-32, not `hash()`: the same in every
+    process."""
+    return sum(zlib.crc32(link.encode()) for link in (joined or "").split(" ") if link)

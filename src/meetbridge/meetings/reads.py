@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Row, or_, select
+from sqlalchemy import ColumnElement, Row, func, literal, select, union, union_all
 
-from meetbridge.core.db import Database, utcnow
+from meetbridge.core.db import Database, all_links, links_sum, utcnow
 from meetbridge.core.errors import NotFound
 from meetbridge.core.logging import get_logger
 from meetbridge.core.models import Meeting, MeetingInvitee, User
@@ -189,21 +189,52 @@ class Reads:
         calendar feed shows (requests/feed.py). Another organisation's meeting that invites
         the same address is not theirs to see here. Only the columns a calendar entry needs
         (a feed holds thousands: whole ORM rows cost several times more)."""
-        invited = select(MeetingInvitee.meeting_id).where(MeetingInvitee.email == email.lower())
-        query = (
-            select(
-                *(Meeting.id, Meeting.title, Meeting.agenda, Meeting.start_at),
-                *(Meeting.duration_min, Meeting.status, Meeting.join_url),
-                *(Meeting.zoom_meeting_id, Meeting.sequence, Meeting.updated_at),
-                *(Meeting.source_kind, Meeting.source_id),
-            )
-            .where(
-                Meeting.org_id == org_id,
-                or_(Meeting.host_user_id == user_id, Meeting.id.in_(invited)),
-                Meeting.start_at >= start,
-                Meeting.start_at < end,
-            )
-            .order_by(Meeting.start_at, Meeting.id)
+        m = Meeting
+        columns = (
+            *(m.id, m.title, m.agenda, m.start_at, m.duration_min, m.status, m.join_url),
+            *(m.zoom_meeting_id, m.sequence, m.updated_at, m.source_kind, m.source_id),
+        )
+        hosted, invited = _of_person(org_id, user_id, email, start, end)
+        # UNION, not UNION ALL: a meeting the person both hosts and is invited to is one entry.
+        both = union(select(*columns).where(*hosted), select(*columns).where(*invited)).subquery()
+        query = select(both).order_by(both.c.start_at, both.c.id)
+        with self.db.connect() as conn:
+            return conn.execute(query).all()
+
+    def version_of_person(
+        self, org_id: str, user_id: str, email: str, start: dt.datetime, end: dt.datetime
+    ) -> list[tuple[Any, ...]]:
+        """What changes whenever `of_person` would answer otherwise, counted by the database
+        without reading a row out (a calendar feed's ETag): per way (hosted, invited; one both
+        is counted in each) and status, how many, their last change, sequences, lengths,
+        earliest and latest start, how many are at the platform and have a join link, and a
+        checksum of the links. Every change of a meeting stamps `updated_at`, raises
+        `sequence` or moves a count."""
+        m = Meeting
+        facts = (
+            *(m.status, func.count(), func.max(m.updated_at), func.sum(m.sequence)),
+            *(func.sum(m.duration_min), func.min(m.start_at), func.max(m.start_at)),
+            *(func.count(m.zoom_meeting_id), func.count(m.join_url)),
+            all_links(self.db, m.join_url),
+        )
+        hosted, invited = _of_person(org_id, user_id, email, start, end)
+        query = union_all(
+            select(literal("host"), *facts).where(*hosted).group_by(m.status),
+            select(literal("invited"), *facts).where(*invited).group_by(m.status),
         )
         with self.db.connect() as conn:
-            return cast(Sequence[Row[Any]], conn.execute(query).all())
+            return sorted((*row[:-1], links_sum(row[-1])) for row in conn.execute(query))
+
+
+def _of_person(
+    org_id: str, user_id: str, email: str, start: dt.datetime, end: dt.datetime
+) -> tuple[tuple[ColumnElement[bool], ...], tuple[ColumnElement[bool], ...]]:
+    """The two ways a meeting is a person's (`of_person`): they host it, or they are invited by
+    e-mail; each starting in [start, end). Two branches, not one `host OR invited`: each takes
+    its own index (the host's, the invitations by address). The organisation as `org_id || ''`
+    keeps the database off the organisation's index, which SQLite without ANALYZE statistics
+    would take, walking every meeting of the organisation in the window (30 ms instead of 4)."""
+    m = Meeting
+    ours = (m.org_id.concat("") == org_id, m.start_at >= start, m.start_at < end)
+    invited = select(MeetingInvitee.meeting_id).where(MeetingInvitee.email == email.lower())
+    return (m.host_user_id == user_id, *ours), (m.id.in_(invited), *ours)

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import Row, func, literal, select, union_all, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from meetbridge import __version__
@@ -40,7 +40,7 @@ from meetbridge.core.audit import Origin
 from meetbridge.core.clock import Clock, SystemClock
 from meetbridge.core.db import Database
 from meetbridge.core.errors import NotFound
-from meetbridge.core.models import Meeting, MeetingInvitee, User
+from meetbridge.core.models import User
 from meetbridge.core.security import digest, new_token
 from meetbridge.meetings.service import Meetings
 from meetbridge.meetings.source import SourceKind
@@ -240,44 +240,16 @@ class CalendarFeeds:
         the rows (a calendar asks every 15 minutes and mostly nothing changed): the release,
         the feed (a new token is a new feed), the person's name, and the aggregates of their
         requests, the meetings those hold (`reads.version_of_person`) and the meetings they
-        host or are invited to (`_meetings_version`). Each entry's text comes from a row whose
-        every change stamps `updated_at`, raises `sequence`, or moves a count."""
+        host or are invited to (`Meetings.version_of_person`). Each entry's text comes from a
+        row whose every change stamps `updated_at`, raises `sequence`, or moves a count."""
         facts = (
             _FORMAT,
             who.feed_id,
             who.name,
             reads.version_of_person(self.db, who.org_id, who.user_id, who.email, start, end),
-            self._meetings_version(who, start, end),
+            self.meetings.version_of_person(who.org_id, who.user_id, who.email, start, end),
         )
         return '"' + hashlib.sha256(repr(facts).encode()).hexdigest()[:32] + '"'
-
-    def _meetings_version(
-        self, who: FeedOwner, start: dt.datetime, end: dt.datetime
-    ) -> list[tuple[Any, ...]]:
-        """As `reads.version_of_person`, for the meetings `Meetings.of_person` gives (the same
-        rows: hosted or invited to, starting in [start, end); one both is counted twice):
-        per way and status, how many, their last
-        change, sequences, lengths, earliest and latest start, how many are at Zoom and have
-        a join link; and a checksum of the links. The engine has no such count; its table is read
-        here with the filter its `of_person` uses (tests/requests/test_feed.py checks that
-        each kind of change moves the ETag)."""
-        m = Meeting
-        facts = (
-            *(m.status, func.count(), func.max(m.updated_at), func.sum(m.sequence)),
-            *(func.sum(m.duration_min), func.min(m.start_at), func.max(m.start_at)),
-            *(func.count(m.zoom_meeting_id), func.count(m.join_url)),
-            reads.all_links(self.db, m.join_url),
-        )
-        # The organisation as `org_id || ''`: no index on it then, so the database takes the
-        # host's index, or the invitations by address, not every meeting of the organisation
-        # in the window (SQLite without ANALYZE statistics would: 30 ms instead of 4).
-        ours = (m.org_id.concat("") == who.org_id, m.start_at >= start, m.start_at < end)
-        invited = select(MeetingInvitee.meeting_id).where(MeetingInvitee.email == who.email.lower())
-        hosted = select(literal("host"), *facts).where(m.host_user_id == who.user_id, *ours)
-        guest = select(literal("invited"), *facts).where(m.id.in_(invited), *ours)
-        query = union_all(hosted.group_by(m.status), guest.group_by(m.status))
-        with self.db.connect() as conn:
-            return sorted((*row[:-1], reads.links_sum(row[-1])) for row in conn.execute(query))
 
     def touch(self, owner: FeedOwner) -> None:
         """Stamps the feed's last read (shown on the person's page), at most every

@@ -4,14 +4,13 @@ queries, no writes."""
 from __future__ import annotations
 
 import datetime as dt
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Row, func, or_, select
 
-from meetbridge.core.db import Database
+from meetbridge.core.db import Database, all_links, links_sum
 from meetbridge.core.models import Meeting
 from meetbridge.meetings.source import SourceKind
 from meetbridge.requests.tables import (
@@ -146,21 +145,6 @@ def version_of_person(
     )
     with db.connect() as conn:
         return [(*row[:-1], links_sum(row[-1])) for row in conn.execute(query)]
-
-
-def all_links(db: Database, column: Any) -> ColumnElement[str]:
-    """The group's join links in one text, in no order (`links_sum` reads it)."""
-    if db.is_sqlite:
-        return func.group_concat(column, " ")
-    return func.string_agg(column, " ")
-
-
-def links_sum(joined: Any) -> int:
-    """A checksum of the join links `all_links` gives, whatever their order: a link that
-    changes moves it even when the row holding it was not stamped (the engine keeps a link
-    Zoom gave on a row a person changed meanwhile). CRC-32, not `hash()`: the same in every
-    process."""
-    return sum(zlib.crc32(link.encode()) for link in (joined or "").split(" ") if link)
 
 
 def is_zoom(r: ServiceRequest) -> bool:
