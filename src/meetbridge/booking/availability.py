@@ -296,10 +296,11 @@ class Availabilities:
             log.info("booking.calendar_failed", calendar_id=row.id, error=exc.message)
             return Later(exc.message)
         if not got.not_modified:
+            # Read before the write: on SQLite the writer's turn is held by one at a time.
+            mine = _copies_of_ours(self.db, self.meetings, row, got.busy)
+            # One row per time, as before UIDs were read: the rest is plain busy time.
+            kept = {(b.start, b.end) for b in got.busy if b.uid not in mine}
             with self.db.write() as s:
-                mine = _copies_of_ours(s, row, got.busy, self.meetings)
-                # One row per time, as before UIDs were read: the rest is plain busy time.
-                kept = {(b.start, b.end) for b in got.busy if b.uid not in mine}
                 s.execute(delete(CalendarBusy).where(CalendarBusy.calendar_id == row.id))
                 if kept:
                     s.execute(
@@ -373,7 +374,7 @@ class Availabilities:
 
 
 def _copies_of_ours(
-    s: Session, cal: Row[Any], busy: Sequence[Busy], meetings: Meetings
+    db: Database, meetings: Meetings, cal: Row[Any], busy: Sequence[Busy]
 ) -> set[str]:
     """The UIDs in `busy` of this database's own rows: a booking of the calendar owner's
     organisation (its CalDAV copy, notices.py; any status, a cancelled one's copy may not be
@@ -387,12 +388,20 @@ def _copies_of_ours(
         parsed = own_uid(b.uid)
         if parsed is not None:
             kind, row_id = parsed
-            (bookings if kind == "booking" else hosted)[row_id] = b.uid
+            if kind == "booking":
+                bookings[row_id] = b.uid
+            elif kind == "meeting":
+                hosted[row_id] = b.uid
+            # A request's feed entry (the member subscribed to their own feed) stays busy:
+            # requests are not among the busy times booking reads from meetbridge's tables.
     found: set[str] = set()
     if bookings:
-        ids = s.scalars(
-            select(Booking.id).where(Booking.id.in_(list(bookings)), Booking.org_id == cal.org_id)
-        )
+        with db.read() as s:
+            ids = s.scalars(
+                select(Booking.id).where(
+                    Booking.id.in_(list(bookings)), Booking.org_id == cal.org_id
+                )
+            ).all()
         found.update(bookings[i] for i in ids)
     if hosted:
         found.update(hosted[i] for i in meetings.hosted_by(cal.user_id, list(hosted)))

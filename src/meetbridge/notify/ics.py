@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 
 # The UIDs of the events meetbridge puts in calendars: a booking's copy in its member's CalDAV
-# calendar, and a meeting's invites (and its entry in the calendar feed). Made and read here
-# only, so a calendar read can tell its own events from the member's.
+# calendar, a meeting's invites (and its entry in the calendar feed), a service request's entry
+# in the feed. Made and read here only, so a calendar read can tell its own events from the
+# member's.
 _DOMAIN = "@meetbridge"
 _BOOKING = "booking-"
+_REQUEST = "request-"
 
 
 def booking_uid(booking_id: str) -> str:
@@ -25,15 +27,20 @@ def meeting_uid(meeting_id: str) -> str:
     return f"{meeting_id}{_DOMAIN}"
 
 
+def request_uid(request_id: str) -> str:
+    return f"{_REQUEST}{request_id}{_DOMAIN}"
+
+
 def own_uid(uid: str) -> tuple[str, str] | None:
-    """("booking", id) or ("meeting", id) for a UID shaped like one of ours, else None. Every
-    meetbridge installation makes the same shapes: whether the id is a row of this database
-    is for the caller to check."""
+    """("booking", id), ("request", id) or ("meeting", id) for a UID shaped like one of ours,
+    else None. Every meetbridge installation makes the same shapes: whether the id is a row
+    of this database is for the caller to check."""
     if not uid.endswith(_DOMAIN) or len(uid) == len(_DOMAIN):
         return None
     local = uid[: -len(_DOMAIN)]
-    if local.startswith(_BOOKING):
-        return ("booking", local[len(_BOOKING) :]) if len(local) > len(_BOOKING) else None
+    for kind, prefix in (("booking", _BOOKING), ("request", _REQUEST)):
+        if local.startswith(prefix):
+            return (kind, local[len(prefix) :]) if len(local) > len(prefix) else None
     return ("meeting", local)
 
 

@@ -45,7 +45,7 @@ from meetbridge.core.security import digest, new_token
 from meetbridge.meetings.service import Meetings
 from meetbridge.meetings.source import SourceKind
 from meetbridge.meetings.status import Status
-from meetbridge.notify.ics import meeting_uid
+from meetbridge.notify.ics import meeting_uid, request_uid
 from meetbridge.requests import reads
 from meetbridge.requests.tables import CalendarFeed, RequestKind, RequestStatus
 
@@ -305,7 +305,7 @@ def _request_entry(r: Row[Any], m: Held | None) -> Entry:
     if r.notes:
         lines += ["", r.notes]
     return Entry(
-        uid=f"request-{r.id}@meetbridge",
+        uid=request_uid(r.id),
         sequence=r.sequence,
         stamp=r.updated_at,
         start=r.start_at,
