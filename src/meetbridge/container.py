@@ -22,6 +22,7 @@ from meetbridge.booking.service import Bookings
 from meetbridge.booking.types import MeetingTypes
 from meetbridge.core import events as domain_events
 from meetbridge.core import retention
+from meetbridge.core.busy import BusyTimes
 from meetbridge.core.clock import Clock, SystemClock
 from meetbridge.core.crypto import Crypto
 from meetbridge.core.db import Database
@@ -193,8 +194,17 @@ def build_container(
         db, crypto, calendars, jobs, clock, meetings, settings.calendar_refresh_minutes
     )
     notices = Notices(db, settings, meetings, availability, calendars, mail, jobs, clock)
+    busy_elsewhere = BusyTimes()
     bookings = Bookings(
-        db, settings, meetings, availability, notices, clock, limiter, events=events
+        db,
+        settings,
+        meetings,
+        availability,
+        notices,
+        clock,
+        limiter,
+        events=events,
+        elsewhere=busy_elsewhere,
     )
     notices.manage_url = bookings.manage_url
     mail.secrets["booking"] = notices.link_for_mail
@@ -210,6 +220,7 @@ def build_container(
     for name in (MeetingEvent.CREATED, MeetingEvent.FAILED):
         events.subscribe(name, "workflows.wake", workflows.on_meeting_event)
     requests = Requests(db, meetings, mail, jobs, clock, events=events)
+    busy_elsewhere.add(requests.members_busy)
     series = Series(db, requests, jobs, clock)
     c = Container(
         settings=settings,

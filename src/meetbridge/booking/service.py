@@ -57,6 +57,7 @@ from meetbridge.booking.tables import (
 )
 from meetbridge.core import audit
 from meetbridge.core.audit import Origin
+from meetbridge.core.busy import BusyTimes
 from meetbridge.core.clock import Clock
 from meetbridge.core.db import Database
 from meetbridge.core.errors import (
@@ -148,8 +149,11 @@ class Bookings:
         clock: Clock,
         limiter: Limiter,
         events: EventBus | None = None,
+        elsewhere: BusyTimes | None = None,
     ) -> None:
         self.db = db
+        # Members' busy times other modules hold (their service requests): core/busy.py.
+        self.elsewhere = elsewhere if elsewhere is not None else BusyTimes()
         # The domain events' bus: the meetings service's unless given (one bus per process).
         self.events = events if events is not None else meetings.events
         self.limiter = limiter
@@ -266,6 +270,9 @@ class Bookings:
         for mid, host, at, until in self.meetings.busy(b.org.id, ids, lo, hi):
             if mid != skip_meeting and host in own:
                 own[host].append((at, until))
+        for uid, at, until in self.elsewhere.of(b.org.id, ids, lo, hi):
+            if uid in own:
+                own[uid].append((at, until))
         if calendars is None:
             calendars = self.availability.busy(ids)
         per_day = self._per_day(b, booked, exclude_booking)
@@ -998,7 +1005,7 @@ class Bookings:
             what = (
                 f"outside {name}'s hours"
                 if why is Clash.HOURS
-                else f"when {name} has another meeting, booking or calendar event"
+                else f"when {name} has another meeting, booking, service request or calendar event"
             )
             when = self._local(b, member.member_id, start)
             return f"its Zoom meeting was moved to {when}, {what}"

@@ -79,6 +79,28 @@ def _of_person(org_id: str, user_id: str, email: str) -> tuple[ColumnElement[boo
     )
 
 
+def members_busy(
+    db: Database, org_id: str, user_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+) -> list[tuple[str, dt.datetime, dt.datetime]]:
+    """(member id, start, end) of the requests overlapping [start, end) in which these members
+    take part (a provider, or a client contact who is a member), drafts and cancelled ones
+    left out: the time booking must not offer them (core/busy.py)."""
+    r, p = ServiceRequest, RequestParticipant
+    query = (
+        select(p.user_id, r.start_at, r.end_at)
+        .join(r, r.id == p.request_id)
+        .where(
+            p.user_id.in_(list(user_ids)),
+            r.org_id == org_id,
+            r.status.not_in([RequestStatus.DRAFT, RequestStatus.CANCELED]),
+            r.start_at < end,
+            r.end_at > start,
+        )
+    )
+    with db.connect() as conn:
+        return [(u, a, z) for u, a, z in conn.execute(query) if u is not None]
+
+
 def _held(org_id: str) -> ColumnElement[bool]:
     """The meeting a request holds: its `meeting_id`, made by the request (as the engine's
     `list_by_source_ids` finds it)."""

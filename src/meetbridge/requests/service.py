@@ -36,7 +36,7 @@ from meetbridge.meetings.service import Meetings
 from meetbridge.meetings.source import SourceKind
 from meetbridge.notify.outbox import MailDelivery
 from meetbridge.requests import events as request_events
-from meetbridge.requests import inputs
+from meetbridge.requests import inputs, reads
 from meetbridge.requests.events import RequestEvent, request_data
 from meetbridge.requests.hosting import Choice, HostChooser
 from meetbridge.requests.inputs import RequestInput, SettingsInput
@@ -677,6 +677,12 @@ class Requests:
         r.meeting_id = None
         r.choice_note = f"Zoom meeting deleted: {why}"
         return self.sync.add(s, r, actor)
+
+    def members_busy(
+        self, org_id: str, user_ids: Sequence[str], start: dt.datetime, end: dt.datetime
+    ) -> list[tuple[str, dt.datetime, dt.datetime]]:
+        """The requests these members take part in, as busy times (for booking's slots)."""
+        return reads.members_busy(self.db, org_id, user_ids, start, end)
 
     def set_people(self, s: Session, r: ServiceRequest, ok: inputs.CheckedRequest) -> None:
         s.execute(delete(RequestTag).where(RequestTag.request_id == r.id))
