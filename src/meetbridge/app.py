@@ -110,7 +110,8 @@ def create_app(container: Container) -> FastAPI:
         fields = []
         for err in exc.errors():
             field = _loc_to_field(tuple(err.get("loc", ())))
-            reason = str(err.get("msg", "is invalid"))
+            # A validator's own ValueError reads "Value error, <its words>": the words are ours.
+            reason = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
             if err.get("type") == "json_invalid":
                 field, reason = "body", f"is not valid JSON ({err.get('ctx', {}).get('error')})"
             fields.append({"field": field, "reason": reason})

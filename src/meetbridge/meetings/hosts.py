@@ -2,7 +2,8 @@
 14.14): an admin, or any member when the admin allows it, picks a licensed user of the
 organisation's Zoom account as the meeting's host; the meeting is made for that user through
 the account connection (`HostRef.user`), and counts against that user's daily limit. The
-host pool of service requests stands on the account's `listed` hosts."""
+host pool of service requests is checked against the account's `users` when it is saved
+and chosen from its `listed` hosts (no actor check there: only schedulers convert)."""
 
 from __future__ import annotations
 

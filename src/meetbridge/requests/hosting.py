@@ -69,7 +69,8 @@ class HostChooser:
         """A free host for [start, end] (`prefer`, the request's host now, first), or
         Conflict naming the window and every host tried with why. `spent`: creates a bulk
         job has already asked of each host (by platform id) that Zoom's count may not show
-        yet; the least used go first, so a series spreads over the pool."""
+        yet; the least used go first, so a series spreads over the pool. The caller has
+        checked that its actor is a scheduler: any listed user of the account may host."""
         with self.db.connect() as conn:
             st = conn.execute(_SETTINGS, {"org": r.org_id}).first()
             if st is None or not st.host_pool:
@@ -89,7 +90,6 @@ class HostChooser:
                 "host",
                 "the organisation's Zoom account is not connected (Settings → Integrations → Zoom)",
             )
-        # Only schedulers convert (the requests service checks): any listed user may host.
         listed = {h.email.lower(): h for h in self.meetings.listed_hosts(connection)}
         order = list(st.host_pool)
         self._shuffle(order)

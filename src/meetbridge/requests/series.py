@@ -210,8 +210,9 @@ class Series:
             if running is not None:
                 raise Conflict(
                     "clone_zoom_settings",
-                    "an update of this series is already running: see its progress on the "
-                    "series' page",
+                    f"an update of this series is already running (job {running}): its "
+                    "progress is on the series' page and at "
+                    f"/api/v1/requests/series-jobs/{running}",
                 )
             s.add(job)
             audit.write(
