@@ -63,7 +63,7 @@ def test_hsts_only_when_the_base_url_is_https(
     c = build_container(settings, immediate_jobs=True)
     try:
         with LiveServer(create_app(c)) as server:
-            r = httpx.get(f"{server.url}/healthz")
+            r = httpx.get(f"{server.url}/healthz", timeout=30)
     finally:
         c.close()
     assert r.headers["strict-transport-security"] == "max-age=31536000"
@@ -74,8 +74,8 @@ def test_framing_is_set_per_route_and_a_response_may_set_its_own(
 ) -> None:
     monkeypatch.setitem(headers.FRAMING, "/signin", "https://partner.example.test")
     with LiveServer(create_app(container)) as server:
-        framed = httpx.get(f"{server.url}/signin").headers["content-security-policy"]
-        other = httpx.get(f"{server.url}/healthz").headers["content-security-policy"]
+        framed = httpx.get(f"{server.url}/signin", timeout=30).headers["content-security-policy"]
+        other = httpx.get(f"{server.url}/healthz", timeout=30).headers["content-security-policy"]
     assert framed.endswith("frame-ancestors https://partner.example.test")
     assert other.endswith("frame-ancestors 'none'")
     own = headers.security_headers("/x", None, {b"content-security-policy"}, https=False)
