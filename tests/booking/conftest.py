@@ -83,6 +83,11 @@ def slots_on(env: ZoomEnv, day: dt.date, slug: str = "intro") -> list[dict[str, 
         return list(r.json())
 
 
+def starts_on(env: ZoomEnv, day: dt.date, slug: str = "intro") -> set[str]:
+    """The slots offered that day, as UTC "HH:MM"."""
+    return {s["start"][11:16] for s in slots_on(env, day, slug)}
+
+
 def mail_about(
     smtp: SmtpServer, to: str, subject: str, count: int = 1, timeout: float = 15
 ) -> list[EmailMessage]:

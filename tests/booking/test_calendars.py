@@ -20,7 +20,7 @@ from meetbridge.booking.tables import MemberCalendar
 from meetbridge.core.calendars import CalDavAccount
 from meetbridge.core.db import utcnow
 from meetbridge.meetings.inputs import MeetingChanges
-from tests.booking.conftest import book, make_type, next_weekday, slots_on
+from tests.booking.conftest import book, make_type, next_weekday, starts_on
 from tests.calendar_servers import FeedServer, RadicaleServer
 from tests.conftest import ORIGIN
 from tests.support import SmtpServer
@@ -56,21 +56,17 @@ def _weekly(day: dt.date) -> str:
     )
 
 
-def _starts(env: ZoomEnv, day: dt.date) -> set[str]:
-    return {s["start"][11:16] for s in slots_on(env, day)}
-
-
 def test_a_feed_takes_its_recurring_events_away(cal_env: ZoomEnv, feed_server: FeedServer) -> None:
     env = cal_env
     make_type(env, ["ann@acme.test"])
     day = next_weekday()
-    assert {"10:00", "10:30"} <= _starts(env, day)
+    assert {"10:00", "10:30"} <= starts_on(env, day)
     feed_server.serve(_weekly(day))
     ann = env.user("ann@acme.test")
     env.c.availability.add_calendar(ann, ann.id, "feed", feed_server.url(), ORIGIN)
-    assert not {"10:00", "10:30"} & _starts(env, day)
-    assert not {"10:00", "10:30"} & _starts(env, day + dt.timedelta(days=1))
-    assert {"10:00", "10:30"} <= _starts(env, day + dt.timedelta(days=7))  # the EXDATE
+    assert not {"10:00", "10:30"} & starts_on(env, day)
+    assert not {"10:00", "10:30"} & starts_on(env, day + dt.timedelta(days=1))
+    assert {"10:00", "10:30"} <= starts_on(env, day + dt.timedelta(days=7))  # the EXDATE
     (cal,) = env.c.availability.list_calendars(ann, ann.id)
     assert cal.last_error is None and cal.etag
     # The next read sends the ETag and keeps what it had on 304.
@@ -117,7 +113,7 @@ def test_caldav_busy_times_and_bookings_written_there(
     env.c.availability.add_calendar(
         ann, ann.id, "caldav", account.url, ORIGIN, account.username, account.password
     )
-    assert not {"14:00", "14:30"} & _starts(env, day)
+    assert not {"14:00", "14:30"} & starts_on(env, day)
     r = book(env, dt.datetime.combine(day, dt.time(9), dt.UTC).isoformat())
     assert r.status_code == 201, r.text
     deadline = time.monotonic() + 15
@@ -213,16 +209,16 @@ def test_a_bookings_own_copy_is_not_busy_twice_and_a_reschedule_frees_the_old_sl
 
     wait_for_copy_at(nine)
     _read_again(env, cal.id)  # the calendar now holds the booking's copy at 09:00
-    assert "09:00" not in _starts(env, day)  # busy: the booking
+    assert "09:00" not in starts_on(env, day)  # busy: the booking
     assert _calendar_busy(env, "ann@acme.test") == []  # and only the booking, not its copy
     # Rescheduled: 09:00 is offered again at once, before the calendar is read again.
     one = dt.datetime.combine(day, dt.time(13), dt.UTC)
     env.c.bookings.reschedule(ann, bid, one, ORIGIN)
-    starts = _starts(env, day)
+    starts = starts_on(env, day)
     assert "09:00" in starts and "13:00" not in starts
     wait_for_copy_at(one)
     _read_again(env, cal.id)
-    starts = _starts(env, day)
+    starts = starts_on(env, day)
     assert "09:00" in starts and "13:00" not in starts
     assert _calendar_busy(env, "ann@acme.test") == []
     # Its meeting moved on the Meetings page to 13:15, over the copy the calendar was read
@@ -266,7 +262,7 @@ def test_copies_of_other_installations_and_of_others_meetings_stay_busy(
     env.c.availability.add_calendar(
         owner, bob.id, "caldav", bobs.url, ORIGIN, bobs.username, bobs.password
     )
-    starts = _starts(env, day)
+    starts = starts_on(env, day)
     assert not {"09:00", "14:00", "15:00"} & starts
     assert "11:00" in starts
     half = dt.timedelta(minutes=30)

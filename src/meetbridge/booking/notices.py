@@ -698,7 +698,7 @@ class Notices:
         self, n: Row[Any], bk: Booking, t: MeetingType, org: Organization, host: User
     ) -> Outcome:
         accounts = self.availability.caldav_accounts(bk.member_ids)
-        uid = _uid(bk)
+        uid = booking_uid(bk.id)
         m = self._meeting(bk)
         errors = []
         for uid_member, accs in accounts.items():
@@ -827,7 +827,7 @@ class Notices:
         zone = next((p[2] for p in people if not p[3] and p[0] == host.email), "UTC")
         return build_invite(
             InviteEvent(
-                uid=_uid(bk),
+                uid=booking_uid(bk.id),
                 sequence=bk.sequence + (1 if method == "CANCEL" else 0),
                 title=f"{t.name}: {bk.booker_name} and {host.name}"[:200],
                 description="\n".join(lines),
@@ -988,10 +988,6 @@ def waiting(waited: dt.timedelta) -> dt.timedelta:
     wait is read from the work's age, not its attempts; a wait this long is shown on the
     booking after booking/attention.py's STALE."""
     return waited_wait(waited, BUSY_RETRY, FOLLOW_UP)
-
-
-def _uid(bk: Booking) -> str:
-    return booking_uid(bk.id)
 
 
 def _agenda(bk: Booking) -> str:
