@@ -160,6 +160,8 @@ class Notices:
             status=NoticeStatus.PENDING,
             attempts=0,
             next_attempt_at=at,
+            # On the service's clock, as `at` is: the work's waits are read from its age.
+            created_at=self.clock.now(),
             **more,
         )
         s.add(n)
